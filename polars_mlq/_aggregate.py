@@ -1,0 +1,94 @@
+"""Aggregation: one row of K per-class scores (each in [0, 1]) becomes one score.
+
+The exponential moving average (EMA) over a row sorted from largest to smallest equals a fixed
+weighted sum of the sorted row, ``sum_j alpha (1 - alpha)^(j - 1) a_(j) + (1 - alpha)^(K - 1) a_(K)``
+with ``a_(1) <= a_(2) <= ...``. The weights fall geometrically, so only the m smallest scores
+matter: replacing the rest by ``a_(m)`` changes the result by at most ``(1 - alpha)^m`` (scores lie
+in [0, 1]). We pick m so that this is below ``EMA_TOLERANCE`` and partially sort.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from polars_mlq._options import Aggregator
+
+EMA_TOLERANCE = 1e-15
+SOFTMIN_MIN_TEMPERATURE = 1e-6
+
+
+def ema_alpha(alpha: float | None, num_classes: int) -> float:
+    return 2.0 / (num_classes + 1) if alpha is None else alpha
+
+
+def ema_terms(alpha: float, num_classes: int) -> int:
+    """How many of the smallest scores determine the EMA to within EMA_TOLERANCE."""
+    if alpha >= 1.0:
+        return 1
+    if alpha <= 0.0:
+        return num_classes
+    needed = math.ceil(math.log(EMA_TOLERANCE) / math.log1p(-alpha))
+    return max(1, min(num_classes, needed))
+
+
+def ema_weights(alpha: float, terms: int) -> np.ndarray:
+    """Weights of the ``terms`` smallest scores, smallest first; they sum to 1."""
+    weights = alpha * (1.0 - alpha) ** np.arange(terms, dtype=np.float64)
+    weights[-1] = (1.0 - alpha) ** (terms - 1)
+    return weights
+
+
+def exponential_moving_average(scores: np.ndarray, alpha: float | None) -> np.ndarray:
+    """EMA of each row of ``scores`` (b, K); ``scores`` is reordered in place."""
+    num_classes = scores.shape[1]
+    alpha = ema_alpha(alpha, num_classes)
+    terms = ema_terms(alpha, num_classes)
+    if terms < num_classes:
+        scores.partition(terms - 1, axis=1)
+        smallest = np.sort(scores[:, :terms], axis=1)
+    else:
+        scores.sort(axis=1)
+        smallest = scores
+    return smallest @ ema_weights(alpha, terms)
+
+
+def softmin(scores: np.ndarray, temperature: float) -> np.ndarray:
+    """Sum of scores weighted by softmax((1 - s) / T) per row; small T tends to the row minimum."""
+    weights = np.subtract(1.0, scores)
+    weights /= max(temperature, SOFTMIN_MIN_TEMPERATURE)
+    weights -= weights.max(axis=1, keepdims=True)
+    np.exp(weights, out=weights)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.einsum("ij,ij->i", scores, weights)
+
+
+def aggregate_block(scores: np.ndarray, aggregator: Aggregator) -> np.ndarray:
+    """Built-in aggregators, row-local, on one block (which may be reordered in place)."""
+    if aggregator.kind == "softmin":
+        return softmin(scores, aggregator.temperature)
+    return exponential_moving_average(scores, aggregator.alpha)
+
+
+def aggregate_callable(scores: np.ndarray, aggregator: Aggregator) -> np.ndarray:
+    """Call a user aggregator on the whole (n, K) matrix and check what it returns."""
+    assert aggregator.function is not None
+    name = getattr(aggregator.function, "__name__", repr(aggregator.function))
+    try:
+        result = aggregator.function(scores, **aggregator.kwargs)
+    except Exception as exc:
+        msg = f"aggregator {name} raised {type(exc).__name__}: {exc}"
+        raise ValueError(msg) from exc
+    try:
+        values = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"aggregator {name} must return one number per row; got {type(result).__name__}"
+        raise TypeError(msg) from exc
+    if values.shape != (scores.shape[0],):
+        msg = (
+            f"aggregator {name} must return an array of shape ({scores.shape[0]},), one score "
+            f"per row of the (n, K) = {scores.shape} matrix it receives; got shape {values.shape}"
+        )
+        raise ValueError(msg)
+    return values

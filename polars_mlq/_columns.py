@@ -1,0 +1,256 @@
+"""Reading columns: a labels and a pred_probs Series become validated numpy arrays.
+
+Nothing here scores. Every check names the column, the first offending row and the value,
+and rows where either column is null are set aside (they score null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+#: pred_probs may stray this far outside [0, 1] (rounding in a model's output); such values are clipped.
+TOLERANCE = 1e-6
+#: Rows are processed in blocks of about this many elements, so temporaries stay in cache.
+BLOCK_ELEMENTS = 1 << 15
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a batch sits, for error messages: eagerly its rows are the frame's rows."""
+
+    streamed: bool = False
+
+    def row(self, index: int, n_rows: int) -> str:
+        if self.streamed:
+            return (
+                f"row {index} of a streamed batch of {n_rows} rows (the row's position in the "
+                "whole frame is not known here; run it eagerly to get it)"
+            )
+        return f"row {index}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Validated arrays for the rows that get a score.
+
+    ``probs`` is (n, K) float32 or float64 with values in [0, 1]; the labels of row i are
+    ``label_values[label_offsets[i]:label_offsets[i + 1]]``, each in [0, K). ``rows`` maps the
+    n scored rows back to the ``n_total`` rows of the input (None when every row is scored).
+    """
+
+    probs: np.ndarray
+    label_offsets: np.ndarray
+    label_values: np.ndarray
+    rows: np.ndarray | None
+    n_total: int
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.probs.shape[1])
+
+    def blocks(self) -> Iterator[tuple[int, int]]:
+        """(start, stop) of consecutive row blocks covering every scored row."""
+        n = self.probs.shape[0]
+        step = max(1, BLOCK_ELEMENTS // max(self.num_classes, 1))
+        for start in range(0, n, step):
+            yield start, min(start + step, n)
+
+    def multi_hot(self, start: int, stop: int) -> np.ndarray:
+        """The (stop - start, K) boolean label matrix of rows start..stop."""
+        offsets = self.label_offsets[start : stop + 1]
+        values = self.label_values[offsets[0] : offsets[-1]]
+        mask = np.zeros((stop - start, self.num_classes), dtype=bool)
+        row_of_value = np.repeat(np.arange(stop - start), np.diff(offsets))
+        mask[row_of_value, values] = True
+        return mask
+
+
+def _row_of_flat(offsets: np.ndarray, flat_index: int) -> int:
+    return int(np.searchsorted(offsets, flat_index, side="right") - 1)
+
+
+def _original_row(rows: np.ndarray | None, index: int) -> int:
+    return index if rows is None else int(rows[index])
+
+
+def check_labels_dtype(dtype: pl.DataType, column: str) -> None:
+    if not (isinstance(dtype, pl.List) and dtype.inner.is_integer()):
+        msg = (
+            f"column {column!r}: labels must be a List of integer class indices "
+            f"(e.g. [0, 2]); got dtype {dtype}"
+        )
+        raise TypeError(msg)
+
+
+def check_pred_probs_dtype(dtype: pl.DataType, column: str) -> None:
+    if not (isinstance(dtype, (pl.List, pl.Array)) and dtype.inner in (pl.Float32, pl.Float64)):
+        msg = (
+            f"column {column!r}: pred_probs must be a List or Array of Float32/Float64 "
+            f"(one probability per class); got dtype {dtype}"
+        )
+        raise TypeError(msg)
+
+
+def pred_probs_width(dtype: pl.DataType) -> int | None:
+    """K when the dtype fixes it (Array), else None."""
+    return int(dtype.size) if isinstance(dtype, pl.Array) else None
+
+
+def _read_probs(
+    s: pl.Series, num_classes: int | None, where: Where, rows: np.ndarray | None, n_total: int
+) -> np.ndarray:
+    """(n, K) view of the non-null rows of ``s`` (already filtered), checked and clipped."""
+    column = s.name
+    n = len(s)
+    if isinstance(s.dtype, pl.Array):
+        width = int(s.dtype.size)
+        if num_classes is not None and width != num_classes:
+            msg = f"column {column!r}: pred_probs have {width} classes, expected {num_classes}"
+            raise ValueError(msg)
+        probs = s.to_numpy().reshape(n, width)
+    else:
+        lengths = s.list.len().to_numpy()
+        width = num_classes if num_classes is not None else (int(lengths[0]) if n else 0)
+        bad = np.flatnonzero(lengths != width)
+        if bad.size:
+            i = int(bad[0])
+            msg = (
+                f"column {column!r}, {where.row(_original_row(rows, i), n_total)}: pred_probs "
+                f"has {int(lengths[i])} values, expected {width} (one per class; rows must "
+                f"all have the same width)"
+            )
+            raise ValueError(msg)
+        flat = s.explode(empty_as_null=False, keep_nulls=False)
+        if flat.null_count():
+            i = _row_of_flat(np.concatenate([[0], np.cumsum(lengths)]), int(flat.is_null().arg_true()[0]))
+            msg = (
+                f"column {column!r}, {where.row(_original_row(rows, i), n_total)}: pred_probs "
+                f"contains a null element {s[i].to_list()}; fill or drop it first"
+            )
+            raise ValueError(msg)
+        probs = flat.to_numpy().reshape(n, width)
+    if n and width == 0:
+        msg = f"column {column!r}: pred_probs rows have width 0; there must be at least one class"
+        raise ValueError(msg)
+    return check_probs(probs, column, where, rows, n_total, source=s)
+
+
+def check_probs(
+    probs: np.ndarray,
+    column: str,
+    where: Where,
+    rows: np.ndarray | None,
+    n_total: int,
+    source: pl.Series | None = None,
+) -> np.ndarray:
+    """Refuse NaN, inf and values outside [0, 1] (beyond TOLERANCE); clip within it."""
+    if probs.size == 0:
+        return probs
+    low, high = probs.min(), probs.max()  # NaN propagates and fails both tests below
+    if not (low >= -TOLERANCE and high <= 1 + TOLERANCE):
+        ok = (probs >= -TOLERANCE) & (probs <= 1 + TOLERANCE)
+        i = int(np.argmin(ok.all(axis=1)))
+        j = int(np.argmin(ok[i]))
+        value = probs[i, j]
+        row = where.row(_original_row(rows, i), n_total)
+        if np.isnan(value) and source is not None and source[i].to_list()[j] is None:
+            msg = (
+                f"column {column!r}, {row}: pred_probs contains a null element at class {j}; "
+                "fill or drop it first"
+            )
+        else:
+            msg = (
+                f"column {column!r}, {row}: pred_probs value {value!r} at class {j} is not a "
+                f"probability; values must be finite and in [0, 1]"
+            )
+        raise ValueError(msg)
+    if low < 0 or high > 1:  # inside the tolerance: clip, never mutate the input
+        probs = np.clip(probs, 0.0, 1.0)
+    return probs
+
+
+def _read_labels(
+    s: pl.Series, num_classes: int, where: Where, rows: np.ndarray | None, n_total: int
+) -> tuple[np.ndarray, np.ndarray]:
+    column = s.name
+    lengths = s.list.len().to_numpy().astype(np.int64, copy=False)
+    offsets = np.zeros(len(s) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = s.explode(empty_as_null=False, keep_nulls=False)
+    if flat.null_count():
+        i = _row_of_flat(offsets, int(flat.is_null().arg_true()[0]))
+        msg = (
+            f"column {column!r}, {where.row(_original_row(rows, i), n_total)}: labels contain "
+            f"a null element {s[i].to_list()}; fill or drop it first"
+        )
+        raise ValueError(msg)
+    values = flat.to_numpy()
+    if values.size:
+        low, high = values.min(), values.max()
+        if low < 0 or high >= num_classes:
+            k = int(np.argmax((values < 0) | (values >= num_classes)))
+            i = _row_of_flat(offsets, k)
+            msg = (
+                f"column {column!r}, {where.row(_original_row(rows, i), n_total)}: label "
+                f"{int(values[k])} is not a class index; labels must be in [0, {num_classes - 1}] "
+                f"(K = {num_classes} is the width of pred_probs)"
+            )
+            raise ValueError(msg)
+    return offsets, values.astype(np.intp, copy=False)
+
+
+def read_batch(
+    labels: pl.Series,
+    pred_probs: pl.Series,
+    *,
+    num_classes: int | None = None,
+    where: Where = Where(),
+) -> Batch:
+    """Validate one batch of the two columns and return its arrays."""
+    check_labels_dtype(labels.dtype, labels.name)
+    check_pred_probs_dtype(pred_probs.dtype, pred_probs.name)
+    n_total = len(labels)
+    if len(pred_probs) != n_total:
+        msg = f"labels ({n_total} rows) and pred_probs ({len(pred_probs)} rows) differ in length"
+        raise ValueError(msg)
+    rows = None
+    if labels.null_count() or pred_probs.null_count():
+        keep = labels.is_not_null() & pred_probs.is_not_null()
+        rows = np.flatnonzero(keep.to_numpy())
+        labels, pred_probs = labels.filter(keep), pred_probs.filter(keep)
+    if num_classes is None:
+        num_classes = pred_probs_width(pred_probs.dtype)
+    probs = _read_probs(pred_probs, num_classes, where, rows, n_total)
+    offsets, values = _read_labels(labels, probs.shape[1], where, rows, n_total)
+    return Batch(probs, offsets, values, rows, n_total)
+
+
+def read_arrays(labels: pl.Series, probs: np.ndarray) -> Batch:
+    """Validate labels given as a Series and pred_probs given as a 2-D numpy array."""
+    check_labels_dtype(labels.dtype, labels.name)
+    if not isinstance(probs, np.ndarray) or probs.ndim != 2:
+        shape = getattr(probs, "shape", None)
+        msg = f"pred_probs must be a 2-D numpy array (n_rows, n_classes); got {type(probs).__name__} with shape {shape}"
+        raise ValueError(msg) if isinstance(probs, np.ndarray) else TypeError(msg)
+    if probs.dtype not in (np.float32, np.float64):
+        msg = f"pred_probs must be float32 or float64 probabilities; got dtype {probs.dtype}"
+        raise TypeError(msg)
+    n_total = len(labels)
+    if probs.shape[0] != n_total:
+        msg = f"labels ({n_total} rows) and pred_probs ({probs.shape[0]} rows) differ in length"
+        raise ValueError(msg)
+    if n_total and probs.shape[1] == 0:
+        msg = "pred_probs has width 0; there must be at least one class"
+        raise ValueError(msg)
+    rows = None
+    if labels.null_count():
+        keep = labels.is_not_null()
+        rows = np.flatnonzero(keep.to_numpy())
+        labels, probs = labels.filter(keep), probs[rows]
+    probs = check_probs(probs, "pred_probs", Where(), rows, n_total)
+    offsets, values = _read_labels(labels, probs.shape[1], Where(), rows, n_total)
+    return Batch(probs, offsets, values, rows, n_total)

@@ -1,0 +1,227 @@
+"""Public expressions: label-quality scores as ``pl.Expr``, and confident thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from polars_mlq._columns import Where, read_batch
+from polars_mlq._frames import Frame, IntoExpr, check_inputs, frame_thresholds, resolve_num_classes, to_expr
+from polars_mlq._options import Method, ScoringOptions, parse_options
+from polars_mlq._scoring import per_class_matrix, row_scores, to_series
+from polars_mlq._thresholds import Thresholds, as_thresholds
+
+ThresholdsLike = pl.DataFrame | np.ndarray | Thresholds
+
+
+def _check_num_classes(num_classes: int | None) -> int | None:
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        msg = f"num_classes must be a positive integer; got {num_classes!r}"
+        raise ValueError(msg)
+    return int(num_classes)
+
+
+def _score_udf(
+    series: Sequence[pl.Series],
+    *,
+    options: ScoringOptions,
+    thresholds: Thresholds | None,
+    num_classes: int | None,
+    streamed: bool,
+    dtype: pl.DataType,
+) -> pl.Series:
+    labels, pred_probs = series
+    batch = read_batch(labels, pred_probs, num_classes=num_classes, where=Where(streamed=streamed))
+    if options.aggregator is None:
+        values = per_class_matrix(batch, options, thresholds)
+    else:
+        values = row_scores(batch, options, thresholds)
+    return to_series(labels.name, batch, values, dtype)
+
+
+def scoring_expr(
+    labels: IntoExpr,
+    pred_probs: IntoExpr,
+    options: ScoringOptions,
+    *,
+    thresholds: ThresholdsLike | None,
+    num_classes: int | None,
+    whole_column: bool,
+    name: str,
+) -> pl.Expr:
+    """The one expression every scoring path runs.
+
+    Row-local options stream (``is_elementwise=True``); dataset-level thresholds computed from the
+    column itself, and callable aggregators, see the whole column at once.
+    """
+    num_classes = _check_num_classes(num_classes)
+    fitted = None if thresholds is None else as_thresholds(thresholds)
+    if fitted is not None:
+        if num_classes is not None and fitted.num_classes != num_classes:
+            msg = f"thresholds have {fitted.num_classes} classes but pred_probs have {num_classes}"
+            raise ValueError(msg)
+        num_classes = fitted.num_classes
+    whole_column = whole_column or (options.adjust_pred_probs and fitted is None)
+    if options.aggregator is not None and options.aggregator.kind == "callable":
+        whole_column = True
+    if options.aggregator is None:
+        if num_classes is None:
+            msg = (
+                "label_quality_per_class needs num_classes= (or thresholds=) to know its output "
+                "type Array(Float64, K); the DataFrame/LazyFrame .mlq methods find K themselves"
+            )
+            raise ValueError(msg)
+        dtype: pl.DataType = pl.Array(pl.Float64, num_classes)
+    else:
+        dtype = pl.Float64()
+    udf = partial(
+        _score_udf,
+        options=options,
+        thresholds=fitted,
+        num_classes=num_classes,
+        streamed=not whole_column,
+        dtype=dtype,
+    )
+    inputs = [to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs")]
+    return pl.map_batches(inputs, udf, return_dtype=dtype, is_elementwise=not whole_column).alias(name)
+
+
+def label_quality(
+    labels: IntoExpr = "labels",
+    pred_probs: IntoExpr = "pred_probs",
+    *,
+    method: Method = "self_confidence",
+    adjust_pred_probs: bool = False,
+    aggregator_kwargs: Mapping[str, Any] | None = None,
+    thresholds: ThresholdsLike | None = None,
+    num_classes: int | None = None,
+) -> pl.Expr:
+    """Label-quality score of each row, in [0, 1]; low means the labels are likely wrong.
+
+    Parameters
+    ----------
+    labels
+        Column (name or expression) of ``List`` of integer class indices, e.g. ``[0, 2]``.
+    pred_probs
+        Column of ``List``/``Array`` of Float32/Float64: the model's probability for each of the K
+        classes (they need not sum to 1).
+    method
+        Per-class score: ``"self_confidence"``, ``"normalized_margin"`` or
+        ``"confidence_weighted_entropy"``.
+    adjust_pred_probs
+        Shift probabilities by each class's confident thresholds first. Without ``thresholds=``
+        the expression has to see the whole column at once (it does not stream).
+    aggregator_kwargs
+        How per-class scores become one: ``{"method": "exponential_moving_average", "alpha": 0.8}``
+        (the default; ``alpha`` None means 2 / (K + 1)), ``{"method": "softmin",
+        "temperature": 0.1}``, or ``{"method": callable, **kwargs}`` (called on the (n, K) matrix).
+    thresholds
+        Precomputed thresholds from :func:`confident_thresholds`, to score with
+        ``adjust_pred_probs=True`` batch by batch or on another dataset.
+    num_classes
+        K, when ``pred_probs`` is a List column: fixes the width every row must have.
+
+    Returns
+    -------
+    pl.Expr
+        Float64, named ``label_quality``; null where labels or pred_probs is null.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_mlq as mlq
+    >>> df = pl.DataFrame({"labels": [[1], [0, 2]], "pred_probs": [[0.1, 0.9, 0.1], [0.4, 0.1, 0.9]]})
+    >>> df.with_columns(mlq.label_quality())["label_quality"].round(6).to_list()
+    [0.9, 0.5]
+    """
+    options = parse_options(method, adjust_pred_probs, aggregator_kwargs)
+    return scoring_expr(
+        labels,
+        pred_probs,
+        options,
+        thresholds=thresholds,
+        num_classes=num_classes,
+        whole_column=False,
+        name="label_quality",
+    )
+
+
+def label_quality_per_class(
+    labels: IntoExpr = "labels",
+    pred_probs: IntoExpr = "pred_probs",
+    *,
+    method: Method = "self_confidence",
+    adjust_pred_probs: bool = False,
+    thresholds: ThresholdsLike | None = None,
+    num_classes: int | None = None,
+) -> pl.Expr:
+    """Per-class label-quality scores, ``Array(Float64, K)``: how well class k's given label fits.
+
+    Same arguments as :func:`label_quality`, without an aggregator. As a bare expression it needs
+    ``num_classes=`` (or ``thresholds=``) to know K; ``df.mlq.label_quality_per_class()`` finds it.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_mlq as mlq
+    >>> df = pl.DataFrame({"labels": [[1], [0, 2]], "pred_probs": [[0.1, 0.9, 0.1], [0.4, 0.1, 0.9]]})
+    >>> df.select(mlq.label_quality_per_class(num_classes=3).arr.to_list().list.eval(pl.element().round(6)))
+    shape: (2, 1)
+    ┌─────────────────────────┐
+    │ label_quality_per_class │
+    │ ---                     │
+    │ list[f64]               │
+    ╞═════════════════════════╡
+    │ [0.9, 0.9, 0.9]         │
+    │ [0.4, 0.9, 0.9]         │
+    └─────────────────────────┘
+    """
+    options = parse_options(method, adjust_pred_probs, None, per_class=True)
+    return scoring_expr(
+        labels,
+        pred_probs,
+        options,
+        thresholds=thresholds,
+        num_classes=num_classes,
+        whole_column=False,
+        name="label_quality_per_class",
+    )
+
+
+def confident_thresholds(
+    frame: Frame,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoExpr = "pred_probs",
+) -> pl.DataFrame:
+    """Per-class confident thresholds, for ``adjust_pred_probs=True`` with ``thresholds=``.
+
+    ``threshold_present`` is the mean of p over rows labelled with the class, ``threshold_absent``
+    the mean of 1 - p over the other rows (2.0 when no row is in the group). A LazyFrame is read
+    in one streaming pass; rows where either column is null are left out.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_mlq as mlq
+    >>> df = pl.DataFrame({"labels": [[0], [1], [0, 1]], "pred_probs": [[0.8, 0.4], [0.2, 0.6], [0.6, 0.8]]})
+    >>> mlq.confident_thresholds(df)
+    shape: (2, 3)
+    ┌───────┬──────────────────┬───────────────────┐
+    │ class ┆ threshold_absent ┆ threshold_present │
+    │ ---   ┆ ---              ┆ ---               │
+    │ u32   ┆ f64              ┆ f64               │
+    ╞═══════╪══════════════════╪═══════════════════╡
+    │ 0     ┆ 0.8              ┆ 0.7               │
+    │ 1     ┆ 0.6              ┆ 0.7               │
+    └───────┴──────────────────┴───────────────────┘
+    """
+    labels_expr, probs_expr = to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs")
+    check_inputs(frame, labels_expr, probs_expr)
+    num_classes = resolve_num_classes(frame, probs_expr)
+    return frame_thresholds(frame, labels_expr, probs_expr, num_classes).to_frame()

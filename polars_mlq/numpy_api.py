@@ -1,0 +1,94 @@
+"""cleanlab-compatible functions: the same signatures and return shapes, on numpy arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from polars_mlq._columns import Batch, read_arrays, read_batch
+from polars_mlq._options import DEFAULT_AGGREGATOR, Method, parse_options
+from polars_mlq._scoring import per_class_matrix, row_scores, to_full_rows
+
+LabelsLike = Sequence[Sequence[int]] | pl.Series
+PredProbsLike = np.ndarray | pl.Series
+
+
+def _labels_series(labels: LabelsLike) -> pl.Series:
+    if isinstance(labels, pl.Series):
+        return labels
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
+        msg = f"labels must be a list of lists of class indices or a polars Series; got {type(labels).__name__}"
+        raise TypeError(msg)
+    for i, row in enumerate(labels):
+        if row is not None and (isinstance(row, (str, bytes)) or not isinstance(row, (Sequence, np.ndarray))):
+            msg = f"labels, row {i}: each row must be a list of class indices (e.g. [0, 2]); got {row!r}"
+            raise TypeError(msg)
+    series = pl.Series("labels", [None if row is None else list(row) for row in labels], strict=False)
+    if series.dtype == pl.Null or series.dtype == pl.List(pl.Null):
+        series = series.cast(pl.List(pl.Int64))
+    return series
+
+
+def _batch(labels: LabelsLike, pred_probs: PredProbsLike) -> Batch:
+    series = _labels_series(labels)
+    if isinstance(pred_probs, pl.Series):
+        return read_batch(series, pred_probs)
+    return read_arrays(series, pred_probs)
+
+
+def _with_nan_rows(batch: Batch, values: np.ndarray) -> np.ndarray:
+    full, null = to_full_rows(batch, values)
+    if null is not None:
+        full[null] = np.nan
+    return full
+
+
+def get_label_quality_scores(
+    labels: LabelsLike,
+    pred_probs: PredProbsLike,
+    *,
+    method: Method = "self_confidence",
+    adjust_pred_probs: bool = False,
+    aggregator_kwargs: Mapping[str, Any] | None = DEFAULT_AGGREGATOR,
+) -> np.ndarray:
+    """One label-quality score per row, as cleanlab's function of the same name.
+
+    ``labels`` is a list of lists of class indices (or a polars Series of lists) and
+    ``pred_probs`` an (N, K) float array (or a polars Series of lists/arrays). Returns an (N,)
+    float64 array; a null labels row scores NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import polars_mlq as mlq
+    >>> mlq.get_label_quality_scores([[1], [0, 2]], np.array([[0.1, 0.9, 0.1], [0.4, 0.1, 0.9]])).round(6)
+    array([0.9, 0.5])
+    """
+    options = parse_options(method, adjust_pred_probs, aggregator_kwargs)
+    batch = _batch(labels, pred_probs)
+    return _with_nan_rows(batch, row_scores(batch, options))
+
+
+def get_label_quality_scores_per_class(
+    labels: LabelsLike,
+    pred_probs: PredProbsLike,
+    *,
+    method: Method = "self_confidence",
+    adjust_pred_probs: bool = False,
+) -> np.ndarray:
+    """(N, K) float64 per-class label-quality scores, as cleanlab's ``rank`` function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import polars_mlq as mlq
+    >>> mlq.get_label_quality_scores_per_class([[1], [0, 2]], np.array([[0.1, 0.9, 0.1], [0.4, 0.1, 0.9]])).round(6)
+    array([[0.9, 0.9, 0.9],
+           [0.4, 0.9, 0.9]])
+    """
+    options = parse_options(method, adjust_pred_probs, None, per_class=True)
+    batch = _batch(labels, pred_probs)
+    return _with_nan_rows(batch, per_class_matrix(batch, options))

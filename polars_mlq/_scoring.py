@@ -5,10 +5,22 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from polars_mlq._aggregate import aggregate_block, aggregate_callable
+from polars_mlq._aggregate import (
+    aggregate_block,
+    aggregate_callable,
+    ema_alpha,
+    ema_of_smallest,
+    ema_terms,
+    smallest_sorted,
+)
 from polars_mlq._columns import Batch
 from polars_mlq._options import ScoringOptions
-from polars_mlq._per_class import per_class_scores
+from polars_mlq._per_class import (
+    CWE_RISING_HIGH,
+    CWE_RISING_LOW,
+    cwe_scores,
+    per_class_scores,
+)
 from polars_mlq._thresholds import Thresholds, batch_thresholds
 
 
@@ -33,6 +45,55 @@ def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Threshol
     return out
 
 
+def _ema_cwe(probs: np.ndarray, mask: np.ndarray, alpha: float, terms: int) -> np.ndarray:
+    """EMA of confidence_weighted_entropy scores with logarithms for few elements only.
+
+    Inside the rising interval the score increases with the self-confidence q, so a row's
+    smallest scores there belong to its ``terms`` smallest q; elements outside it (q near 0 or 1)
+    are all candidates. Candidates are scored exactly, from their own p.
+    """
+    num_classes = probs.shape[1]
+    confidence = np.empty(probs.shape, dtype=probs.dtype)
+    per_class_scores(probs, mask, "self_confidence", None, confidence)
+    outside = (confidence < CWE_RISING_LOW) | (confidence > np.float64(CWE_RISING_HIGH))
+    rows, cols = np.nonzero(outside)
+    exact = None
+    if rows.size:
+        per_row = np.count_nonzero(outside, axis=1)
+        exact = np.full((probs.shape[0], int(per_row.max())), np.inf)
+        rank_in_row = np.arange(rows.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        exact[rows, rank_in_row] = cwe_scores(probs[rows, cols], mask[rows, cols])
+        confidence[rows, cols] = np.inf  # keep them out of the in-interval selection
+    if terms < num_classes:
+        order = np.argpartition(confidence, terms - 1, axis=1)[:, :terms]
+    else:
+        order = np.broadcast_to(np.arange(num_classes), confidence.shape)
+    inside = np.isfinite(np.take_along_axis(confidence, order, axis=1))
+    scores = np.full(order.shape, np.inf)
+    scores[inside] = cwe_scores(
+        np.take_along_axis(probs, order, axis=1)[inside], np.take_along_axis(mask, order, axis=1)[inside]
+    )
+    if exact is not None:
+        scores = np.concatenate([scores, exact], axis=1)
+    return ema_of_smallest(smallest_sorted(scores, terms), alpha, terms)
+
+
+def _ema_from_confidence(probs: np.ndarray, mask: np.ndarray, method: str, alpha: float | None) -> np.ndarray:
+    """EMA of one block without widening every per-class score to float64 first.
+
+    The margin scores are non-decreasing in the self-confidence, so sort (or partition) them in
+    the input dtype and widen only the few smallest, which carry the weight.
+    """
+    num_classes = probs.shape[1]
+    alpha = ema_alpha(alpha, num_classes)
+    terms = ema_terms(alpha, num_classes)
+    if method == "confidence_weighted_entropy":
+        return _ema_cwe(probs, mask, alpha, terms)
+    work = np.empty(probs.shape, dtype=probs.dtype)
+    per_class_scores(probs, mask, method, None, work)
+    return ema_of_smallest(smallest_sorted(work, terms).astype(np.float64), alpha, terms)
+
+
 def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None = None) -> np.ndarray:
     """(n,) float64 aggregated scores of the scored rows."""
     aggregator = options.aggregator
@@ -42,12 +103,17 @@ def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | N
     thresholds = _thresholds_for(batch, options, thresholds)
     n = batch.probs.shape[0]
     out = np.empty(n, dtype=np.float64)
+    from_confidence = aggregator.kind == "exponential_moving_average" and thresholds is None
     block = None
     for start, stop in batch.blocks():
+        probs, mask = batch.probs[start:stop], batch.multi_hot(start, stop)
+        if from_confidence:
+            out[start:stop] = _ema_from_confidence(probs, mask, options.method, aggregator.alpha)
+            continue
         if block is None:
             block = np.empty((stop - start, batch.num_classes), dtype=np.float64)
         scores = block[: stop - start]
-        per_class_scores(batch.probs[start:stop], batch.multi_hot(start, stop), options.method, thresholds, scores)
+        per_class_scores(probs, mask, options.method, thresholds, scores)
         out[start:stop] = aggregate_block(scores, aggregator)
     return out
 

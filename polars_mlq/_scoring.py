@@ -130,11 +130,11 @@ def to_full_rows(batch: Batch, values: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def to_series(name: str, batch: Batch, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
+    """Wrap the values without copying (an (n, K) matrix becomes an Array column); nulls last."""
     full, null = to_full_rows(batch, values)
-    if full.ndim == 2 and full.shape[0] == 0:
-        series = pl.Series(name, [], dtype=dtype)
-    else:
-        series = pl.Series(name, full, dtype=dtype)
+    series = pl.Series(name, full.reshape(-1), dtype=pl.Float64)
+    if full.ndim == 2:
+        series = series.reshape((full.shape[0], full.shape[1])) if full.shape[0] else pl.Series(name, [], dtype=dtype)
     if null is not None:
-        series = series.scatter(np.flatnonzero(null), None)
+        series = pl.select(pl.when(pl.Series(~null)).then(series)).to_series().alias(name)
     return series

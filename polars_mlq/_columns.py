@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -77,13 +78,66 @@ def _original_row(rows: np.ndarray | None, index: int) -> int:
     return index if rows is None else int(rows[index])
 
 
-def check_labels_dtype(dtype: pl.DataType, column: str) -> None:
-    if not (isinstance(dtype, pl.List) and dtype.inner.is_integer()):
+LabelsFormat = Literal["indices", "multi_hot"]
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """How a labels column is read.
+
+    ``"indices"``: a List of class indices (integers), or of class names (String, Categorical,
+    Enum) looked up in ``class_names`` (an Enum's own categories when not given).
+    ``"multi_hot"``: a List/Array of K booleans or 0/1 integers per row. Never guessed.
+    """
+
+    format: LabelsFormat = "indices"
+    class_names: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.format not in ("indices", "multi_hot"):
+            msg = f"labels_format must be 'indices' or 'multi_hot'; got {self.format!r}"
+            raise ValueError(msg)
+
+
+def _is_named(inner: pl.DataType) -> bool:
+    return inner == pl.String or isinstance(inner, (pl.Categorical, pl.Enum))
+
+
+def check_labels_dtype(dtype: pl.DataType, column: str, spec: LabelSpec = LabelSpec()) -> None:
+    if spec.format == "multi_hot":
+        if isinstance(dtype, (pl.List, pl.Array)) and (dtype.inner == pl.Boolean or dtype.inner.is_integer()):
+            return
         msg = (
-            f"column {column!r}: labels must be a List of integer class indices "
-            f"(e.g. [0, 2]); got dtype {dtype}"
+            f"column {column!r}: multi-hot labels must be a List or Array of Boolean or 0/1 "
+            f"integers (one per class); got dtype {dtype}"
         )
         raise TypeError(msg)
+    if isinstance(dtype, pl.List) and dtype.inner.is_integer():
+        return
+    if isinstance(dtype, pl.List) and _is_named(dtype.inner):
+        if spec.class_names is None and not isinstance(dtype.inner, pl.Enum):
+            msg = (
+                f"column {column!r}: labels are class names ({dtype}); pass class_names=[...] "
+                "to give the class order (the i-th name is the i-th pred_probs entry), or use an Enum"
+            )
+            raise TypeError(msg)
+        return
+    hint = " (for multi-hot rows pass labels_format='multi_hot')" if isinstance(dtype, pl.Array) else ""
+    msg = (
+        f"column {column!r}: labels must be a List of class indices (e.g. [0, 2]) or class "
+        f"names; got dtype {dtype}{hint}"
+    )
+    raise TypeError(msg)
+
+
+def class_names_of(dtype: pl.DataType, spec: LabelSpec) -> tuple[str, ...] | None:
+    """The class names: given, or an Enum's categories."""
+    if spec.class_names is not None:
+        return spec.class_names
+    inner = getattr(dtype, "inner", None)
+    if isinstance(inner, pl.Enum):
+        return tuple(inner.categories.to_list())
+    return None
 
 
 def check_pred_probs_dtype(dtype: pl.DataType, column: str) -> None:
@@ -164,7 +218,7 @@ def check_probs(
             )
         else:
             msg = (
-                f"column {column!r}, {row}: pred_probs value {value!r} at class {j} is not a "
+                f"column {column!r}, {row}: pred_probs value {float(value)!r} at class {j} is not a "
                 f"probability; values must be finite and in [0, 1]"
             )
         raise ValueError(msg)
@@ -173,22 +227,93 @@ def check_probs(
     return probs
 
 
-def _read_labels(
-    s: pl.Series, num_classes: int, where: Where, rows: np.ndarray | None, n_total: int
-) -> tuple[np.ndarray, np.ndarray]:
-    column = s.name
-    lengths = s.list.len().to_numpy().astype(np.int64, copy=False)
-    offsets = np.zeros(len(s) + 1, dtype=np.int64)
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def _flat_labels(s: pl.Series, offsets: np.ndarray, where: Where, rows: np.ndarray | None, n_total: int) -> pl.Series:
     flat = s.explode(empty_as_null=False, keep_nulls=False)
     if flat.null_count():
         i = _row_of_flat(offsets, int(flat.is_null().arg_true()[0]))
         msg = (
-            f"column {column!r}, {where.row(_original_row(rows, i), n_total)}: labels contain "
+            f"column {s.name!r}, {where.row(_original_row(rows, i), n_total)}: labels contain "
             f"a null element {s[i].to_list()}; fill or drop it first"
         )
         raise ValueError(msg)
-    values = flat.to_numpy()
+    return flat
+
+
+def _names_to_indices(
+    s: pl.Series, flat: pl.Series, offsets: np.ndarray, classes: tuple[str, ...], where: Where, rows: np.ndarray | None, n_total: int
+) -> np.ndarray:
+    names = flat.cast(pl.String)
+    indices = names.cast(pl.Enum(list(classes)), strict=False)
+    if indices.null_count():
+        k = int(indices.is_null().arg_true()[0])
+        i = _row_of_flat(offsets, k)
+        msg = (
+            f"column {s.name!r}, {where.row(_original_row(rows, i), n_total)}: label "
+            f"{names[k]!r} is not one of the {len(classes)} classes {list(classes)[:10]}"
+            f"{' ...' if len(classes) > 10 else ''}"
+        )
+        raise ValueError(msg)
+    return indices.to_physical().to_numpy()
+
+
+def _multi_hot_to_indices(
+    s: pl.Series, num_classes: int, where: Where, rows: np.ndarray | None, n_total: int
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(s)
+    if isinstance(s.dtype, pl.Array):
+        width = int(s.dtype.size)
+        lengths = np.full(n, width, dtype=np.int64)
+    else:
+        lengths = s.list.len().to_numpy().astype(np.int64, copy=False)
+        width = num_classes
+    bad = np.flatnonzero(lengths != num_classes)
+    if bad.size:
+        i = int(bad[0])
+        msg = (
+            f"column {s.name!r}, {where.row(_original_row(rows, i), n_total)}: multi-hot labels "
+            f"have {int(lengths[i])} entries, expected K = {num_classes} (the width of pred_probs)"
+        )
+        raise ValueError(msg)
+    flat = _flat_labels(s, _offsets(lengths), where, rows, n_total).to_numpy()
+    hot = flat.reshape(n, width)
+    if hot.dtype != np.bool_:
+        wrong = (hot != 0) & (hot != 1)
+        if wrong.any():
+            i, j = (int(v) for v in np.argwhere(wrong)[0])
+            msg = (
+                f"column {s.name!r}, {where.row(_original_row(rows, i), n_total)}: multi-hot "
+                f"value {hot[i, j].item()!r} at class {j}; entries must be 0 or 1"
+            )
+            raise ValueError(msg)
+    row_of, values = np.nonzero(hot)
+    return _offsets(np.bincount(row_of, minlength=n)), values.astype(np.intp, copy=False)
+
+
+def _read_labels(
+    s: pl.Series,
+    num_classes: int,
+    where: Where,
+    rows: np.ndarray | None,
+    n_total: int,
+    spec: LabelSpec = LabelSpec(),
+) -> tuple[np.ndarray, np.ndarray]:
+    if spec.format == "multi_hot":
+        return _multi_hot_to_indices(s, num_classes, where, rows, n_total)
+    column = s.name
+    offsets = _offsets(s.list.len().to_numpy().astype(np.int64, copy=False))
+    flat = _flat_labels(s, offsets, where, rows, n_total)
+    classes = class_names_of(s.dtype, spec)
+    if _is_named(flat.dtype):
+        assert classes is not None  # check_labels_dtype refused names without classes
+        values = _names_to_indices(s, flat, offsets, classes, where, rows, n_total)
+    else:
+        values = flat.to_numpy()
     if values.size:
         low, high = values.min(), values.max()
         if low < 0 or high >= num_classes:
@@ -203,15 +328,22 @@ def _read_labels(
     return offsets, values.astype(np.intp, copy=False)
 
 
+def check_class_count(classes: tuple[str, ...] | None, num_classes: int, n_rows: int) -> None:
+    if classes is not None and n_rows and len(classes) != num_classes:
+        msg = f"class_names has {len(classes)} names but pred_probs have K = {num_classes} classes"
+        raise ValueError(msg)
+
+
 def read_batch(
     labels: pl.Series,
     pred_probs: pl.Series,
     *,
     num_classes: int | None = None,
     where: Where = Where(),
+    spec: LabelSpec = LabelSpec(),
 ) -> Batch:
     """Validate one batch of the two columns and return its arrays."""
-    check_labels_dtype(labels.dtype, labels.name)
+    check_labels_dtype(labels.dtype, labels.name, spec)
     check_pred_probs_dtype(pred_probs.dtype, pred_probs.name)
     n_total = len(labels)
     if len(pred_probs) != n_total:
@@ -225,13 +357,14 @@ def read_batch(
     if num_classes is None:
         num_classes = pred_probs_width(pred_probs.dtype)
     probs = _read_probs(pred_probs, num_classes, where, rows, n_total)
-    offsets, values = _read_labels(labels, probs.shape[1], where, rows, n_total)
+    check_class_count(class_names_of(labels.dtype, spec), probs.shape[1], len(labels))
+    offsets, values = _read_labels(labels, probs.shape[1], where, rows, n_total, spec)
     return Batch(probs, offsets, values, rows, n_total)
 
 
-def read_arrays(labels: pl.Series, probs: np.ndarray) -> Batch:
+def read_arrays(labels: pl.Series, probs: np.ndarray, spec: LabelSpec = LabelSpec()) -> Batch:
     """Validate labels given as a Series and pred_probs given as a 2-D numpy array."""
-    check_labels_dtype(labels.dtype, labels.name)
+    check_labels_dtype(labels.dtype, labels.name, spec)
     if not isinstance(probs, np.ndarray) or probs.ndim != 2:
         shape = getattr(probs, "shape", None)
         msg = f"pred_probs must be a 2-D numpy array (n_rows, n_classes); got {type(probs).__name__} with shape {shape}"
@@ -252,5 +385,6 @@ def read_arrays(labels: pl.Series, probs: np.ndarray) -> Batch:
         rows = np.flatnonzero(keep.to_numpy())
         labels, probs = labels.filter(keep), probs[rows]
     probs = check_probs(probs, "pred_probs", Where(), rows, n_total)
-    offsets, values = _read_labels(labels, probs.shape[1], Where(), rows, n_total)
+    check_class_count(class_names_of(labels.dtype, spec), probs.shape[1], len(labels))
+    offsets, values = _read_labels(labels, probs.shape[1], Where(), rows, n_total, spec)
     return Batch(probs, offsets, values, rows, n_total)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Union
 
 import polars as pl
+import polars.selectors as cs
 
 from polars_mlq._columns import (
+    LabelSpec,
     Where,
     check_labels_dtype,
     check_pred_probs_dtype,
@@ -16,6 +19,8 @@ from polars_mlq._columns import (
 from polars_mlq._thresholds import Thresholds, ThresholdStats, batch_thresholds
 
 IntoExpr = Union[str, pl.Expr]
+#: pred_probs: one List/Array column, or several Float columns (names or a selector), one per class.
+IntoProbs = Union[str, pl.Expr, Sequence[str]]
 Frame = Union[pl.DataFrame, pl.LazyFrame]
 
 
@@ -28,11 +33,23 @@ def to_expr(value: IntoExpr, argument: str) -> pl.Expr:
     raise TypeError(msg)
 
 
-def check_inputs(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr) -> pl.DataType:
+def to_probs_expr(value: IntoProbs) -> pl.Expr:
+    """One pred_probs expression; several Float columns become one Array, in the given order."""
+    if isinstance(value, cs.Selector) or (
+        isinstance(value, Sequence) and not isinstance(value, str) and all(isinstance(v, str) for v in value)
+    ):
+        if not isinstance(value, cs.Selector) and not value:
+            msg = "pred_probs: an empty list of columns; give one column per class"
+            raise ValueError(msg)
+        return pl.concat_arr(value).alias("pred_probs")
+    return to_expr(value, "pred_probs")  # type: ignore[arg-type]
+
+
+def check_inputs(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec = LabelSpec()) -> pl.DataType:
     """Check both columns exist and have usable dtypes; return the pred_probs dtype."""
     schema = frame.lazy().select(labels, pred_probs).collect_schema()
     (label_name, label_dtype), (probs_name, probs_dtype) = schema.items()
-    check_labels_dtype(label_dtype, label_name)
+    check_labels_dtype(label_dtype, label_name, spec)
     check_pred_probs_dtype(probs_dtype, probs_name)
     return probs_dtype
 
@@ -57,16 +74,19 @@ def check_pred_probs_dtype_of(frame: Frame, pred_probs: pl.Expr) -> pl.DataType:
     return dtype
 
 
-def frame_thresholds(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int | None) -> Thresholds:
+def frame_thresholds(
+    frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int | None, spec: LabelSpec = LabelSpec()
+) -> Thresholds:
     """Confident thresholds over every row of the frame; a LazyFrame is streamed batch by batch."""
     columns = frame.lazy().select(labels, pred_probs)
     if isinstance(frame, pl.DataFrame):
         data = frame.select(labels, pred_probs)
-        return batch_thresholds(read_batch(data[:, 0], data[:, 1], num_classes=num_classes))
+        return batch_thresholds(read_batch(data[:, 0], data[:, 1], num_classes=num_classes, spec=spec))
     if num_classes is None:
         msg = "cannot compute thresholds: pred_probs has no non-null row"
         raise ValueError(msg)
     stats = ThresholdStats(num_classes)
     for chunk in columns.collect_batches():
-        stats.add(read_batch(chunk[:, 0], chunk[:, 1], num_classes=num_classes, where=Where(streamed=True)))
+        batch = read_batch(chunk[:, 0], chunk[:, 1], num_classes=num_classes, where=Where(streamed=True), spec=spec)
+        stats.add(batch)
     return stats.thresholds()

@@ -9,8 +9,17 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from polars_mlq._columns import Where, read_batch
-from polars_mlq._frames import Frame, IntoExpr, check_inputs, frame_thresholds, resolve_num_classes, to_expr
+from polars_mlq._columns import LabelsFormat, LabelSpec, Where, read_batch
+from polars_mlq._frames import (
+    Frame,
+    IntoExpr,
+    IntoProbs,
+    check_inputs,
+    frame_thresholds,
+    resolve_num_classes,
+    to_expr,
+    to_probs_expr,
+)
 from polars_mlq._options import Method, ScoringOptions, parse_options
 from polars_mlq._scoring import per_class_matrix, row_scores, to_series
 from polars_mlq._thresholds import Thresholds, as_thresholds
@@ -35,9 +44,10 @@ def _score_udf(
     num_classes: int | None,
     streamed: bool,
     dtype: pl.DataType,
+    spec: LabelSpec,
 ) -> pl.Series:
     labels, pred_probs = series
-    batch = read_batch(labels, pred_probs, num_classes=num_classes, where=Where(streamed=streamed))
+    batch = read_batch(labels, pred_probs, num_classes=num_classes, where=Where(streamed=streamed), spec=spec)
     if options.aggregator is None:
         values = per_class_matrix(batch, options, thresholds)
     else:
@@ -45,15 +55,28 @@ def _score_udf(
     return to_series(labels.name, batch, values, dtype)
 
 
+def label_spec(class_names: Sequence[str] | None, labels_format: LabelsFormat) -> LabelSpec:
+    if class_names is not None:
+        if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
+            msg = f"class_names must be a list of strings; got {class_names!r}"
+            raise TypeError(msg)
+        if len(set(class_names)) != len(class_names):
+            msg = "class_names must be distinct"
+            raise ValueError(msg)
+        class_names = tuple(class_names)
+    return LabelSpec(format=labels_format, class_names=class_names)
+
+
 def scoring_expr(
     labels: IntoExpr,
-    pred_probs: IntoExpr,
+    pred_probs: IntoProbs,
     options: ScoringOptions,
     *,
     thresholds: ThresholdsLike | None,
     num_classes: int | None,
     whole_column: bool,
     name: str,
+    spec: LabelSpec,
 ) -> pl.Expr:
     """The one expression every scoring path runs.
 
@@ -87,30 +110,36 @@ def scoring_expr(
         num_classes=num_classes,
         streamed=not whole_column,
         dtype=dtype,
+        spec=spec,
     )
-    inputs = [to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs")]
+    inputs = [to_expr(labels, "labels"), to_probs_expr(pred_probs)]
     return pl.map_batches(inputs, udf, return_dtype=dtype, is_elementwise=not whole_column).alias(name)
 
 
 def label_quality(
     labels: IntoExpr = "labels",
-    pred_probs: IntoExpr = "pred_probs",
+    pred_probs: IntoProbs = "pred_probs",
     *,
     method: Method = "self_confidence",
     adjust_pred_probs: bool = False,
     aggregator_kwargs: Mapping[str, Any] | None = None,
     thresholds: ThresholdsLike | None = None,
     num_classes: int | None = None,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
 ) -> pl.Expr:
     """Label-quality score of each row, in [0, 1]; low means the labels are likely wrong.
 
     Parameters
     ----------
     labels
-        Column (name or expression) of ``List`` of integer class indices, e.g. ``[0, 2]``.
+        Column (name or expression) of ``List`` of class indices, e.g. ``[0, 2]``, or of class
+        names (String/Categorical with ``class_names=``, or Enum); multi-hot rows with
+        ``labels_format="multi_hot"``.
     pred_probs
         Column of ``List``/``Array`` of Float32/Float64: the model's probability for each of the K
-        classes (they need not sum to 1).
+        classes (they need not sum to 1); or several Float columns, one per class (a list of
+        names or a selector such as ``cs.starts_with("p_")``).
     method
         Per-class score: ``"self_confidence"``, ``"normalized_margin"`` or
         ``"confidence_weighted_entropy"``.
@@ -126,6 +155,10 @@ def label_quality(
         ``adjust_pred_probs=True`` batch by batch or on another dataset.
     num_classes
         K, when ``pred_probs`` is a List column: fixes the width every row must have.
+    class_names
+        The K class names in pred_probs order, for labels given as names.
+    labels_format
+        ``"indices"`` (default) or ``"multi_hot"`` (K booleans or 0/1 integers per row).
 
     Returns
     -------
@@ -149,17 +182,20 @@ def label_quality(
         num_classes=num_classes,
         whole_column=False,
         name="label_quality",
+        spec=label_spec(class_names, labels_format),
     )
 
 
 def label_quality_per_class(
     labels: IntoExpr = "labels",
-    pred_probs: IntoExpr = "pred_probs",
+    pred_probs: IntoProbs = "pred_probs",
     *,
     method: Method = "self_confidence",
     adjust_pred_probs: bool = False,
     thresholds: ThresholdsLike | None = None,
     num_classes: int | None = None,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
 ) -> pl.Expr:
     """Per-class label-quality scores, ``Array(Float64, K)``: how well class k's given label fits.
 
@@ -191,13 +227,17 @@ def label_quality_per_class(
         num_classes=num_classes,
         whole_column=False,
         name="label_quality_per_class",
+        spec=label_spec(class_names, labels_format),
     )
 
 
 def confident_thresholds(
     frame: Frame,
     labels: IntoExpr = "labels",
-    pred_probs: IntoExpr = "pred_probs",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
 ) -> pl.DataFrame:
     """Per-class confident thresholds, for ``adjust_pred_probs=True`` with ``thresholds=``.
 
@@ -221,7 +261,8 @@ def confident_thresholds(
     │ 1     ┆ 0.6              ┆ 0.7               │
     └───────┴──────────────────┴───────────────────┘
     """
-    labels_expr, probs_expr = to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs")
-    check_inputs(frame, labels_expr, probs_expr)
+    spec = label_spec(class_names, labels_format)
+    labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
+    check_inputs(frame, labels_expr, probs_expr, spec)
     num_classes = resolve_num_classes(frame, probs_expr)
-    return frame_thresholds(frame, labels_expr, probs_expr, num_classes).to_frame()
+    return frame_thresholds(frame, labels_expr, probs_expr, num_classes, spec).to_frame()

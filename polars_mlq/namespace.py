@@ -1,70 +1,83 @@
-"""The ``.mlq`` namespaces on ``pl.DataFrame`` and ``pl.LazyFrame``: thin, they build expressions."""
+"""The ``.mlq`` namespaces on ``pl.DataFrame`` and ``pl.LazyFrame``: thin, they build expressions.
+
+One generic class holds the methods; the two registered subclasses only fix the frame type.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import polars as pl
 
-from polars_mlq._frames import IntoExpr, check_inputs, frame_thresholds, resolve_num_classes, to_expr
+from polars_mlq._columns import LabelsFormat
+from polars_mlq._frames import IntoExpr, IntoProbs, check_inputs, frame_thresholds, resolve_num_classes, to_expr, to_probs_expr
 from polars_mlq._options import Method, parse_options
-from polars_mlq.expressions import ThresholdsLike, scoring_expr
+from polars_mlq.expressions import ThresholdsLike, label_spec, scoring_expr
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
-def _scored(
-    frame: pl.DataFrame | pl.LazyFrame,
-    labels: IntoExpr,
-    pred_probs: IntoExpr,
-    *,
-    method: Method,
-    adjust_pred_probs: bool,
-    aggregator_kwargs: Mapping[str, Any] | None,
-    thresholds: ThresholdsLike | None,
-    per_class: bool,
-    name: str,
-) -> Any:
-    options = parse_options(method, adjust_pred_probs, aggregator_kwargs, per_class=per_class)
-    labels_expr, probs_expr = to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs")
-    check_inputs(frame, labels_expr, probs_expr)
-    num_classes = resolve_num_classes(frame, probs_expr)
-    eager = isinstance(frame, pl.DataFrame)
-    if per_class and num_classes is None:  # no non-null row: the width is unknowable, use 1
-        num_classes = 1 if thresholds is None else None
-    if options.adjust_pred_probs and thresholds is None and not eager:
-        # Pass 1 streams the query for the thresholds; pass 2 (the returned plan) scores batch by batch.
-        thresholds = frame_thresholds(frame, labels_expr, probs_expr, num_classes)
-    expr = scoring_expr(
-        labels_expr,
-        probs_expr,
-        options,
-        thresholds=thresholds,
-        num_classes=num_classes,
-        whole_column=eager,
-        name=name,
-    )
-    return frame.with_columns(expr)
+class _Mlq(Generic[FrameT]):
+    def __init__(self, frame: FrameT) -> None:
+        self._frame = frame
 
-
-@pl.api.register_dataframe_namespace("mlq")
-class MlqFrame:
-    """``df.mlq``: label-quality scores for a multi-label DataFrame."""
-
-    def __init__(self, df: pl.DataFrame) -> None:
-        self._df = df
+    def _scored(
+        self,
+        labels: IntoExpr,
+        pred_probs: IntoProbs,
+        *,
+        method: Method,
+        adjust_pred_probs: bool,
+        aggregator_kwargs: Mapping[str, Any] | None,
+        thresholds: ThresholdsLike | None,
+        class_names: Sequence[str] | None,
+        labels_format: LabelsFormat,
+        per_class: bool,
+        name: str,
+    ) -> FrameT:
+        frame = self._frame
+        options = parse_options(method, adjust_pred_probs, aggregator_kwargs, per_class=per_class)
+        spec = label_spec(class_names, labels_format)
+        labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
+        check_inputs(frame, labels_expr, probs_expr, spec)
+        num_classes = resolve_num_classes(frame, probs_expr)
+        eager = isinstance(frame, pl.DataFrame)
+        if per_class and num_classes is None and thresholds is None:
+            num_classes = 1  # no non-null pred_probs row: K is unknowable; every score is null
+        if options.adjust_pred_probs and thresholds is None and not eager:
+            # Pass 1 streams the query for the thresholds; pass 2 (the returned plan) scores batch by batch.
+            thresholds = frame_thresholds(frame, labels_expr, probs_expr, num_classes, spec)
+        expr = scoring_expr(
+            labels_expr,
+            probs_expr,
+            options,
+            thresholds=thresholds,
+            num_classes=num_classes,
+            whole_column=eager,
+            name=name,
+            spec=spec,
+        )
+        return frame.with_columns(expr)
 
     def label_quality(
         self,
         labels: IntoExpr = "labels",
-        pred_probs: IntoExpr = "pred_probs",
+        pred_probs: IntoProbs = "pred_probs",
         *,
         method: Method = "self_confidence",
         adjust_pred_probs: bool = False,
         aggregator_kwargs: Mapping[str, Any] | None = None,
         thresholds: ThresholdsLike | None = None,
+        class_names: Sequence[str] | None = None,
+        labels_format: LabelsFormat = "indices",
         name: str = "label_quality",
-    ) -> pl.DataFrame:
-        """Append a Float64 label-quality column; see :func:`polars_mlq.label_quality`.
+    ) -> FrameT:
+        """Append a Float64 label-quality column (low: labels likely wrong).
+
+        Arguments as :func:`polars_mlq.label_quality`, plus ``name`` for the new column. Every
+        other column and the row order are kept. On a LazyFrame with ``adjust_pred_probs=True``
+        and no ``thresholds=``, this call runs one streaming pass for the thresholds.
 
         Examples
         --------
@@ -73,15 +86,18 @@ class MlqFrame:
         >>> df = pl.DataFrame({"labels": [[1], [0, 2]], "pred_probs": [[0.1, 0.9, 0.1], [0.4, 0.1, 0.9]]})
         >>> df.mlq.label_quality()["label_quality"].round(6).to_list()
         [0.9, 0.5]
+        >>> df.lazy().mlq.label_quality(name="lq").collect()["lq"].round(6).to_list()
+        [0.9, 0.5]
         """
-        return _scored(
-            self._df,
+        return self._scored(
             labels,
             pred_probs,
             method=method,
             adjust_pred_probs=adjust_pred_probs,
             aggregator_kwargs=aggregator_kwargs,
             thresholds=thresholds,
+            class_names=class_names,
+            labels_format=labels_format,
             per_class=False,
             name=name,
         )
@@ -89,14 +105,16 @@ class MlqFrame:
     def label_quality_per_class(
         self,
         labels: IntoExpr = "labels",
-        pred_probs: IntoExpr = "pred_probs",
+        pred_probs: IntoProbs = "pred_probs",
         *,
         method: Method = "self_confidence",
         adjust_pred_probs: bool = False,
         thresholds: ThresholdsLike | None = None,
+        class_names: Sequence[str] | None = None,
+        labels_format: LabelsFormat = "indices",
         name: str = "label_quality_per_class",
-    ) -> pl.DataFrame:
-        """Append an ``Array(Float64, K)`` column of per-class scores.
+    ) -> FrameT:
+        """Append an ``Array(Float64, K)`` column: how well each class's given label fits.
 
         Examples
         --------
@@ -106,91 +124,25 @@ class MlqFrame:
         >>> df.mlq.label_quality_per_class()["label_quality_per_class"].dtype
         Array(Float64, shape=(3,))
         """
-        return _scored(
-            self._df,
+        return self._scored(
             labels,
             pred_probs,
             method=method,
             adjust_pred_probs=adjust_pred_probs,
             aggregator_kwargs=None,
             thresholds=thresholds,
+            class_names=class_names,
+            labels_format=labels_format,
             per_class=True,
             name=name,
         )
+
+
+@pl.api.register_dataframe_namespace("mlq")
+class MlqFrame(_Mlq[pl.DataFrame]):
+    """``df.mlq``: label quality for a multi-label DataFrame (the whole column at once)."""
 
 
 @pl.api.register_lazyframe_namespace("mlq")
-class MlqLazyFrame:
-    """``lf.mlq``: the same methods as ``df.mlq``, returning a LazyFrame that streams.
-
-    With ``adjust_pred_probs=True`` and no ``thresholds=``, building the query runs one streaming
-    pass over it for the thresholds; the returned plan then scores batch by batch.
-    """
-
-    def __init__(self, lf: pl.LazyFrame) -> None:
-        self._lf = lf
-
-    def label_quality(
-        self,
-        labels: IntoExpr = "labels",
-        pred_probs: IntoExpr = "pred_probs",
-        *,
-        method: Method = "self_confidence",
-        adjust_pred_probs: bool = False,
-        aggregator_kwargs: Mapping[str, Any] | None = None,
-        thresholds: ThresholdsLike | None = None,
-        name: str = "label_quality",
-    ) -> pl.LazyFrame:
-        """Append a Float64 label-quality column lazily; see :func:`polars_mlq.label_quality`.
-
-        Examples
-        --------
-        >>> import polars as pl
-        >>> import polars_mlq
-        >>> lf = pl.LazyFrame({"labels": [[1], [0, 2]], "pred_probs": [[0.1, 0.9, 0.1], [0.4, 0.1, 0.9]]})
-        >>> lf.mlq.label_quality().collect()["label_quality"].round(6).to_list()
-        [0.9, 0.5]
-        """
-        return _scored(
-            self._lf,
-            labels,
-            pred_probs,
-            method=method,
-            adjust_pred_probs=adjust_pred_probs,
-            aggregator_kwargs=aggregator_kwargs,
-            thresholds=thresholds,
-            per_class=False,
-            name=name,
-        )
-
-    def label_quality_per_class(
-        self,
-        labels: IntoExpr = "labels",
-        pred_probs: IntoExpr = "pred_probs",
-        *,
-        method: Method = "self_confidence",
-        adjust_pred_probs: bool = False,
-        thresholds: ThresholdsLike | None = None,
-        name: str = "label_quality_per_class",
-    ) -> pl.LazyFrame:
-        """Append an ``Array(Float64, K)`` column of per-class scores lazily.
-
-        Examples
-        --------
-        >>> import polars as pl
-        >>> import polars_mlq
-        >>> lf = pl.LazyFrame({"labels": [[1], [0, 2]], "pred_probs": [[0.1, 0.9, 0.1], [0.4, 0.1, 0.9]]})
-        >>> lf.mlq.label_quality_per_class().collect_schema()["label_quality_per_class"]
-        Array(Float64, shape=(3,))
-        """
-        return _scored(
-            self._lf,
-            labels,
-            pred_probs,
-            method=method,
-            adjust_pred_probs=adjust_pred_probs,
-            aggregator_kwargs=None,
-            thresholds=thresholds,
-            per_class=True,
-            name=name,
-        )
+class MlqLazyFrame(_Mlq[pl.LazyFrame]):
+    """``lf.mlq``: the same methods, returning a LazyFrame whose scoring streams batch by batch."""

@@ -8,17 +8,20 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from polars_mlq._columns import Batch, read_arrays, read_batch
+from polars_mlq._columns import Batch, LabelsFormat, read_arrays, read_batch
 from polars_mlq._options import DEFAULT_AGGREGATOR, Method, parse_options
 from polars_mlq._scoring import per_class_matrix, row_scores, to_full_rows
+from polars_mlq.expressions import label_spec
 
-LabelsLike = Sequence[Sequence[int]] | pl.Series
+LabelsLike = Sequence[Sequence[int]] | Sequence[Sequence[str]] | pl.Series | np.ndarray
 PredProbsLike = np.ndarray | pl.Series
 
 
 def _labels_series(labels: LabelsLike) -> pl.Series:
     if isinstance(labels, pl.Series):
         return labels
+    if isinstance(labels, np.ndarray) and labels.ndim == 2:  # multi-hot rows
+        return pl.Series("labels", labels)
     if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
         msg = f"labels must be a list of lists of class indices or a polars Series; got {type(labels).__name__}"
         raise TypeError(msg)
@@ -32,11 +35,17 @@ def _labels_series(labels: LabelsLike) -> pl.Series:
     return series
 
 
-def _batch(labels: LabelsLike, pred_probs: PredProbsLike) -> Batch:
+def _batch(
+    labels: LabelsLike,
+    pred_probs: PredProbsLike,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+) -> Batch:
     series = _labels_series(labels)
+    spec = label_spec(class_names, labels_format)
     if isinstance(pred_probs, pl.Series):
-        return read_batch(series, pred_probs)
-    return read_arrays(series, pred_probs)
+        return read_batch(series, pred_probs, spec=spec)
+    return read_arrays(series, pred_probs, spec)
 
 
 def _with_nan_rows(batch: Batch, values: np.ndarray) -> np.ndarray:
@@ -53,12 +62,15 @@ def get_label_quality_scores(
     method: Method = "self_confidence",
     adjust_pred_probs: bool = False,
     aggregator_kwargs: Mapping[str, Any] | None = DEFAULT_AGGREGATOR,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
 ) -> np.ndarray:
     """One label-quality score per row, as cleanlab's function of the same name.
 
     ``labels`` is a list of lists of class indices (or a polars Series of lists) and
     ``pred_probs`` an (N, K) float array (or a polars Series of lists/arrays). Returns an (N,)
-    float64 array; a null labels row scores NaN.
+    float64 array; a null labels row scores NaN. Beyond cleanlab: labels as class names with
+    ``class_names=``, or an (N, K) multi-hot array with ``labels_format="multi_hot"``.
 
     Examples
     --------
@@ -68,7 +80,7 @@ def get_label_quality_scores(
     array([0.9, 0.5])
     """
     options = parse_options(method, adjust_pred_probs, aggregator_kwargs)
-    batch = _batch(labels, pred_probs)
+    batch = _batch(labels, pred_probs, class_names, labels_format)
     return _with_nan_rows(batch, row_scores(batch, options))
 
 
@@ -78,6 +90,8 @@ def get_label_quality_scores_per_class(
     *,
     method: Method = "self_confidence",
     adjust_pred_probs: bool = False,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
 ) -> np.ndarray:
     """(N, K) float64 per-class label-quality scores, as cleanlab's ``rank`` function.
 
@@ -90,5 +104,5 @@ def get_label_quality_scores_per_class(
            [0.4, 0.9, 0.9]])
     """
     options = parse_options(method, adjust_pred_probs, None, per_class=True)
-    batch = _batch(labels, pred_probs)
+    batch = _batch(labels, pred_probs, class_names, labels_format)
     return _with_nan_rows(batch, per_class_matrix(batch, options))

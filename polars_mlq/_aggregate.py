@@ -56,7 +56,9 @@ def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
 
 def ema_of_smallest(smallest: np.ndarray, alpha: float, terms: int) -> np.ndarray:
     """EMA from each row's ``terms`` smallest scores, ascending (see the module docstring)."""
-    return smallest[:, :terms] @ ema_weights(alpha, terms)
+    # einsum sums each row in a fixed order, so a row's score does not depend on its batch
+    # (a BLAS matrix-vector product can change the last bits with the batch's shape).
+    return np.einsum("ij,j->i", smallest[:, :terms], ema_weights(alpha, terms))
 
 
 def exponential_moving_average(scores: np.ndarray, alpha: float | None) -> np.ndarray:

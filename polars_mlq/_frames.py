@@ -56,22 +56,24 @@ def check_inputs(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, spec: Label
 
 def resolve_num_classes(frame: Frame, pred_probs: pl.Expr) -> int | None:
     """K: the Array width, else the length of the first non-null pred_probs row (None if none)."""
-    dtype = check_pred_probs_dtype_of(frame, pred_probs)
+    name, dtype = check_pred_probs_dtype_of(frame, pred_probs)
     width = pred_probs_width(dtype)
-    if width is not None:
-        return width
-    lengths = pred_probs.list.len()
-    first = frame.lazy().select(lengths).head(1).collect().to_series()
-    if len(first) and first[0] is not None:
-        return int(first[0])
-    found = frame.lazy().select(lengths.drop_nulls().first()).collect().to_series()
-    return None if found[0] is None else int(found[0])
+    if width is None:
+        lengths = pred_probs.list.len()
+        first = frame.lazy().select(lengths).head(1).collect().to_series()
+        if not (len(first) and first[0] is not None):
+            first = frame.lazy().select(lengths.drop_nulls().first()).collect().to_series()
+        width = None if first[0] is None else int(first[0])
+    if width == 0:
+        msg = f"column {name!r}: pred_probs rows have width 0; there must be at least one class"
+        raise ValueError(msg)
+    return width
 
 
-def check_pred_probs_dtype_of(frame: Frame, pred_probs: pl.Expr) -> pl.DataType:
+def check_pred_probs_dtype_of(frame: Frame, pred_probs: pl.Expr) -> tuple[str, pl.DataType]:
     name, dtype = next(iter(frame.lazy().select(pred_probs).collect_schema().items()))
     check_pred_probs_dtype(dtype, name)
-    return dtype
+    return name, dtype
 
 
 def frame_thresholds(
@@ -82,9 +84,8 @@ def frame_thresholds(
     if isinstance(frame, pl.DataFrame):
         data = frame.select(labels, pred_probs)
         return batch_thresholds(read_batch(data[:, 0], data[:, 1], num_classes=num_classes, spec=spec))
-    if num_classes is None:
-        msg = "cannot compute thresholds: pred_probs has no non-null row"
-        raise ValueError(msg)
+    if num_classes is None:  # no row has pred_probs: there is nothing to average
+        return ThresholdStats(0).thresholds()
     stats = ThresholdStats(num_classes)
     for chunk in columns.collect_batches():
         batch = read_batch(chunk[:, 0], chunk[:, 1], num_classes=num_classes, where=Where(streamed=True), spec=spec)

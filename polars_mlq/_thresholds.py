@@ -51,8 +51,18 @@ def as_thresholds(value: object) -> Thresholds:
         if "class" in value.columns:
             value = value.sort("class")
         array = value.select("threshold_absent", "threshold_present").to_numpy()
+    elif isinstance(value, (np.ndarray, list, tuple)):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            msg = f"thresholds must be numbers of shape (K, 2) [absent, present]: {exc}"
+            raise ValueError(msg) from exc
     else:
-        array = np.asarray(value, dtype=np.float64)
+        msg = (
+            "thresholds must be the frame returned by mlq.confident_thresholds(...) or a (K, 2) "
+            f"array [absent, present]; got {type(value).__name__}"
+        )
+        raise TypeError(msg)
     if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] == 0:
         msg = f"thresholds must have shape (K, 2) [absent, present]; got {array.shape}"
         raise ValueError(msg)

@@ -80,17 +80,22 @@ def scoring_expr(
 ) -> pl.Expr:
     """The one expression every scoring path runs.
 
-    Row-local options stream (``is_elementwise=True``); dataset-level thresholds computed from the
-    column itself, and callable aggregators, see the whole column at once.
+    It is elementwise (streams batch by batch) when K is known now (``num_classes``, an Array
+    width, or thresholds) and nothing dataset-level is left to compute; thresholds computed from
+    the column itself, an unknown K, and callable aggregators see the whole column at once.
     """
     num_classes = _check_num_classes(num_classes)
+    if thresholds is not None and not options.adjust_pred_probs:
+        msg = "thresholds= is only used with adjust_pred_probs=True; pass both or neither"
+        raise ValueError(msg)
     fitted = None if thresholds is None else as_thresholds(thresholds)
     if fitted is not None:
         if num_classes is not None and fitted.num_classes != num_classes:
             msg = f"thresholds have {fitted.num_classes} classes but pred_probs have {num_classes}"
             raise ValueError(msg)
         num_classes = fitted.num_classes
-    whole_column = whole_column or (options.adjust_pred_probs and fitted is None)
+    # Batch by batch only when K and the thresholds are fixed now; otherwise see the whole column.
+    whole_column = whole_column or num_classes is None or (options.adjust_pred_probs and fitted is None)
     if options.aggregator is not None and options.aggregator.kind == "callable":
         whole_column = True
     if options.aggregator is None:
@@ -154,7 +159,9 @@ def label_quality(
         Precomputed thresholds from :func:`confident_thresholds`, to score with
         ``adjust_pred_probs=True`` batch by batch or on another dataset.
     num_classes
-        K, when ``pred_probs`` is a List column: fixes the width every row must have.
+        K, the width every pred_probs row must have. With it (and without dataset-level work)
+        the expression is elementwise and streams; without it the expression sees the whole
+        column at once, so that K is the same for every row. The ``.mlq`` methods set it.
     class_names
         The K class names in pred_probs order, for labels given as names.
     labels_format

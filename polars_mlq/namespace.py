@@ -45,7 +45,7 @@ class _Mlq(Generic[FrameT]):
         eager = isinstance(frame, pl.DataFrame)
         if per_class and num_classes is None and thresholds is None:
             num_classes = 1  # no non-null pred_probs row: K is unknowable; every score is null
-        if options.adjust_pred_probs and thresholds is None and not eager:
+        if options.adjust_pred_probs and thresholds is None and not eager and num_classes is not None:
             # Pass 1 streams the query for the thresholds; pass 2 (the returned plan) scores batch by batch.
             thresholds = frame_thresholds(frame, labels_expr, probs_expr, num_classes, spec)
         expr = scoring_expr(

@@ -29,8 +29,8 @@ def ema_terms(alpha: float, num_classes: int) -> int:
         return 1
     if alpha <= 0.0:
         return num_classes
-    needed = math.ceil(math.log(EMA_TOLERANCE) / math.log1p(-alpha))
-    return max(1, min(num_classes, needed))
+    needed = math.log(EMA_TOLERANCE) / math.log1p(-alpha)  # inf for a subnormal alpha
+    return num_classes if needed >= num_classes else max(1, math.ceil(needed))
 
 
 def ema_weights(alpha: float, terms: int) -> np.ndarray:
@@ -57,8 +57,10 @@ def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
 def ema_of_smallest(smallest: np.ndarray, alpha: float, terms: int) -> np.ndarray:
     """EMA from each row's ``terms`` smallest scores, ascending (see the module docstring)."""
     # einsum sums each row in a fixed order, so a row's score does not depend on its batch
-    # (a BLAS matrix-vector product can change the last bits with the batch's shape).
-    return np.einsum("ij,j->i", smallest[:, :terms], ema_weights(alpha, terms))
+    # (a BLAS matrix-vector product can change the last bits with the batch's shape). The
+    # weights sum to 1 only up to rounding: clip so a row of ones cannot score 1 + 2e-16.
+    result = np.einsum("ij,j->i", smallest[:, :terms], ema_weights(alpha, terms))
+    return np.clip(result, 0.0, 1.0, out=result)
 
 
 def exponential_moving_average(scores: np.ndarray, alpha: float | None) -> np.ndarray:
@@ -76,7 +78,8 @@ def softmin(scores: np.ndarray, temperature: float) -> np.ndarray:
     weights -= weights.max(axis=1, keepdims=True)
     np.exp(weights, out=weights)
     weights /= weights.sum(axis=1, keepdims=True)
-    return np.einsum("ij,ij->i", scores, weights)
+    result = np.einsum("ij,ij->i", scores, weights)
+    return np.clip(result, 0.0, 1.0, out=result)
 
 
 def aggregate_block(scores: np.ndarray, aggregator: Aggregator) -> np.ndarray:

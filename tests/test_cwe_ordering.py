@@ -1,0 +1,79 @@
+"""The fast EMA path for confidence_weighted_entropy rests on one fact: as a function of the
+self-confidence q, the score is non-decreasing on [CWE_RISING_LOW, CWE_RISING_HIGH] and turns
+outside it. These tests check that fact on cleanlab's own per-class scores, then check the fast
+path against cleanlab on rows crowded around the turns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from cleanlab.multilabel_classification import get_label_quality_scores
+from cleanlab.multilabel_classification.rank import get_label_quality_scores_per_class
+from hypothesis import given
+from hypothesis import strategies as st
+
+import polars_mlq as mlq
+from polars_mlq._per_class import CWE_RISING_HIGH, CWE_RISING_LOW
+
+
+def cleanlab_cwe_of_confidence(q: np.ndarray) -> np.ndarray:
+    """cleanlab's per-class score for one labelled class whose probability is q (so q_given = q)."""
+    labels = [[0]] * len(q)
+    return get_label_quality_scores_per_class(labels, q[:, None], method="confidence_weighted_entropy")[:, 0]
+
+
+def _grid(low: float, high: float) -> np.ndarray:
+    """Dense in linear and in log distance from both ends."""
+    return np.unique(
+        np.concatenate(
+            [
+                np.linspace(low, high, 200_001),
+                np.geomspace(low, 0.5, 50_001),
+                1.0 - np.geomspace(1.0 - high, 0.5, 50_001),
+            ]
+        )
+    )
+
+
+def test_cleanlab_scores_rise_with_confidence_inside_the_interval() -> None:
+    q = _grid(CWE_RISING_LOW, CWE_RISING_HIGH)
+    assert q.min() >= CWE_RISING_LOW and q.max() <= CWE_RISING_HIGH
+    scores = cleanlab_cwe_of_confidence(q)
+    assert np.all(np.diff(scores) >= 0.0)
+
+
+def test_cleanlab_scores_turn_outside_the_interval() -> None:
+    below = np.geomspace(1e-12, 1e-6, 2001)  # fixed denominator: falls as q grows
+    assert np.all(np.diff(cleanlab_cwe_of_confidence(below)) <= 0.0)
+    near_one = 1.0 - np.geomspace(3e-8, 1e-12, 2001)  # r under its floor: falls as q grows
+    assert np.all(np.diff(cleanlab_cwe_of_confidence(near_one)) <= 0.0)
+    ends = cleanlab_cwe_of_confidence(np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(ends, [0.0, 0.0])
+
+
+_near_turns = st.one_of(
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1e-5),
+    st.floats(1.0 - 1e-5, 1.0),
+    st.sampled_from([0.0, 1.0, 1e-6, 2e-6, 1.0 - 2e-7, 1.0 - 4e-8, 1e-300]),
+)
+
+
+@given(
+    st.integers(2, 80).flatmap(
+        lambda k: st.tuples(
+            st.lists(st.lists(_near_turns, min_size=k, max_size=k), min_size=2, max_size=40),
+            st.lists(st.lists(st.integers(0, k - 1), max_size=3), min_size=40, max_size=40),
+            st.sampled_from([0.8, None, 0.3, 1.0]),
+        )
+    )
+)
+def test_fast_ema_matches_cleanlab_near_the_turns(case: tuple) -> None:
+    probs, labels, alpha = case
+    pred_probs = np.array(probs)
+    # cleanlab refuses label matrices without both a 0 and a 1: make row 0 labelled, the last row not
+    labels = [[0], *labels[1 : len(probs) - 1], []]
+    aggregator = {"method": "exponential_moving_average", "alpha": alpha}
+    ours = mlq.get_label_quality_scores(labels, pred_probs, method="confidence_weighted_entropy", aggregator_kwargs=aggregator)
+    theirs = get_label_quality_scores(labels, pred_probs, method="confidence_weighted_entropy", aggregator_kwargs=aggregator)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)

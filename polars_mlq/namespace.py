@@ -10,8 +10,10 @@ from typing import Any, Generic, TypeVar
 
 import polars as pl
 
+from polars_mlq import _issue_frames
 from polars_mlq._columns import LabelsFormat
 from polars_mlq._frames import IntoExpr, IntoProbs, check_inputs, frame_thresholds, resolve_num_classes, to_expr, to_probs_expr
+from polars_mlq._issues import FilterBy
 from polars_mlq._options import Method, parse_options
 from polars_mlq.expressions import ThresholdsLike, label_spec, scoring_expr
 
@@ -136,6 +138,175 @@ class _Mlq(Generic[FrameT]):
             per_class=True,
             name=name,
         )
+
+    # ------------------------------------------------------------------ finding issues
+
+    def _issues(
+        self,
+        labels: IntoExpr,
+        pred_probs: IntoProbs,
+        class_names: Sequence[str] | None,
+        labels_format: LabelsFormat,
+        **options: Any,
+    ) -> _issue_frames.FrameIssues:
+        spec = label_spec(class_names, labels_format)
+        return _issue_frames.frame_issues(
+            self._frame, to_expr(labels, "labels"), to_probs_expr(pred_probs), spec, options
+        )
+
+    def _with_flags(self, flags: pl.Series, name: str) -> FrameT:
+        column = pl.lit(flags.alias(name))
+        return self._frame.with_columns(column)
+
+    def find_label_issues(
+        self,
+        labels: IntoExpr = "labels",
+        pred_probs: IntoProbs = "pred_probs",
+        *,
+        filter_by: FilterBy = "prune_by_noise_rate",
+        frac_noise: float = 1.0,
+        num_to_remove_per_class: Sequence[int] | None = None,
+        min_examples_per_class: int = 1,
+        class_names: Sequence[str] | None = None,
+        labels_format: LabelsFormat = "indices",
+        name: str = "is_label_issue",
+    ) -> FrameT:
+        """Append a Boolean column: True where the row's labels look wrong.
+
+        Arguments as :func:`polars_mlq.find_label_issues`; null where labels or pred_probs is null.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_mlq
+        >>> df = pl.DataFrame({
+        ...     "labels": [[0], [0], [0], [1], [1], [1], [0, 1], [1]],
+        ...     "pred_probs": [[.9, .1], [.8, .2], [.9, .3], [.1, .9], [.2, .8], [.1, .7], [.8, .9], [.9, .1]],
+        ... })
+        >>> df.mlq.find_label_issues()["is_label_issue"].arg_true().to_list()
+        [7]
+        """
+        issues = self._issues(
+            labels,
+            pred_probs,
+            class_names,
+            labels_format,
+            filter_by=filter_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class,
+        )
+        return self._with_flags(issues.row_flags(), name)
+
+    def find_label_issues_per_class(
+        self,
+        labels: IntoExpr = "labels",
+        pred_probs: IntoProbs = "pred_probs",
+        *,
+        filter_by: FilterBy = "prune_by_noise_rate",
+        frac_noise: float = 1.0,
+        num_to_remove_per_class: Sequence[int] | None = None,
+        min_examples_per_class: int = 1,
+        class_names: Sequence[str] | None = None,
+        labels_format: LabelsFormat = "indices",
+        name: str = "is_label_issue_per_class",
+    ) -> FrameT:
+        """Append an ``Array(Boolean, K)`` column: True where class k's given label looks wrong.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_mlq
+        >>> df = pl.DataFrame({
+        ...     "labels": [[0], [0], [0], [1], [1], [1], [0, 1], [1]],
+        ...     "pred_probs": [[.9, .1], [.8, .2], [.9, .3], [.1, .9], [.2, .8], [.1, .7], [.8, .9], [.9, .1]],
+        ... })
+        >>> df.mlq.find_label_issues_per_class()["is_label_issue_per_class"][7].to_list()
+        [True, True]
+        """
+        issues = self._issues(
+            labels,
+            pred_probs,
+            class_names,
+            labels_format,
+            filter_by=filter_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class,
+        )
+        return self._with_flags(issues.class_flags(), name)
+
+    def common_issues(
+        self,
+        labels: IntoExpr = "labels",
+        pred_probs: IntoProbs = "pred_probs",
+        *,
+        class_names: Sequence[str] | None = None,
+        labels_format: LabelsFormat = "indices",
+    ) -> pl.DataFrame:
+        """Per class, how often it is wrongly given or wrongly missing, most frequent first.
+
+        The table of :func:`polars_mlq.common_multilabel_issues` (default filter).
+        """
+        issues = self._issues(labels, pred_probs, class_names, labels_format)
+        return _issue_frames.common_issues(issues, class_names)
+
+    def rank_classes(
+        self,
+        labels: IntoExpr = "labels",
+        pred_probs: IntoProbs = "pred_probs",
+        *,
+        class_names: Sequence[str] | None = None,
+        labels_format: LabelsFormat = "indices",
+    ) -> pl.DataFrame:
+        """Classes from the lowest label quality to the highest
+        (:func:`polars_mlq.rank_classes_by_multilabel_quality`)."""
+        issues = self._issues(labels, pred_probs, class_names, labels_format)
+        return _issue_frames.rank_classes(issues, class_names)
+
+    def health_score(
+        self,
+        labels: IntoExpr = "labels",
+        pred_probs: IntoProbs = "pred_probs",
+        *,
+        class_names: Sequence[str] | None = None,
+        labels_format: LabelsFormat = "indices",
+    ) -> float:
+        """The fraction of rows without a label issue (default filter).
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_mlq
+        >>> df = pl.DataFrame({
+        ...     "labels": [[0], [0], [0], [1], [1], [1], [0, 1], [1]],
+        ...     "pred_probs": [[.9, .1], [.8, .2], [.9, .3], [.1, .9], [.2, .8], [.1, .7], [.8, .9], [.9, .1]],
+        ... })
+        >>> df.mlq.health_score()
+        0.875
+        """
+        issues = self._issues(labels, pred_probs, class_names, labels_format)
+        return _issue_frames.health_score(issues)
+
+    def health_summary(
+        self,
+        labels: IntoExpr = "labels",
+        pred_probs: IntoProbs = "pred_probs",
+        *,
+        class_names: Sequence[str] | None = None,
+        labels_format: LabelsFormat = "indices",
+    ) -> dict[str, Any]:
+        """The health score and both tables, from one pass over the flags.
+
+        Keys "overall_multilabel_health_score", "classes_by_multilabel_quality" and
+        "common_multilabel_issues", as :func:`polars_mlq.multilabel_health_summary`.
+        """
+        issues = self._issues(labels, pred_probs, class_names, labels_format)
+        return {
+            "overall_multilabel_health_score": _issue_frames.health_score(issues),
+            "classes_by_multilabel_quality": _issue_frames.rank_classes(issues, class_names),
+            "common_multilabel_issues": _issue_frames.common_issues(issues, class_names),
+        }
 
 
 @pl.api.register_dataframe_namespace("mlq")

@@ -49,32 +49,27 @@ def _ema_cwe(probs: np.ndarray, mask: np.ndarray, alpha: float, terms: int) -> n
     """EMA of confidence_weighted_entropy scores with logarithms for few elements only.
 
     Inside the rising interval the score increases with the self-confidence q, so a row's
-    smallest scores there belong to its ``terms`` smallest q; elements outside it (q near 0 or 1)
-    are all candidates. Candidates are scored exactly, from their own p.
+    smallest scores there belong to its ``terms`` smallest q: a sort of q (cheap) gives each row's
+    cutoff. Those elements and every element outside the interval (q near 0 or 1) are the
+    candidates; they are scored exactly, from their own p.
     """
     num_classes = probs.shape[1]
-    confidence = np.empty(probs.shape, dtype=probs.dtype)
-    per_class_scores(probs, mask, "self_confidence", None, confidence)
-    outside = (confidence < CWE_RISING_LOW) | (confidence > np.float64(CWE_RISING_HIGH))
-    rows, cols = np.nonzero(outside)
-    exact = None
-    if rows.size:
-        per_row = np.count_nonzero(outside, axis=1)
-        exact = np.full((probs.shape[0], int(per_row.max())), np.inf)
-        rank_in_row = np.arange(rows.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-        exact[rows, rank_in_row] = cwe_scores(probs[rows, cols], mask[rows, cols])
-        confidence[rows, cols] = np.inf  # keep them out of the in-interval selection
-    if terms < num_classes:
-        order = np.argpartition(confidence, terms - 1, axis=1)[:, :terms]
-    else:
-        order = np.broadcast_to(np.arange(num_classes), confidence.shape)
-    inside = np.isfinite(np.take_along_axis(confidence, order, axis=1))
-    scores = np.full(order.shape, np.inf)
-    scores[inside] = cwe_scores(
-        np.take_along_axis(probs, order, axis=1)[inside], np.take_along_axis(mask, order, axis=1)[inside]
-    )
-    if exact is not None:
-        scores = np.concatenate([scores, exact], axis=1)
+    if terms >= num_classes:  # every score carries weight: score them all
+        return ema_of_smallest(smallest_sorted(cwe_scores(probs, mask), terms), alpha, terms)
+    key = np.empty(probs.shape, dtype=probs.dtype)
+    per_class_scores(probs, mask, "self_confidence", None, key)
+    outside = key < CWE_RISING_LOW
+    outside |= key > np.float64(CWE_RISING_HIGH)
+    np.copyto(key, np.inf, where=outside)  # out of the in-interval selection; candidates anyway
+    cutoff = smallest_sorted(key.copy(), terms)[:, terms - 1 : terms]
+    chosen = np.less_equal(key, cutoff, out=outside, where=~outside)  # outside stays True
+    flat = np.flatnonzero(chosen)
+    per_row = np.count_nonzero(chosen, axis=1)
+    width = int(per_row.max())
+    rank_in_row = np.arange(flat.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    scores = np.full((probs.shape[0], width), np.inf)
+    exact = cwe_scores(probs.reshape(-1)[flat], mask.reshape(-1)[flat])
+    scores.reshape(-1)[flat // num_classes * width + rank_in_row] = exact
     return ema_of_smallest(smallest_sorted(scores, terms), alpha, terms)
 
 

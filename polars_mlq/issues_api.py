@@ -104,7 +104,7 @@ def find_label_issues(
     min_examples_per_class
         Keep at least this many rows per given binary label unflagged (prune filters only).
     confident_joint
-        (K, 2, 2) counts [given][confident guess] per class, used instead of the calibrated
+        (K, 2, 2) counts ``[given][confident guess]`` per class, used instead of the calibrated
         estimate (prune filters only).
     class_names, labels_format
         Beyond cleanlab, as in :func:`polars_mlq.get_label_quality_scores`: labels given as

@@ -322,6 +322,28 @@ def _segment_means(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return out
 
 
+def finish_thresholds(
+    dtype: np.dtype[Any], mean_absent: np.ndarray, mean_present: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thresholds (K, 2), cuts (K, 2) and ``wide`` (K,) from the group means as ``np.mean`` gives
+    them (NaN for an empty group): an empty group's threshold is 2, every threshold is at least
+    2e-6, and a cut is the threshold minus 1e-6. Classes with both groups keep pred_probs' dtype
+    (float32): they are clipped and shifted in it; the others are float64."""
+    means = np.stack([mean_absent, mean_present], axis=1)
+    empty = np.isnan(means)
+    wide = empty.any(axis=1) | (dtype == np.float64)
+    values = np.where(empty, EMPTY_GROUP, means)
+    cuts = np.empty_like(values)
+    narrow = ~wide
+    t32 = np.maximum(values[narrow].astype(dtype), dtype.type(FLOOR))
+    values[narrow] = t32
+    cuts[narrow] = t32 - dtype.type(SLACK)
+    t64 = np.maximum(values[wide], FLOOR)
+    values[wide] = t64
+    cuts[wide] = t64 - SLACK
+    return values, cuts, wide
+
+
 class BinaryThresholds:
     """Per class, the thresholds [t_absent, t_present] exactly as cleanlab computes them.
 
@@ -372,20 +394,7 @@ class BinaryThresholds:
 
     def _set(self, classes: np.ndarray, mean_absent: np.ndarray) -> None:
         """Finish the thresholds of ``classes`` from their group means (NaN for an empty group)."""
-        dtype = self._pb.dtype
-        means = np.stack([mean_absent, self._mean_present[classes]], axis=1)
-        empty = np.isnan(means)
-        wide = empty.any(axis=1) | (dtype == np.float64)
-        values = np.where(empty, EMPTY_GROUP, means)
-        cuts = np.empty_like(values)
-        # classes with both groups keep pred_probs' dtype (float32): clip and subtract in it
-        narrow = ~wide
-        t32 = np.maximum(values[narrow].astype(dtype), dtype.type(FLOOR))
-        values[narrow] = t32
-        cuts[narrow] = t32 - dtype.type(SLACK)
-        t64 = np.maximum(values[wide], FLOOR)
-        values[wide] = t64
-        cuts[wide] = t64 - SLACK
+        values, cuts, wide = finish_thresholds(self._pb.dtype, mean_absent, self._mean_present[classes])
         self.values[classes] = values
         self.cuts[classes] = cuts
         self.wide[classes] = wide
@@ -733,18 +742,23 @@ def _exact_choice(pb: Problems, cand: Candidates, by: str, c: int, num: int) -> 
     return np.isin(cand.rows[cand.starts[c] : cand.starts[c + 1]], chosen)
 
 
-def _prune_flags(pb: Problems, cand: Candidates, counts: PruneCounts, options: IssueOptions) -> np.ndarray:
-    label = cand.label
-    n_label = pb.counts[:, label]
+def prune_nums(n_label: np.ndarray, counts: PruneCounts, options: IssueOptions, label: int) -> dict[str, np.ndarray]:
+    """Per sort key ("class", "margin") of the prune filter, how many rows of each class's subset
+    with given label ``label`` to flag (K,); ``n_label`` (K,) is the size of those subsets."""
     # cleanlab skips a given label with too few rows, and never flags the only row of a label
     eligible = (n_label > options.min_examples) & (n_label > 1)
-    keep = np.ones(cand.rows.size, dtype=bool)
+    nums = {}
     if options.filter_by in ("prune_by_class", "both"):
-        num = np.where(eligible, n_label - counts.keep[:, label], 0)
-        keep &= _smallest(pb, cand, "class", num)
+        nums["class"] = np.where(eligible, n_label - counts.keep[:, label], 0)
     if options.filter_by in ("prune_by_noise_rate", "both"):
-        num = np.where(eligible & ~counts.flip_invalid[:, label], counts.flip[:, label], 0)
-        keep &= _smallest(pb, cand, "margin", num)
+        nums["margin"] = np.where(eligible & ~counts.flip_invalid[:, label], counts.flip[:, label], 0)
+    return nums
+
+
+def _prune_flags(pb: Problems, cand: Candidates, counts: PruneCounts, options: IssueOptions) -> np.ndarray:
+    keep = np.ones(cand.rows.size, dtype=bool)
+    for by, num in prune_nums(pb.counts[:, cand.label], counts, options, cand.label).items():
+        keep &= _smallest(pb, cand, by, num)
     return keep
 
 

@@ -141,22 +141,35 @@ class _Mlq(Generic[FrameT]):
 
     # ------------------------------------------------------------------ finding issues
 
-    def _issues(
+    def _flagged(
         self,
         labels: IntoExpr,
         pred_probs: IntoProbs,
         class_names: Sequence[str] | None,
         labels_format: LabelsFormat,
-        **options: Any,
-    ) -> _issue_frames.FrameIssues:
+        options: dict[str, Any],
+        *,
+        per_class: bool,
+        name: str,
+    ) -> FrameT:
         spec = label_spec(class_names, labels_format)
-        return _issue_frames.frame_issues(
-            self._frame, to_expr(labels, "labels"), to_probs_expr(pred_probs), spec, options
-        )
+        labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
+        frame = self._frame
+        if isinstance(frame, pl.LazyFrame):
+            # streaming passes now for the dataset-level statistics; the flags stream with the query
+            expr = _issue_frames.lazy_issues_expr(
+                frame, labels_expr, probs_expr, spec, options, per_class=per_class, name=name
+            )
+            return frame.with_columns(expr)
+        issues = _issue_frames.frame_issues(frame, labels_expr, probs_expr, spec, options)
+        flags = issues.class_flags() if per_class else issues.row_flags()
+        return frame.with_columns(pl.lit(flags.alias(name)))
 
-    def _with_flags(self, flags: pl.Series, name: str) -> FrameT:
-        column = pl.lit(flags.alias(name))
-        return self._frame.with_columns(column)
+    def _counts(
+        self, labels: IntoExpr, pred_probs: IntoProbs, class_names: Sequence[str] | None, labels_format: LabelsFormat
+    ) -> _issue_frames.IssueCounts:
+        spec = label_spec(class_names, labels_format)
+        return _issue_frames.issue_counts(self._frame, to_expr(labels, "labels"), to_probs_expr(pred_probs), spec)
 
     def find_label_issues(
         self,
@@ -174,6 +187,9 @@ class _Mlq(Generic[FrameT]):
         """Append a Boolean column: True where the row's labels look wrong.
 
         Arguments as :func:`polars_mlq.find_label_issues`; null where labels or pred_probs is null.
+        On a LazyFrame this call streams the query twice for the dataset-level statistics (not at
+        all for ``filter_by="predicted_neq_given"``) and returns the query with an elementwise
+        flag column, which streams; rows tied exactly at a cutoff are all flagged.
 
         Examples
         --------
@@ -186,17 +202,13 @@ class _Mlq(Generic[FrameT]):
         >>> df.mlq.find_label_issues()["is_label_issue"].arg_true().to_list()
         [7]
         """
-        issues = self._issues(
-            labels,
-            pred_probs,
-            class_names,
-            labels_format,
-            filter_by=filter_by,
-            frac_noise=frac_noise,
-            num_to_remove_per_class=num_to_remove_per_class,
-            min_examples_per_class=min_examples_per_class,
-        )
-        return self._with_flags(issues.row_flags(), name)
+        options = {
+            "filter_by": filter_by,
+            "frac_noise": frac_noise,
+            "num_to_remove_per_class": num_to_remove_per_class,
+            "min_examples_per_class": min_examples_per_class,
+        }
+        return self._flagged(labels, pred_probs, class_names, labels_format, options, per_class=False, name=name)
 
     def find_label_issues_per_class(
         self,
@@ -213,6 +225,8 @@ class _Mlq(Generic[FrameT]):
     ) -> FrameT:
         """Append an ``Array(Boolean, K)`` column: True where class k's given label looks wrong.
 
+        On a LazyFrame, streaming passes as :meth:`find_label_issues`.
+
         Examples
         --------
         >>> import polars as pl
@@ -224,17 +238,13 @@ class _Mlq(Generic[FrameT]):
         >>> df.mlq.find_label_issues_per_class()["is_label_issue_per_class"][7].to_list()
         [True, True]
         """
-        issues = self._issues(
-            labels,
-            pred_probs,
-            class_names,
-            labels_format,
-            filter_by=filter_by,
-            frac_noise=frac_noise,
-            num_to_remove_per_class=num_to_remove_per_class,
-            min_examples_per_class=min_examples_per_class,
-        )
-        return self._with_flags(issues.class_flags(), name)
+        options = {
+            "filter_by": filter_by,
+            "frac_noise": frac_noise,
+            "num_to_remove_per_class": num_to_remove_per_class,
+            "min_examples_per_class": min_examples_per_class,
+        }
+        return self._flagged(labels, pred_probs, class_names, labels_format, options, per_class=True, name=name)
 
     def common_issues(
         self,
@@ -246,9 +256,10 @@ class _Mlq(Generic[FrameT]):
     ) -> pl.DataFrame:
         """Per class, how often it is wrongly given or wrongly missing, most frequent first.
 
-        The table of :func:`polars_mlq.common_multilabel_issues` (default filter).
+        The table of :func:`polars_mlq.common_multilabel_issues` (default filter). A LazyFrame is
+        streamed twice, never collected (so are the other summaries).
         """
-        issues = self._issues(labels, pred_probs, class_names, labels_format)
+        issues = self._counts(labels, pred_probs, class_names, labels_format)
         return _issue_frames.common_issues(issues, class_names)
 
     def rank_classes(
@@ -261,7 +272,7 @@ class _Mlq(Generic[FrameT]):
     ) -> pl.DataFrame:
         """Classes from the lowest label quality to the highest
         (:func:`polars_mlq.rank_classes_by_multilabel_quality`)."""
-        issues = self._issues(labels, pred_probs, class_names, labels_format)
+        issues = self._counts(labels, pred_probs, class_names, labels_format)
         return _issue_frames.rank_classes(issues, class_names)
 
     def health_score(
@@ -285,7 +296,7 @@ class _Mlq(Generic[FrameT]):
         >>> df.mlq.health_score()
         0.875
         """
-        issues = self._issues(labels, pred_probs, class_names, labels_format)
+        issues = self._counts(labels, pred_probs, class_names, labels_format)
         return _issue_frames.health_score(issues)
 
     def health_summary(
@@ -301,7 +312,7 @@ class _Mlq(Generic[FrameT]):
         Keys "overall_multilabel_health_score", "classes_by_multilabel_quality" and
         "common_multilabel_issues", as :func:`polars_mlq.multilabel_health_summary`.
         """
-        issues = self._issues(labels, pred_probs, class_names, labels_format)
+        issues = self._counts(labels, pred_probs, class_names, labels_format)
         return {
             "overall_multilabel_health_score": _issue_frames.health_score(issues),
             "classes_by_multilabel_quality": _issue_frames.rank_classes(issues, class_names),

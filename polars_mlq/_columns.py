@@ -15,6 +15,8 @@ import polars as pl
 
 #: pred_probs may stray this far outside [0, 1] (rounding in a model's output); such values are clipped.
 TOLERANCE = 1e-6
+#: Integer dtypes numpy cannot hold (polars builds them from Python ints beyond 64 bits).
+_WIDE_INTEGERS = tuple(getattr(pl, name) for name in ("Int128", "UInt128") if hasattr(pl, name))
 #: Rows are processed in blocks of about this many elements, so temporaries stay in cache.
 BLOCK_ELEMENTS = 1 << 15
 
@@ -168,7 +170,8 @@ def _read_probs(
         probs = s.to_numpy().reshape(n, width)
     else:
         lengths = s.list.len().to_numpy()
-        width = num_classes if num_classes is not None else (int(lengths[0]) if n else 0)
+        nonempty = np.flatnonzero(lengths)  # K: the first non-empty row's width (an empty row is ragged)
+        width = num_classes if num_classes is not None else (int(lengths[nonempty[0]]) if nonempty.size else 0)
         bad = np.flatnonzero(lengths != width)
         if bad.size:
             i = int(bad[0])
@@ -312,6 +315,15 @@ def _read_labels(
     if _is_named(flat.dtype):
         assert classes is not None  # check_labels_dtype refused names without classes
         values = _names_to_indices(s, flat, offsets, classes, where, rows, n_total)
+    elif flat.dtype in _WIDE_INTEGERS:  # numpy has no 128-bit integers; such a label is outside [0, K)
+        k = int(((flat < 0) | (flat >= num_classes)).arg_true()[0])
+        i = _row_of_flat(offsets, k)
+        msg = (
+            f"column {column!r}, {where.row(_original_row(rows, i), n_total)}: label {flat[k]} is "
+            f"not a class index; labels must be in [0, {num_classes - 1}] (K = {num_classes} is the "
+            "width of pred_probs)"
+        )
+        raise ValueError(msg)
     else:
         values = flat.to_numpy()
     if values.size:

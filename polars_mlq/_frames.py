@@ -61,8 +61,10 @@ def resolve_num_classes(frame: Frame, pred_probs: pl.Expr) -> int | None:
     if width is None:
         lengths = pred_probs.list.len()
         first = frame.lazy().select(lengths).head(1).collect().to_series()
-        if not (len(first) and first[0] is not None):
-            first = frame.lazy().select(lengths.drop_nulls().first()).collect().to_series()
+        if not (len(first) and first[0]):  # null or empty first row: look further (slower)
+            first = frame.lazy().select(lengths.filter(lengths > 0).first()).collect().to_series()
+            if first[0] is None and frame.lazy().select(lengths.max()).collect().item() == 0:
+                first = pl.Series([0])  # rows exist but all are empty
         width = None if first[0] is None else int(first[0])
     if width == 0:
         msg = f"column {name!r}: pred_probs rows have width 0; there must be at least one class"

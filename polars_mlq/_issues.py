@@ -105,6 +105,9 @@ def parse_issue_options(
     prune = filter_by in PRUNE_FILTERS
 
     rank_by = None if return_indices_ranked_by is None else parse_method(return_indices_ranked_by)
+    if rank_by_kwargs is not None and not isinstance(rank_by_kwargs, Mapping):
+        msg = f"rank_by_kwargs must be a dict such as {{'adjust_pred_probs': True}}; got {rank_by_kwargs!r}"
+        raise TypeError(msg)
     kwargs = dict(rank_by_kwargs or {})
     unknown = set(kwargs) - {"adjust_pred_probs"}
     if unknown:

@@ -19,7 +19,15 @@ LabelsLike = Sequence[Sequence[int]] | Sequence[Sequence[str]] | pl.Series | np.
 PredProbsLike = np.ndarray | pl.Series
 
 
-def _labels_series(labels: LabelsLike) -> pl.Series:
+def _first_bool_row(rows: list[Any]) -> int | None:
+    """polars would read True as 1: find a row holding a bool, if any."""
+    kinds = set(map(type, itertools.chain.from_iterable(rows)))
+    if not any(issubclass(t, (bool, np.bool_)) for t in kinds):
+        return None
+    return next(i for i, row in enumerate(rows) if any(isinstance(v, (bool, np.bool_)) for v in row))
+
+
+def _labels_series(labels: LabelsLike, labels_format: LabelsFormat = "indices") -> pl.Series:
     if isinstance(labels, pl.Series):
         return labels
     if isinstance(labels, np.ndarray) and labels.ndim == 2:  # multi-hot rows
@@ -31,7 +39,17 @@ def _labels_series(labels: LabelsLike) -> pl.Series:
         if row is not None and (isinstance(row, (str, bytes)) or not isinstance(row, (Sequence, np.ndarray))):
             msg = f"labels, row {i}: each row must be a list of class indices (e.g. [0, 2]); got {row!r}"
             raise TypeError(msg)
-    series = pl.Series("labels", [None if row is None else list(row) for row in labels], strict=False)
+    rows = [None if row is None else list(row) for row in labels]
+    if labels_format == "indices":
+        bad = _first_bool_row([row for row in rows if row is not None])
+        if bad is not None:
+            i = [j for j, row in enumerate(rows) if row is not None][bad]
+            msg = (
+                f"column 'labels', row {i}: labels must be a List of class indices (integers), not "
+                f"booleans; got {rows[i]!r} (for multi-hot rows pass labels_format='multi_hot')"
+            )
+            raise TypeError(msg)
+    series = pl.Series("labels", rows, strict=False)
     if series.dtype == pl.Null or series.dtype == pl.List(pl.Null):
         series = series.cast(pl.List(pl.Int64))
     return series
@@ -77,7 +95,7 @@ def _batch(
             batch = read_arrays(empty.alias("labels"), pred_probs, spec)
             offsets, values = arrays
             return dataclasses.replace(batch, label_offsets=offsets, label_values=values.astype(np.intp))
-    series = _labels_series(labels)
+    series = _labels_series(labels, labels_format)
     if isinstance(pred_probs, pl.Series):
         return read_batch(series, pred_probs, spec=spec)
     return read_arrays(series, pred_probs, spec)

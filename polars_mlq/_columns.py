@@ -340,9 +340,10 @@ def _read_labels(
     return offsets, values.astype(np.intp, copy=False)
 
 
-def check_class_count(classes: tuple[str, ...] | None, num_classes: int, n_rows: int) -> None:
+def check_class_count(classes: tuple[str, ...] | None, num_classes: int, n_rows: int, spec: LabelSpec) -> None:
     if classes is not None and n_rows and len(classes) != num_classes:
-        msg = f"class_names has {len(classes)} names but pred_probs have K = {num_classes} classes"
+        given = "class_names has" if spec.class_names is not None else "the labels' Enum has"
+        msg = f"{given} {len(classes)} names but pred_probs have K = {num_classes} classes"
         raise ValueError(msg)
 
 
@@ -369,7 +370,7 @@ def read_batch(
     if num_classes is None:
         num_classes = pred_probs_width(pred_probs.dtype)
     probs = _read_probs(pred_probs, num_classes, where, rows, n_total)
-    check_class_count(class_names_of(labels.dtype, spec), probs.shape[1], len(labels))
+    check_class_count(class_names_of(labels.dtype, spec), probs.shape[1], len(labels), spec)
     offsets, values = _read_labels(labels, probs.shape[1], where, rows, n_total, spec)
     return Batch(probs, offsets, values, rows, n_total)
 
@@ -397,6 +398,6 @@ def read_arrays(labels: pl.Series, probs: np.ndarray, spec: LabelSpec = LabelSpe
         rows = np.flatnonzero(keep.to_numpy())
         labels, probs = labels.filter(keep), probs[rows]
     probs = check_probs(probs, "pred_probs", Where(), rows, n_total)
-    check_class_count(class_names_of(labels.dtype, spec), probs.shape[1], len(labels))
+    check_class_count(class_names_of(labels.dtype, spec), probs.shape[1], len(labels), spec)
     offsets, values = _read_labels(labels, probs.shape[1], Where(), rows, n_total, spec)
     return Batch(probs, offsets, values, rows, n_total)

@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 import polars_mlq
+from polars_mlq._issues import FILTERS
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -640,15 +641,6 @@ def _run_score(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- issues
 
-FILTERS = (
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-)
 
 
 def _fraction(value: str) -> float:

@@ -45,19 +45,17 @@ def to_probs_expr(value: IntoProbs) -> pl.Expr:
     return to_expr(value, "pred_probs")  # type: ignore[arg-type]
 
 
-def check_inputs(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec = LabelSpec()) -> pl.DataType:
-    """Check both columns exist and have usable dtypes; return the pred_probs dtype."""
+def checked_num_classes(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec = LabelSpec()) -> int | None:
+    """Check both columns exist and have usable dtypes (one schema lookup), then find K.
+
+    K is the Array width, else the length of the first non-empty pred_probs row (None if no row
+    has pred_probs).
+    """
     schema = frame.lazy().select(labels, pred_probs).collect_schema()
     (label_name, label_dtype), (probs_name, probs_dtype) = schema.items()
     check_labels_dtype(label_dtype, label_name, spec)
     check_pred_probs_dtype(probs_dtype, probs_name)
-    return probs_dtype
-
-
-def resolve_num_classes(frame: Frame, pred_probs: pl.Expr) -> int | None:
-    """K: the Array width, else the length of the first non-null pred_probs row (None if none)."""
-    name, dtype = check_pred_probs_dtype_of(frame, pred_probs)
-    width = pred_probs_width(dtype)
+    width = pred_probs_width(probs_dtype)
     if width is None:
         lengths = pred_probs.list.len()
         first = frame.lazy().select(lengths).head(1).collect().to_series()
@@ -67,29 +65,22 @@ def resolve_num_classes(frame: Frame, pred_probs: pl.Expr) -> int | None:
                 first = pl.Series([0])  # rows exist but all are empty
         width = None if first[0] is None else int(first[0])
     if width == 0:
-        msg = f"column {name!r}: pred_probs rows have width 0; there must be at least one class"
+        msg = f"column {probs_name!r}: pred_probs rows have width 0; there must be at least one class"
         raise ValueError(msg)
     return width
-
-
-def check_pred_probs_dtype_of(frame: Frame, pred_probs: pl.Expr) -> tuple[str, pl.DataType]:
-    name, dtype = next(iter(frame.lazy().select(pred_probs).collect_schema().items()))
-    check_pred_probs_dtype(dtype, name)
-    return name, dtype
 
 
 def frame_thresholds(
     frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int | None, spec: LabelSpec = LabelSpec()
 ) -> Thresholds:
     """Confident thresholds over every row of the frame; a LazyFrame is streamed batch by batch."""
-    columns = frame.lazy().select(labels, pred_probs)
     if isinstance(frame, pl.DataFrame):
         data = frame.select(labels, pred_probs)
         return batch_thresholds(read_batch(data[:, 0], data[:, 1], num_classes=num_classes, spec=spec))
     if num_classes is None:  # no row has pred_probs: there is nothing to average
         return ThresholdStats(0).thresholds()
     stats = ThresholdStats(num_classes)
-    for chunk in columns.collect_batches():
+    for chunk in frame.select(labels, pred_probs).collect_batches():
         batch = read_batch(chunk[:, 0], chunk[:, 1], num_classes=num_classes, where=Where(streamed=True), spec=spec)
         stats.add(batch)
     return stats.thresholds()

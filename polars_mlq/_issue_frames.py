@@ -18,7 +18,7 @@ import polars as pl
 
 from polars_mlq import _issues, _lazy_issues, _summaries
 from polars_mlq._columns import Batch, LabelSpec, Where, read_batch
-from polars_mlq._frames import check_inputs, resolve_num_classes
+from polars_mlq._frames import checked_num_classes
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,7 @@ def frame_issues(
     options_kwargs: dict[str, object],
 ) -> FrameIssues:
     """Flags of a DataFrame, from its whole columns."""
-    check_inputs(frame, labels, pred_probs, spec)
-    num_classes = resolve_num_classes(frame, pred_probs)
+    num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     columns = frame.select(labels, pred_probs)
     batch = read_batch(columns[:, 0], columns[:, 1], num_classes=num_classes, spec=spec)
     options = _issues.parse_issue_options(batch.num_classes, **options_kwargs)
@@ -112,8 +111,7 @@ def lazy_issues_expr(
 ) -> pl.Expr:
     """The flags of a LazyFrame as an elementwise expression: the streaming passes run now (how
     many depends on the filter), the flags when the query runs, batch by batch."""
-    check_inputs(frame, labels, pred_probs, spec)
-    num_classes = resolve_num_classes(frame, pred_probs)
+    num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     options = _issues.parse_issue_options(num_classes or 0, **options_kwargs)
     if num_classes is None:  # no row has pred_probs: every flag is null
         dtype: pl.DataType = pl.Array(pl.Boolean, 0) if per_class else pl.Boolean()
@@ -128,8 +126,7 @@ def issue_counts(frame: pl.DataFrame | pl.LazyFrame, labels: pl.Expr, pred_probs
     """The counts behind the summaries (default filter); a LazyFrame is streamed, not collected."""
     if isinstance(frame, pl.DataFrame):
         return frame_issues(frame, labels, pred_probs, spec, {}).summary()
-    check_inputs(frame, labels, pred_probs, spec)
-    num_classes = resolve_num_classes(frame, pred_probs)
+    num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     if num_classes is None:
         return IssueCounts(np.zeros((0, 2), dtype=np.int64), 0, 0)
     options = _issues.parse_issue_options(num_classes)

@@ -14,9 +14,8 @@ from polars_mlq._frames import (
     Frame,
     IntoExpr,
     IntoProbs,
-    check_inputs,
+    checked_num_classes,
     frame_thresholds,
-    resolve_num_classes,
     to_expr,
     to_probs_expr,
 )
@@ -270,6 +269,5 @@ def confident_thresholds(
     """
     spec = label_spec(class_names, labels_format)
     labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
-    check_inputs(frame, labels_expr, probs_expr, spec)
-    num_classes = resolve_num_classes(frame, probs_expr)
+    num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)
     return frame_thresholds(frame, labels_expr, probs_expr, num_classes, spec).to_frame()

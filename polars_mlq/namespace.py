@@ -12,7 +12,7 @@ import polars as pl
 
 from polars_mlq import _issue_frames
 from polars_mlq._columns import LabelsFormat
-from polars_mlq._frames import IntoExpr, IntoProbs, check_inputs, frame_thresholds, resolve_num_classes, to_expr, to_probs_expr
+from polars_mlq._frames import IntoExpr, IntoProbs, checked_num_classes, frame_thresholds, to_expr, to_probs_expr
 from polars_mlq._issues import FilterBy
 from polars_mlq._options import Method, parse_options
 from polars_mlq.expressions import ThresholdsLike, label_spec, scoring_expr
@@ -42,8 +42,7 @@ class _Mlq(Generic[FrameT]):
         options = parse_options(method, adjust_pred_probs, aggregator_kwargs, per_class=per_class)
         spec = label_spec(class_names, labels_format)
         labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
-        check_inputs(frame, labels_expr, probs_expr, spec)
-        num_classes = resolve_num_classes(frame, probs_expr)
+        num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)
         eager = isinstance(frame, pl.DataFrame)
         if per_class and num_classes is None and thresholds is None:
             num_classes = 1  # no non-null pred_probs row: K is unknowable; every score is null

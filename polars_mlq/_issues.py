@@ -822,7 +822,7 @@ def binary_scores(pb: Problems, method: str, adjust: bool, rows: np.ndarray | No
     given = pb.given if rows is None else pb.given[rows]
     out = np.empty(probs.shape, dtype=np.float64)
     if not adjust:
-        per_class_scores(probs, given, method, None, out)
+        per_class_scores(np.ascontiguousarray(probs), np.flatnonzero(given), method, None, out)
         return out
     thr = BinaryThresholds(pb, exact=True)
     absent = pb.complement(probs)

@@ -1,4 +1,9 @@
-"""One batch of validated arrays -> per-class scores -> one score per row, in row blocks."""
+"""One batch of validated arrays -> per-class scores -> one score per row, in row blocks.
+
+Blocks of about ``BLOCK_ELEMENTS`` entries are scored into a reused buffer that stays in cache;
+contiguous ranges of blocks run on several threads (``_threads``). The only (n, K) array ever
+allocated is the output of the per-class functions, which is what they return.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,24 @@ import numpy as np
 import polars as pl
 
 from polars_mlq._aggregate import (
-    aggregate_block,
     aggregate_callable,
     ema_alpha,
     ema_of_smallest,
     ema_terms,
     smallest_sorted,
+    softmin,
+    use_partition,
 )
-from polars_mlq._columns import Batch
+from polars_mlq._columns import BLOCK_ELEMENTS, Batch
 from polars_mlq._options import ScoringOptions
 from polars_mlq._per_class import (
     CWE_RISING_HIGH,
     CWE_RISING_LOW,
-    cwe_scores,
+    confidence_weighted_entropy,
+    cwe_of_confidence,
     per_class_scores,
 )
+from polars_mlq._threads import run_ranges
 from polars_mlq._thresholds import Thresholds, batch_thresholds
 
 
@@ -35,58 +43,102 @@ def _thresholds_for(batch: Batch, options: ScoringOptions, thresholds: Threshold
     return thresholds
 
 
+def _block_rows(batch: Batch) -> int:
+    return max(1, BLOCK_ELEMENTS // max(batch.num_classes, 1))
+
+
 def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None = None) -> np.ndarray:
     """(n, K) float64 per-class scores of the scored rows."""
     thresholds = _thresholds_for(batch, options, thresholds)
     out = np.empty(batch.probs.shape, dtype=np.float64)
-    for start, stop in batch.blocks():
-        mask = batch.multi_hot(start, stop)
-        per_class_scores(batch.probs[start:stop], mask, options.method, thresholds, out[start:stop])
+    step = _block_rows(batch)
+    batch.label_positions  # noqa: B018 - computed once, before the threads share it
+
+    def fill(start: int, stop: int) -> None:
+        for a in range(start, stop, step):
+            b = min(a + step, stop)
+            per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, thresholds, out[a:b])
+
+    run_ranges(*batch.probs.shape, step, fill)
     return out
 
 
-def _ema_cwe(probs: np.ndarray, mask: np.ndarray, alpha: float, terms: int) -> np.ndarray:
-    """EMA of confidence_weighted_entropy scores with logarithms for few elements only.
+def _rows_positions(batch: Batch, start: int, rows: np.ndarray) -> np.ndarray:
+    """Flat label positions of the block rows ``start + rows``, as if those rows stood alone."""
+    first = batch.label_offsets[start + rows]
+    counts = batch.label_offsets[start + rows + 1] - first
+    row_of = np.repeat(np.arange(len(rows)), counts)
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return row_of * batch.num_classes + batch.label_values[first[row_of] + within]
 
-    Inside the rising interval the score increases with the self-confidence q, so a row's
-    smallest scores there belong to its ``terms`` smallest q: a sort of q (cheap) gives each row's
-    cutoff. Those elements and every element outside the interval (q near 0 or 1) are the
-    candidates; they are scored exactly, from their own p.
+
+def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int) -> np.ndarray:
+    """The ``terms`` smallest confidence_weighted_entropy scores of each block row, ascending.
+
+    ``confidence`` holds the block's self-confidences q (float64) and is reordered. Inside
+    [CWE_RISING_LOW, CWE_RISING_HIGH] the score rises with q, so a row whose q all lie there has
+    its smallest scores at its smallest q: logarithms only for those. A row with a q outside
+    (near 0 or 1, rare) is scored in full from its own p.
     """
-    num_classes = probs.shape[1]
-    if terms >= num_classes:  # every score carries weight: score them all
-        return ema_of_smallest(smallest_sorted(cwe_scores(probs, mask), terms), alpha, terms)
-    key = np.empty(probs.shape, dtype=probs.dtype)
-    per_class_scores(probs, mask, "self_confidence", None, key)
-    outside = key < CWE_RISING_LOW
-    outside |= key > np.float64(CWE_RISING_HIGH)
-    np.copyto(key, np.inf, where=outside)  # out of the in-interval selection; candidates anyway
-    cutoff = smallest_sorted(key.copy(), terms)[:, terms - 1 : terms]
-    chosen = np.less_equal(key, cutoff, out=outside, where=~outside)  # outside stays True
-    flat = np.flatnonzero(chosen)
-    per_row = np.count_nonzero(chosen, axis=1)
-    width = int(per_row.max())
-    rank_in_row = np.arange(flat.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-    scores = np.full((probs.shape[0], width), np.inf)
-    exact = cwe_scores(probs.reshape(-1)[flat], mask.reshape(-1)[flat])
-    scores.reshape(-1)[flat // num_classes * width + rank_in_row] = exact
-    return ema_of_smallest(smallest_sorted(scores, terms), alpha, terms)
+    full_sort = not use_partition(terms, confidence.shape[1])
+    smallest = smallest_sorted(confidence, terms)
+    top = confidence[:, -1] if full_sort else confidence[:, terms - 1 :].max(axis=1)
+    inside = (smallest[:, 0] >= CWE_RISING_LOW) & (top <= CWE_RISING_HIGH)
+    if inside.all():
+        return cwe_of_confidence(smallest)
+    scores = np.empty(smallest.shape, dtype=np.float64)
+    scores[inside] = cwe_of_confidence(smallest[inside])
+    rows = np.flatnonzero(~inside)
+    probs = batch.probs[start + rows]
+    exact = np.empty(probs.shape, dtype=np.float64)
+    confidence_weighted_entropy(probs, _rows_positions(batch, start, rows), exact)
+    scores[rows] = smallest_sorted(exact, terms)
+    return scores
 
 
-def _ema_from_confidence(probs: np.ndarray, mask: np.ndarray, method: str, alpha: float | None) -> np.ndarray:
-    """EMA of one block without widening every per-class score to float64 first.
+def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> None:
+    """EMA of every row: score a block, sort its rows (or partition them), weigh the smallest."""
+    assert options.aggregator is not None
+    probs = batch.probs
+    alpha = ema_alpha(options.aggregator.alpha, batch.num_classes)
+    terms = ema_terms(alpha, batch.num_classes)
+    method = options.method
+    # q-sorted CWE needs q in float64; the margin methods are scored and sorted in the input dtype.
+    by_confidence = method == "confidence_weighted_entropy" and probs.dtype == np.float64
+    in_dtype = thresholds is None and method != "confidence_weighted_entropy"
+    dtype = probs.dtype if in_dtype else np.float64
+    step = _block_rows(batch)
 
-    The margin scores are non-decreasing in the self-confidence, so sort (or partition) them in
-    the input dtype and widen only the few smallest, which carry the weight.
-    """
-    num_classes = probs.shape[1]
-    alpha = ema_alpha(alpha, num_classes)
-    terms = ema_terms(alpha, num_classes)
-    if method == "confidence_weighted_entropy":
-        return _ema_cwe(probs, mask, alpha, terms)
-    work = np.empty(probs.shape, dtype=probs.dtype)
-    per_class_scores(probs, mask, method, None, work)
-    return ema_of_smallest(smallest_sorted(work, terms).astype(np.float64), alpha, terms)
+    def fill(start: int, stop: int) -> None:
+        work = np.empty((min(step, stop - start), batch.num_classes), dtype=dtype)
+        for a in range(start, stop, step):
+            b = min(a + step, stop)
+            scores = work[: b - a]
+            if by_confidence:
+                per_class_scores(probs[a:b], batch.positions(a, b), "self_confidence", None, scores)
+                smallest = _smallest_cwe(batch, a, scores, terms)
+            else:
+                per_class_scores(probs[a:b], batch.positions(a, b), method, thresholds, scores)
+                smallest = smallest_sorted(scores, terms).astype(np.float64, copy=False)
+            out[a:b] = ema_of_smallest(smallest, alpha, terms)
+
+    run_ranges(*probs.shape, step, fill)
+
+
+def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> None:
+    assert options.aggregator is not None
+    temperature = options.aggregator.temperature
+    step = _block_rows(batch)
+
+    def fill(start: int, stop: int) -> None:
+        work = np.empty((min(step, stop - start), batch.num_classes), dtype=np.float64)
+        for a in range(start, stop, step):
+            b = min(a + step, stop)
+            scores = work[: b - a]
+            per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, thresholds, scores)
+            out[a:b] = softmin(scores, temperature)
+
+    run_ranges(*batch.probs.shape, step, fill)
 
 
 def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None = None) -> np.ndarray:
@@ -96,20 +148,12 @@ def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | N
     if aggregator.kind == "callable":
         return aggregate_callable(per_class_matrix(batch, options, thresholds), aggregator)
     thresholds = _thresholds_for(batch, options, thresholds)
-    n = batch.probs.shape[0]
-    out = np.empty(n, dtype=np.float64)
-    from_confidence = aggregator.kind == "exponential_moving_average" and thresholds is None
-    block = None
-    for start, stop in batch.blocks():
-        probs, mask = batch.probs[start:stop], batch.multi_hot(start, stop)
-        if from_confidence:
-            out[start:stop] = _ema_from_confidence(probs, mask, options.method, aggregator.alpha)
-            continue
-        if block is None:
-            block = np.empty((stop - start, batch.num_classes), dtype=np.float64)
-        scores = block[: stop - start]
-        per_class_scores(probs, mask, options.method, thresholds, scores)
-        out[start:stop] = aggregate_block(scores, aggregator)
+    out = np.empty(batch.probs.shape[0], dtype=np.float64)
+    batch.label_positions  # noqa: B018 - computed once, before the threads share it
+    if aggregator.kind == "softmin":
+        _softmin_rows(batch, options, thresholds, out)
+    else:
+        _ema_rows(batch, options, thresholds, out)
     return out
 
 

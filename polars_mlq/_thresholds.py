@@ -98,16 +98,20 @@ class ThresholdStats:
         assert self.n_present is not None and self.sum_present is not None
         assert self.sum_absent is not None
         self.n_rows += batch.probs.shape[0]
+        k = self.num_classes
+        positions = batch.label_positions
+        distinct = positions.size < 2 or bool(np.all(positions[1:] > positions[:-1]))  # [1, 1] counts once
         for start, stop in batch.blocks():
-            mask = batch.multi_hot(start, stop)
             probs = batch.probs[start:stop]
-            self.n_present += mask.sum(axis=0)
+            here = batch.positions(start, stop)
+            if not distinct:
+                here = np.unique(here)
+            classes = here % k
+            self.n_present += np.bincount(classes, minlength=k)
+            self.sum_present += np.bincount(classes, weights=probs.reshape(-1)[here], minlength=k)
             work = np.subtract(1, probs, dtype=np.float64)
-            work[mask] = 0.0
+            work.reshape(-1)[here] = 0.0
             self.sum_absent += work.sum(axis=0)
-            np.copyto(work, probs)
-            work[~mask] = 0.0
-            self.sum_present += work.sum(axis=0)
 
     def thresholds(self) -> Thresholds:
         assert self.n_present is not None and self.sum_present is not None

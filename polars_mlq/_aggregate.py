@@ -87,7 +87,7 @@ def softmin(scores: np.ndarray, temperature: float) -> np.ndarray:
         weights -= weights.max(axis=1, keepdims=True)
     np.exp(weights, out=weights)
     result = np.einsum("ij,ij->i", scores, weights)
-    result /= weights.sum(axis=1)
+    result /= np.einsum("ij->i", weights)  # a row sum in a fixed order, faster than sum(axis=1)
     return np.clip(result, 0.0, 1.0, out=result)
 
 

@@ -170,6 +170,16 @@ def pred_probs_width(dtype: pl.DataType) -> int | None:
     return int(dtype.size) if isinstance(dtype, pl.Array) else None
 
 
+def _as_array(s: pl.Series, width: int) -> pl.Series | None:
+    """The List column as Array(width), or None if some row has another length (a cheap cast)."""
+    if width == 0:
+        return None
+    try:
+        return s.cast(pl.Array(s.dtype.inner, width))
+    except pl.exceptions.ComputeError:
+        return None
+
+
 def _read_probs(
     s: pl.Series, num_classes: int | None, where: Where, rows: np.ndarray | None, n_total: int
 ) -> np.ndarray:
@@ -182,7 +192,10 @@ def _read_probs(
             msg = f"column {column!r}: pred_probs have {width} classes, expected {num_classes}"
             raise ValueError(msg)
         probs = s.to_numpy().reshape(n, width)
-    else:
+    elif num_classes is not None and (fixed := _as_array(s, num_classes)) is not None:
+        width = num_classes
+        probs = fixed.to_numpy().reshape(n, width)  # zero-copy; an inner null is NaN, refused below
+    else:  # K unknown, or some row has another width: find it (and name the row)
         lengths = s.list.len().to_numpy()
         nonempty = np.flatnonzero(lengths)  # K: the first non-empty row's width (an empty row is ragged)
         width = num_classes if num_classes is not None else (int(lengths[nonempty[0]]) if nonempty.size else 0)
@@ -219,7 +232,7 @@ def _value_range(probs: np.ndarray) -> tuple[float, float]:
         block = probs[start : start + step]
         lows.append(block.min())
         highs.append(block.max())
-    return np.min(lows), np.max(highs)
+    return np.array(lows).min(), np.array(highs).max()
 
 
 def check_probs(

@@ -45,6 +45,41 @@ def to_probs_expr(value: IntoProbs) -> pl.Expr:
     return to_expr(value, "pred_probs")  # type: ignore[arg-type]
 
 
+def frame_inputs(frame: pl.DataFrame, labels: pl.Expr, pred_probs: pl.Expr) -> tuple[pl.Series, pl.Series]:
+    """The two input columns of an eager frame; plain column references are taken as they are."""
+
+    def column(expr: pl.Expr) -> pl.Series | None:
+        if expr.meta.is_column():
+            name = expr.meta.output_name()
+            if name in frame.schema:
+                return frame.get_column(name)
+        return None
+
+    found = column(labels), column(pred_probs)
+    if found[0] is not None and found[1] is not None:
+        return found[0], found[1]
+    data = frame.select(labels, pred_probs)
+    return data.to_series(0), data.to_series(1)
+
+
+def _check_dtypes(label_name: str, label_dtype: pl.DataType, probs_name: str, probs_dtype: pl.DataType, spec: LabelSpec) -> None:
+    check_labels_dtype(label_dtype, label_name, spec)
+    check_pred_probs_dtype(probs_dtype, probs_name)
+
+
+def _first_width(pred_probs: pl.Series) -> int | None:
+    """K of a List column: the first row's length, else the first non-empty row's (0 when every
+    row is empty, None when there is no row with pred_probs)."""
+    first = pred_probs[0] if len(pred_probs) else None
+    if first is not None and len(first):
+        return len(first)
+    lengths = pred_probs.list.len()
+    nonempty = lengths.filter(lengths > 0)
+    if len(nonempty):
+        return int(nonempty[0])
+    return 0 if lengths.max() == 0 else None
+
+
 def checked_num_classes(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec = LabelSpec()) -> int | None:
     """Check both columns exist and have usable dtypes (one schema lookup), then find K.
 
@@ -53,8 +88,7 @@ def checked_num_classes(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, spec
     """
     schema = frame.lazy().select(labels, pred_probs).collect_schema()
     (label_name, label_dtype), (probs_name, probs_dtype) = schema.items()
-    check_labels_dtype(label_dtype, label_name, spec)
-    check_pred_probs_dtype(probs_dtype, probs_name)
+    _check_dtypes(label_name, label_dtype, probs_name, probs_dtype, spec)
     width = pred_probs_width(probs_dtype)
     if width is None:
         lengths = pred_probs.list.len()
@@ -64,6 +98,19 @@ def checked_num_classes(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, spec
             if first[0] is None and frame.lazy().select(lengths.max()).collect().item() == 0:
                 first = pl.Series([0])  # rows exist but all are empty
         width = None if first[0] is None else int(first[0])
+    return _nonzero_width(width, probs_name)
+
+
+def checked_series_num_classes(labels: pl.Series, pred_probs: pl.Series, spec: LabelSpec = LabelSpec()) -> int | None:
+    """``checked_num_classes`` on two Series already in hand (no query)."""
+    _check_dtypes(labels.name, labels.dtype, pred_probs.name, pred_probs.dtype, spec)
+    width = pred_probs_width(pred_probs.dtype)
+    if width is None:
+        width = _first_width(pred_probs)
+    return _nonzero_width(width, pred_probs.name)
+
+
+def _nonzero_width(width: int | None, probs_name: str) -> int | None:
     if width == 0:
         msg = f"column {probs_name!r}: pred_probs rows have width 0; there must be at least one class"
         raise ValueError(msg)

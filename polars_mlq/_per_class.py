@@ -10,6 +10,8 @@ loop over rows or classes. Without adjustment the arithmetic runs in the dtype o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from polars_mlq._thresholds import Thresholds
@@ -24,6 +26,10 @@ _FLOOR = 1e-6  # the floor on self-confidence and on the entropy ratio in confid
 #: The true turns are at 1e-6 and about 1 - 3.8e-8; the margins keep rounding on the safe side.
 CWE_RISING_LOW = 2e-6
 CWE_RISING_HIGH = 1.0 - 2e-7
+#: Up to this self-confidence the score computed from q alone (``cwe_of_confidence``) is within
+#: about 2e-16 / (1 - q) of the score computed from the entry's own p: at most 2e-13 here.
+#: (cleanlab takes log(r + 1) of a small ratio r, so an ulp of 1 + r is an error of 2e-16 / r.)
+CWE_FROM_CONFIDENCE_HIGH = 1.0 - 1e-3
 
 
 def _flat(array: np.ndarray) -> np.ndarray:
@@ -46,11 +52,14 @@ def normalized_margin(probs: np.ndarray, positions: np.ndarray, out: np.ndarray)
     _flat(out)[positions] = ((given - (1 - given)) + 1) / 2
 
 
-def _xlogx(x: np.ndarray) -> np.ndarray:
-    """x * ln(x) in float64, with 0 * ln(0) = 0."""
+def _xlogx(x: np.ndarray, positive: bool) -> np.ndarray:
+    """x * ln(x) in float64, with 0 * ln(0) = 0 (``positive``: no x is 0, skip that case)."""
     x = x.astype(np.float64, copy=False)
-    logs = np.zeros_like(x)
-    np.log(x, out=logs, where=x > 0)
+    if positive:
+        logs = np.log(x)
+    else:
+        logs = np.zeros_like(x)
+        np.log(x, out=logs, where=x > 0)
     logs *= x
     return logs
 
@@ -68,20 +77,37 @@ def cwe_of(entropy: np.ndarray, confidence: np.ndarray) -> np.ndarray:
 
 def entropy_bits(probs: np.ndarray) -> np.ndarray:
     """Binary entropy in bits of [1 - p, p] (1 - p in the dtype of p), float64."""
-    entropy = _xlogx(np.subtract(1, probs))
-    entropy += _xlogx(probs)
+    positive = probs.size > 0 and 0 < probs.min() and probs.max() < 1
+    entropy = _xlogx(np.subtract(1, probs), positive)
+    entropy += _xlogx(probs, positive)
     entropy /= -_LN2
     return entropy
 
 
 def cwe_of_confidence(confidence: np.ndarray) -> np.ndarray:
-    """confidence_weighted_entropy from the self-confidence q alone (float64, q strictly in (0, 1)).
+    """confidence_weighted_entropy from the self-confidence q alone, for q in
+    [CWE_RISING_LOW, CWE_FROM_CONFIDENCE_HIGH] (float64).
 
     The entropy is symmetric in [1 - q, q], so this is the score whichever binary label q belongs
-    to. For an unlabelled class, 1 - q may differ from the original p by half an ulp of 1; inside
-    [CWE_RISING_LOW, CWE_RISING_HIGH] that moves the score by less than 1e-15.
+    to. For a labelled class (q = p), or an unlabelled one with p >= 0.5 (1 - p is exact), it is
+    the score bit for bit; for an unlabelled class with p < 0.5, 1 - q may differ from p by half
+    an ulp of 1, which moves the score by up to 2e-16 / (1 - q). There q > 1e-6 and the entropy
+    ratio r > 1e-6, so neither floor applies and no logarithm sees 0.
     """
-    return cwe_of(entropy_bits(confidence), confidence)
+    q = confidence
+    complement = 1.0 - q
+    entropy = np.log(q)
+    entropy *= q
+    logs = np.log(complement)
+    logs *= complement
+    entropy += logs
+    entropy /= -_LN2
+    entropy /= q  # r
+    ratio = np.maximum(entropy, _FLOOR, out=complement)
+    entropy += 1
+    np.log(entropy, out=entropy)
+    entropy /= ratio
+    return entropy
 
 
 def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
@@ -91,56 +117,67 @@ def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: n
     np.copyto(out, cwe_of(entropy_bits(probs), confidence))
 
 
-def adjusted(
-    probs: np.ndarray, positions: np.ndarray, thresholds: Thresholds, method: str, out: np.ndarray
-) -> None:
-    """Scores on probabilities shifted by the per-class confident thresholds, in float64.
+@dataclass(frozen=True)
+class Adjustment:
+    """Confident thresholds turned into per-class constants, laid out for row blocks.
 
-    Binary matrix [1 - p, p] minus [t_absent, t_present], plus max(t_absent, t_present), then each
-    row divided by its sum. ``out`` (float64) gets the unlabelled formula densely; the labelled
-    entries are recomputed from their own p and class and scattered in.
+    For class k with thresholds t0 (absent), t1 (present) and M = max(t0, t1), the shifted
+    binary row is a0 = (1 - p) - t0 + M, a1 = p - t1 + M, whose sum D = 1 - t0 - t1 + 2M does not
+    depend on p. So the normalised entries are (c0 - p) / D and (p + c1) / D with c0 = 1 - t0 + M
+    and c1 = M - t1: two flat array operations. (cleanlab divides by each row's own rounded sum;
+    the two differ by a few ulps, far below 1e-12.) The (K,) constants are tiled over ``rows``
+    rows so that every step is a flat operation: broadcasting a (K,) vector over short rows pays
+    numpy's inner-loop overhead on every row.
     """
-    shift = np.maximum(thresholds.absent, thresholds.present)
-    absent = out
-    np.subtract(1, probs, out=absent, dtype=np.float64)
-    absent -= thresholds.absent
-    absent += shift
-    present = np.subtract(probs, thresholds.present, dtype=np.float64)
-    present += shift
-    if method == "normalized_margin":
-        total = absent + present
-        absent /= total
-        present /= total
-        absent -= present
-        absent += 1
-        absent /= 2
-    else:
-        present += absent  # the row sum (present itself is not needed for unlabelled entries)
-        absent /= present
+
+    absent_offset: np.ndarray  # (K,) c0
+    present_offset: np.ndarray  # (K,) c1
+    row_sum: np.ndarray  # (K,) D
+    absent_tile: np.ndarray  # (rows * K,) c0 tiled
+    row_sum_tile: np.ndarray  # (rows * K,) D tiled
+
+    @classmethod
+    def of(cls, thresholds: Thresholds, rows: int) -> Adjustment:
+        t0, t1 = thresholds.absent, thresholds.present
+        shift = np.maximum(t0, t1)
+        c0 = (1 - t0) + shift
+        c1 = shift - t1
+        total = c0 + c1  # (1 - p - t0 + M) + (p - t1 + M)
+        return cls(c0, c1, total, np.tile(c0, rows), np.tile(total, rows))
+
+
+def adjusted(probs: np.ndarray, positions: np.ndarray, adjustment: Adjustment, out: np.ndarray) -> None:
+    """Self-confidence on probabilities shifted by the per-class confident thresholds, float64.
+
+    Binary matrix [1 - p, p] minus [t_absent, t_present], plus max(t_absent, t_present), then
+    normalised to sum 1 (see ``Adjustment``). ``out`` gets the unlabelled entries densely; the
+    labelled entries are computed from their own p and class and scattered in. The normalised
+    row sums to 1, so the normalized margin ((q_given - q_other) + 1) / 2 is q_given as well.
+    """
+    flat, size = _flat(probs), probs.size
+    absent = _flat(out)
+    np.subtract(adjustment.absent_tile[:size], flat, out=absent, dtype=np.float64)  # a0
+    absent /= adjustment.row_sum_tile[:size]
     classes = positions % probs.shape[1]
-    p = _flat(probs)[positions].astype(np.float64)
-    q1 = (p - thresholds.present[classes]) + shift[classes]
-    q0 = ((1 - p) - thresholds.absent[classes]) + shift[classes]
-    row_sum = q0 + q1
-    q1 /= row_sum
-    q0 /= row_sum
-    _flat(out)[positions] = ((q1 - q0) + 1) / 2 if method == "normalized_margin" else q1
+    present = flat[positions].astype(np.float64) + adjustment.present_offset[classes]  # a1
+    present /= adjustment.row_sum[classes]
+    absent[positions] = present
 
 
 def per_class_scores(
     probs: np.ndarray,
     positions: np.ndarray,
     method: str,
-    thresholds: Thresholds | None,
+    adjustment: Adjustment | None,
     out: np.ndarray,
 ) -> None:
     """Fill ``out`` (shape of ``probs``) with the per-class scores of one row block.
 
-    ``out`` may be float64 or, without thresholds and for the margin methods, the dtype of
+    ``out`` may be float64 or, without adjustment and for the margin methods, the dtype of
     ``probs`` (so that a float32 block is scored and sorted in float32).
     """
-    if thresholds is not None:
-        adjusted(probs, positions, thresholds, method, out)
+    if adjustment is not None:
+        adjusted(probs, positions, adjustment, out)
     elif method == "confidence_weighted_entropy":
         confidence_weighted_entropy(probs, positions, out)
     elif method == "self_confidence":

@@ -22,7 +22,9 @@ from polars_mlq._aggregate import (
 from polars_mlq._columns import BLOCK_ELEMENTS, Batch
 from polars_mlq._options import ScoringOptions
 from polars_mlq._per_class import (
+    CWE_FROM_CONFIDENCE_HIGH,
     CWE_RISING_HIGH,
+    Adjustment,
     CWE_RISING_LOW,
     confidence_weighted_entropy,
     cwe_of_confidence,
@@ -47,17 +49,22 @@ def _block_rows(batch: Batch) -> int:
     return max(1, BLOCK_ELEMENTS // max(batch.num_classes, 1))
 
 
+def _adjustment(thresholds: Thresholds | None, rows: int) -> Adjustment | None:
+    return None if thresholds is None else Adjustment.of(thresholds, rows)
+
+
 def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None = None) -> np.ndarray:
     """(n, K) float64 per-class scores of the scored rows."""
     thresholds = _thresholds_for(batch, options, thresholds)
     out = np.empty(batch.probs.shape, dtype=np.float64)
     step = _block_rows(batch)
+    adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
     batch.label_positions  # noqa: B018 - computed once, before the threads share it
 
     def fill(start: int, stop: int) -> None:
         for a in range(start, stop, step):
             b = min(a + step, stop)
-            per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, thresholds, out[a:b])
+            per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, out[a:b])
 
     run_ranges(*batch.probs.shape, step, fill)
     return out
@@ -77,18 +84,19 @@ def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int) 
 
     ``confidence`` holds the block's self-confidences q (float64) and is reordered. Inside
     [CWE_RISING_LOW, CWE_RISING_HIGH] the score rises with q, so a row whose q all lie there has
-    its smallest scores at its smallest q: logarithms only for those. A row with a q outside
-    (near 0 or 1, rare) is scored in full from its own p.
+    its smallest scores at its smallest q; if those are at most CWE_FROM_CONFIDENCE_HIGH, the
+    scores follow from the sorted q alone, with logarithms for those ``terms`` entries only. The
+    other rows (a q near 0 or 1, or too few q away from 1) are scored in full from their own p.
     """
     full_sort = not use_partition(terms, confidence.shape[1])
     smallest = smallest_sorted(confidence, terms)
     top = confidence[:, -1] if full_sort else confidence[:, terms - 1 :].max(axis=1)
-    inside = (smallest[:, 0] >= CWE_RISING_LOW) & (top <= CWE_RISING_HIGH)
-    if inside.all():
+    fast = (smallest[:, 0] >= CWE_RISING_LOW) & (top <= CWE_RISING_HIGH) & (smallest[:, -1] <= CWE_FROM_CONFIDENCE_HIGH)
+    if fast.all():
         return cwe_of_confidence(smallest)
     scores = np.empty(smallest.shape, dtype=np.float64)
-    scores[inside] = cwe_of_confidence(smallest[inside])
-    rows = np.flatnonzero(~inside)
+    scores[fast] = cwe_of_confidence(smallest[fast])
+    rows = np.flatnonzero(~fast)
     probs = batch.probs[start + rows]
     exact = np.empty(probs.shape, dtype=np.float64)
     confidence_weighted_entropy(probs, _rows_positions(batch, start, rows), exact)
@@ -108,6 +116,7 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     in_dtype = thresholds is None and method != "confidence_weighted_entropy"
     dtype = probs.dtype if in_dtype else np.float64
     step = _block_rows(batch)
+    adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
 
     def fill(start: int, stop: int) -> None:
         work = np.empty((min(step, stop - start), batch.num_classes), dtype=dtype)
@@ -118,7 +127,7 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
                 per_class_scores(probs[a:b], batch.positions(a, b), "self_confidence", None, scores)
                 smallest = _smallest_cwe(batch, a, scores, terms)
             else:
-                per_class_scores(probs[a:b], batch.positions(a, b), method, thresholds, scores)
+                per_class_scores(probs[a:b], batch.positions(a, b), method, adjustment, scores)
                 smallest = smallest_sorted(scores, terms).astype(np.float64, copy=False)
             out[a:b] = ema_of_smallest(smallest, alpha, terms)
 
@@ -129,13 +138,14 @@ def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds 
     assert options.aggregator is not None
     temperature = options.aggregator.temperature
     step = _block_rows(batch)
+    adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
 
     def fill(start: int, stop: int) -> None:
         work = np.empty((min(step, stop - start), batch.num_classes), dtype=np.float64)
         for a in range(start, stop, step):
             b = min(a + step, stop)
             scores = work[: b - a]
-            per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, thresholds, scores)
+            per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, scores)
             out[a:b] = softmin(scores, temperature)
 
     run_ranges(*batch.probs.shape, step, fill)

@@ -66,18 +66,15 @@ def label_spec(class_names: Sequence[str] | None, labels_format: LabelsFormat) -
     return LabelSpec(format=labels_format, class_names=class_names)
 
 
-def scoring_expr(
-    labels: IntoExpr,
-    pred_probs: IntoProbs,
+def _scoring_udf(
     options: ScoringOptions,
     *,
     thresholds: ThresholdsLike | None,
     num_classes: int | None,
     whole_column: bool,
-    name: str,
     spec: LabelSpec,
-) -> pl.Expr:
-    """The one expression every scoring path runs.
+) -> tuple[partial[pl.Series], pl.DataType, bool]:
+    """The batch function every scoring path runs, its output dtype, and whether it is elementwise.
 
     It is elementwise (streams batch by batch) when K is known now (``num_classes``, an Array
     width, or thresholds) and nothing dataset-level is left to compute; thresholds computed from
@@ -116,8 +113,41 @@ def scoring_expr(
         dtype=dtype,
         spec=spec,
     )
+    return udf, dtype, not whole_column
+
+
+def scoring_expr(
+    labels: IntoExpr,
+    pred_probs: IntoProbs,
+    options: ScoringOptions,
+    *,
+    thresholds: ThresholdsLike | None,
+    num_classes: int | None,
+    whole_column: bool,
+    name: str,
+    spec: LabelSpec,
+) -> pl.Expr:
+    """The one expression every lazy scoring path runs (see ``_scoring_udf``)."""
+    udf, dtype, elementwise = _scoring_udf(
+        options, thresholds=thresholds, num_classes=num_classes, whole_column=whole_column, spec=spec
+    )
     inputs = [to_expr(labels, "labels"), to_probs_expr(pred_probs)]
-    return pl.map_batches(inputs, udf, return_dtype=dtype, is_elementwise=not whole_column).alias(name)
+    return pl.map_batches(inputs, udf, return_dtype=dtype, is_elementwise=elementwise).alias(name)
+
+
+def scored_series(
+    labels: pl.Series,
+    pred_probs: pl.Series,
+    options: ScoringOptions,
+    *,
+    thresholds: ThresholdsLike | None,
+    num_classes: int | None,
+    name: str,
+    spec: LabelSpec,
+) -> pl.Series:
+    """Eagerly, the same batch function on two whole columns, without building a query."""
+    udf, _, _ = _scoring_udf(options, thresholds=thresholds, num_classes=num_classes, whole_column=True, spec=spec)
+    return udf([labels, pred_probs]).alias(name)
 
 
 def label_quality(

@@ -12,10 +12,19 @@ import polars as pl
 
 from polars_mlq import _issue_frames
 from polars_mlq._columns import LabelsFormat
-from polars_mlq._frames import IntoExpr, IntoProbs, checked_num_classes, frame_thresholds, to_expr, to_probs_expr
+from polars_mlq._frames import (
+    IntoExpr,
+    IntoProbs,
+    checked_num_classes,
+    checked_series_num_classes,
+    frame_inputs,
+    frame_thresholds,
+    to_expr,
+    to_probs_expr,
+)
 from polars_mlq._issues import FilterBy
 from polars_mlq._options import Method, parse_options
-from polars_mlq.expressions import ThresholdsLike, label_spec, scoring_expr
+from polars_mlq.expressions import ThresholdsLike, label_spec, scored_series, scoring_expr
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
@@ -42,11 +51,25 @@ class _Mlq(Generic[FrameT]):
         options = parse_options(method, adjust_pred_probs, aggregator_kwargs, per_class=per_class)
         spec = label_spec(class_names, labels_format)
         labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
+        if isinstance(frame, pl.DataFrame):  # the columns at hand: no query to plan or run
+            labels_column, probs_column = frame_inputs(frame, labels_expr, probs_expr)
+            num_classes = checked_series_num_classes(labels_column, probs_column, spec)
+            if per_class and num_classes is None and thresholds is None:
+                num_classes = 1  # no non-null pred_probs row: K is unknowable; every score is null
+            scores = scored_series(
+                labels_column,
+                probs_column,
+                options,
+                thresholds=thresholds,
+                num_classes=num_classes,
+                name=name,
+                spec=spec,
+            )
+            return frame.with_columns(scores)
         num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)
-        eager = isinstance(frame, pl.DataFrame)
         if per_class and num_classes is None and thresholds is None:
-            num_classes = 1  # no non-null pred_probs row: K is unknowable; every score is null
-        if options.adjust_pred_probs and thresholds is None and not eager and num_classes is not None:
+            num_classes = 1
+        if options.adjust_pred_probs and thresholds is None and num_classes is not None:
             # Pass 1 streams the query for the thresholds; pass 2 (the returned plan) scores batch by batch.
             thresholds = frame_thresholds(frame, labels_expr, probs_expr, num_classes, spec)
         expr = scoring_expr(
@@ -55,7 +78,7 @@ class _Mlq(Generic[FrameT]):
             options,
             thresholds=thresholds,
             num_classes=num_classes,
-            whole_column=eager,
+            whole_column=False,
             name=name,
             spec=spec,
         )

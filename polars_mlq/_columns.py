@@ -7,7 +7,7 @@ and rows where either column is null are set aside (they score null).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
@@ -52,6 +52,15 @@ class Batch:
     label_values: np.ndarray
     rows: np.ndarray | None
     n_total: int
+    #: Set when the range of ``probs`` is not checked yet (``read_batch(defer_range_check=True)``):
+    #: the scoring kernel checks each block as it reads it and calls ``checked()`` if one fails.
+    pending: PendingCheck | None = None
+
+    def checked(self) -> Batch:
+        """This batch with its probabilities range-checked (an error names the first bad row)."""
+        if self.pending is None:
+            return self
+        return replace(self, probs=self.pending.check(self.probs), pending=None)
 
     @property
     def num_classes(self) -> int:
@@ -84,6 +93,20 @@ class Batch:
         row_of_value = np.repeat(np.arange(stop - start), np.diff(offsets))
         mask[row_of_value, values] = True
         return mask
+
+
+@dataclass(frozen=True)
+class PendingCheck:
+    """What ``check_probs`` needs to name a bad value later."""
+
+    column: str
+    where: Where
+    rows: np.ndarray | None
+    n_total: int
+    source: pl.Series | None
+
+    def check(self, probs: np.ndarray) -> np.ndarray:
+        return check_probs(probs, self.column, self.where, self.rows, self.n_total, source=self.source)
 
 
 def _row_of_flat(offsets: np.ndarray, flat_index: int) -> int:
@@ -181,9 +204,10 @@ def _as_array(s: pl.Series, width: int) -> pl.Series | None:
 
 
 def _read_probs(
-    s: pl.Series, num_classes: int | None, where: Where, rows: np.ndarray | None, n_total: int
+    s: pl.Series, num_classes: int | None, where: Where, rows: np.ndarray | None, n_total: int, check_range: bool = True
 ) -> np.ndarray:
-    """(n, K) view of the non-null rows of ``s`` (already filtered), checked and clipped."""
+    """(n, K) view of the non-null rows of ``s`` (already filtered), checked and clipped (the
+    value range only if ``check_range``)."""
     column = s.name
     n = len(s)
     if isinstance(s.dtype, pl.Array):
@@ -220,19 +244,18 @@ def _read_probs(
     if n and width == 0:
         msg = f"column {column!r}: pred_probs rows have width 0; there must be at least one class"
         raise ValueError(msg)
-    return check_probs(probs, column, where, rows, n_total, source=s)
+    return check_probs(probs, column, where, rows, n_total, source=s) if check_range else probs
 
 
-def _value_range(probs: np.ndarray) -> tuple[float, float]:
-    """Smallest and largest value (NaN if there is one), read in row blocks so that the second
-    reduction of each block finds it in cache: one pass over memory instead of two."""
-    step = max(1, BLOCK_ELEMENTS // probs.shape[1])
-    lows, highs = [], []
-    for start in range(0, probs.shape[0], step):
-        block = probs[start : start + step]
-        lows.append(block.min())
-        highs.append(block.max())
-    return np.array(lows).min(), np.array(highs).max()
+_ONE_BITS = {np.dtype(np.float64): np.float64(1.0).view(np.uint64), np.dtype(np.float32): np.float32(1.0).view(np.uint32)}
+
+
+def all_probabilities(probs: np.ndarray) -> bool:
+    """True if every value is in [+0.0, 1.0], with one integer reduction: read as unsigned
+    integers, exactly those floats are at most the bits of 1.0 (a set sign bit, NaN and inf are
+    all larger). False says nothing: -0.0, a tolerated value or an error; look closer."""
+    one = _ONE_BITS[probs.dtype]
+    return bool(probs.view(one.dtype).max() <= one) if probs.flags.c_contiguous else False
 
 
 def check_probs(
@@ -244,9 +267,9 @@ def check_probs(
     source: pl.Series | None = None,
 ) -> np.ndarray:
     """Refuse NaN, inf and values outside [0, 1] (beyond TOLERANCE); clip within it."""
-    if probs.size == 0:
+    if probs.size == 0 or all_probabilities(probs):
         return probs
-    low, high = _value_range(probs)  # NaN propagates and fails both tests below
+    low, high = probs.min(), probs.max()  # NaN propagates and fails both tests below
     if not (low >= -TOLERANCE and high <= 1 + TOLERANCE):
         ok = (probs >= -TOLERANCE) & (probs <= 1 + TOLERANCE)
         i = int(np.argmin(ok.all(axis=1)))
@@ -393,8 +416,13 @@ def read_batch(
     num_classes: int | None = None,
     where: Where = Where(),
     spec: LabelSpec = LabelSpec(),
+    defer_range_check: bool = False,
 ) -> Batch:
-    """Validate one batch of the two columns and return its arrays."""
+    """Validate one batch of the two columns and return its arrays.
+
+    With ``defer_range_check`` the probabilities' range is left to the consumer (``Batch.pending``),
+    which saves a pass over memory when the scoring kernel checks each block it reads anyway.
+    """
     check_labels_dtype(labels.dtype, labels.name, spec)
     check_pred_probs_dtype(pred_probs.dtype, pred_probs.name)
     n_total = len(labels)
@@ -408,10 +436,11 @@ def read_batch(
         labels, pred_probs = labels.filter(keep), pred_probs.filter(keep)
     if num_classes is None:
         num_classes = pred_probs_width(pred_probs.dtype)
-    probs = _read_probs(pred_probs, num_classes, where, rows, n_total)
+    probs = _read_probs(pred_probs, num_classes, where, rows, n_total, check_range=not defer_range_check)
     check_class_count(class_names_of(labels.dtype, spec), probs.shape[1], len(labels), spec)
     offsets, values = _read_labels(labels, probs.shape[1], where, rows, n_total, spec)
-    return Batch(probs, offsets, values, rows, n_total)
+    pending = PendingCheck(pred_probs.name, where, rows, n_total, pred_probs) if defer_range_check else None
+    return Batch(probs, offsets, values, rows, n_total, pending)
 
 
 def read_arrays(labels: pl.Series, probs: np.ndarray, spec: LabelSpec = LabelSpec()) -> Batch:

@@ -19,7 +19,7 @@ from polars_mlq._aggregate import (
     softmin,
     use_partition,
 )
-from polars_mlq._columns import BLOCK_ELEMENTS, Batch
+from polars_mlq._columns import BLOCK_ELEMENTS, Batch, all_probabilities
 from polars_mlq._options import ScoringOptions
 from polars_mlq._per_class import (
     CWE_FROM_CONFIDENCE_HIGH,
@@ -55,6 +55,7 @@ def _adjustment(thresholds: Thresholds | None, rows: int) -> Adjustment | None:
 
 def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None = None) -> np.ndarray:
     """(n, K) float64 per-class scores of the scored rows."""
+    batch = batch.checked()
     thresholds = _thresholds_for(batch, options, thresholds)
     out = np.empty(batch.probs.shape, dtype=np.float64)
     step = _block_rows(batch)
@@ -104,8 +105,12 @@ def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int) 
     return scores
 
 
-def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> None:
-    """EMA of every row: score a block, sort its rows (or partition them), weigh the smallest."""
+def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> bool:
+    """EMA of every row: score a block, sort its rows (or partition them), weigh the smallest.
+
+    With a pending range check each block is checked as it is read; False if one fails (then
+    ``out`` is incomplete and the batch must be checked first).
+    """
     assert options.aggregator is not None
     probs = batch.probs
     alpha = ema_alpha(options.aggregator.alpha, batch.num_classes)
@@ -118,10 +123,16 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     step = _block_rows(batch)
     adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
 
+    unchecked = batch.pending is not None
+    failed: list[int] = []
+
     def fill(start: int, stop: int) -> None:
         work = np.empty((min(step, stop - start), batch.num_classes), dtype=dtype)
         for a in range(start, stop, step):
             b = min(a + step, stop)
+            if unchecked and not all_probabilities(probs[a:b]):
+                failed.append(a)
+                return
             scores = work[: b - a]
             if by_confidence:
                 per_class_scores(probs[a:b], batch.positions(a, b), "self_confidence", None, scores)
@@ -132,23 +143,31 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
             out[a:b] = ema_of_smallest(smallest, alpha, terms)
 
     run_ranges(*probs.shape, step, fill)
+    return not failed
 
 
-def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> None:
+def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> bool:
+    """Softmin of every row, block by block (a pending range check as in ``_ema_rows``)."""
     assert options.aggregator is not None
     temperature = options.aggregator.temperature
     step = _block_rows(batch)
     adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
+    unchecked = batch.pending is not None
+    failed: list[int] = []
 
     def fill(start: int, stop: int) -> None:
         work = np.empty((min(step, stop - start), batch.num_classes), dtype=np.float64)
         for a in range(start, stop, step):
             b = min(a + step, stop)
+            if unchecked and not all_probabilities(batch.probs[a:b]):
+                failed.append(a)
+                return
             scores = work[: b - a]
             per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, scores)
             out[a:b] = softmin(scores, temperature)
 
     run_ranges(*batch.probs.shape, step, fill)
+    return not failed
 
 
 def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None = None) -> np.ndarray:
@@ -157,13 +176,15 @@ def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | N
     assert aggregator is not None
     if aggregator.kind == "callable":
         return aggregate_callable(per_class_matrix(batch, options, thresholds), aggregator)
+    if options.adjust_pred_probs:
+        batch = batch.checked()  # the thresholds read every value first
     thresholds = _thresholds_for(batch, options, thresholds)
     out = np.empty(batch.probs.shape[0], dtype=np.float64)
     batch.label_positions  # noqa: B018 - computed once, before the threads share it
-    if aggregator.kind == "softmin":
-        _softmin_rows(batch, options, thresholds, out)
-    else:
-        _ema_rows(batch, options, thresholds, out)
+    rows = _softmin_rows if aggregator.kind == "softmin" else _ema_rows
+    if not rows(batch, options, thresholds, out):  # a value outside [0, 1]: refuse it or clip it
+        batch = batch.checked()
+        rows(batch, options, thresholds, out)
     return out
 
 

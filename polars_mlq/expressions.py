@@ -46,7 +46,9 @@ def _score_udf(
     spec: LabelSpec,
 ) -> pl.Series:
     labels, pred_probs = series
-    batch = read_batch(labels, pred_probs, num_classes=num_classes, where=Where(streamed=streamed), spec=spec)
+    batch = read_batch(
+        labels, pred_probs, num_classes=num_classes, where=Where(streamed=streamed), spec=spec, defer_range_check=True
+    )
     if options.aggregator is None:
         values = per_class_matrix(batch, options, thresholds)
     else:

@@ -298,8 +298,22 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
     return offsets
 
 
-def _flat_labels(s: pl.Series, offsets: np.ndarray, where: Where, rows: np.ndarray | None, n_total: int) -> pl.Series:
-    flat = s.explode(empty_as_null=False, keep_nulls=False)
+def _lengths_and_flat(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Row lengths and the concatenated values of a List column without nulls, in one query
+    (each query may have to wake polars' thread pool, which can cost more than the work)."""
+    column = pl.col(s.name)
+    both = s.to_frame().select(
+        column.list.len().implode().alias("lengths"),
+        column.explode(empty_as_null=False, keep_nulls=False).implode().alias("values"),
+    )
+    return both.get_column("lengths")[0].to_numpy().astype(np.int64, copy=False), both.get_column("values")[0]
+
+
+def _flat_labels(
+    s: pl.Series, offsets: np.ndarray, where: Where, rows: np.ndarray | None, n_total: int, flat: pl.Series | None = None
+) -> pl.Series:
+    if flat is None:
+        flat = s.explode(empty_as_null=False, keep_nulls=False)
     if flat.null_count():
         i = _row_of_flat(offsets, int(flat.is_null().arg_true()[0]))
         msg = (
@@ -371,8 +385,9 @@ def _read_labels(
     if spec.format == "multi_hot":
         return _multi_hot_to_indices(s, num_classes, where, rows, n_total)
     column = s.name
-    offsets = _offsets(s.list.len().to_numpy().astype(np.int64, copy=False))
-    flat = _flat_labels(s, offsets, where, rows, n_total)
+    lengths, flat = _lengths_and_flat(s)
+    offsets = _offsets(lengths)
+    flat = _flat_labels(s, offsets, where, rows, n_total, flat)
     classes = class_names_of(s.dtype, spec)
     if _is_named(flat.dtype):
         assert classes is not None  # check_labels_dtype refused names without classes

@@ -156,10 +156,10 @@ def adjusted(probs: np.ndarray, positions: np.ndarray, adjustment: Adjustment, o
     """
     flat, size = _flat(probs), probs.size
     absent = _flat(out)
-    np.subtract(adjustment.absent_tile[:size], flat, out=absent, dtype=np.float64)  # a0
+    np.subtract(adjustment.absent_tile[:size], flat, out=absent)  # a0, in float64 (the tile's dtype)
     absent /= adjustment.row_sum_tile[:size]
     classes = positions % probs.shape[1]
-    present = flat[positions].astype(np.float64) + adjustment.present_offset[classes]  # a1
+    present = flat[positions] + adjustment.present_offset[classes]  # a1, in float64
     present /= adjustment.row_sum[classes]
     absent[positions] = present
 

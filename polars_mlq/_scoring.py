@@ -30,7 +30,7 @@ from polars_mlq._per_class import (
     cwe_of_confidence,
     per_class_scores,
 )
-from polars_mlq._threads import run_ranges
+from polars_mlq._threads import run_ranges, scratch
 from polars_mlq._thresholds import Thresholds, batch_thresholds
 
 
@@ -67,7 +67,7 @@ def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Threshol
             b = min(a + step, stop)
             per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, out[a:b])
 
-    run_ranges(*batch.probs.shape, step, fill)
+    run_ranges(*batch.probs.shape, fill)
     return out
 
 
@@ -127,7 +127,7 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     failed: list[int] = []
 
     def fill(start: int, stop: int) -> None:
-        work = np.empty((min(step, stop - start), batch.num_classes), dtype=dtype)
+        work = scratch("scores", (min(step, stop - start), batch.num_classes), dtype)
         for a in range(start, stop, step):
             b = min(a + step, stop)
             if unchecked and not all_probabilities(probs[a:b]):
@@ -142,7 +142,7 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
                 smallest = smallest_sorted(scores, terms).astype(np.float64, copy=False)
             out[a:b] = ema_of_smallest(smallest, alpha, terms)
 
-    run_ranges(*probs.shape, step, fill)
+    run_ranges(*probs.shape, fill)
     return not failed
 
 
@@ -156,7 +156,7 @@ def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds 
     failed: list[int] = []
 
     def fill(start: int, stop: int) -> None:
-        work = np.empty((min(step, stop - start), batch.num_classes), dtype=np.float64)
+        work = scratch("scores", (min(step, stop - start), batch.num_classes), np.float64)
         for a in range(start, stop, step):
             b = min(a + step, stop)
             if unchecked and not all_probabilities(batch.probs[a:b]):
@@ -166,7 +166,7 @@ def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds 
             per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, scores)
             out[a:b] = softmin(scores, temperature)
 
-    run_ranges(*batch.probs.shape, step, fill)
+    run_ranges(*batch.probs.shape, fill)
     return not failed
 
 

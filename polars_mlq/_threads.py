@@ -8,16 +8,18 @@ knob bounds both libraries. The calling thread works on the first range itself.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
 import polars as pl
 
-#: Below this many (row, class) entries a batch is scored on the calling thread alone: handing
-#: work to another thread costs tens of microseconds.
-PARALLEL_MIN_ELEMENTS = 1 << 16
+#: Below this many (row, class) entries a batch is scored on the calling thread alone: waking
+#: another thread can cost a few hundred microseconds on a virtual machine whose idle core sleeps.
+PARALLEL_MIN_ELEMENTS = 1 << 18
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -44,21 +46,20 @@ def _executor(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def split_rows(n_rows: int, step: int, parts: int) -> list[tuple[int, int]]:
-    """``parts`` contiguous (start, stop) ranges covering 0..n_rows, cut at multiples of ``step``."""
-    blocks = -(-n_rows // step) if n_rows else 0
-    parts = max(1, min(parts, blocks))
-    cuts = [min(n_rows, (blocks * i // parts) * step) for i in range(parts + 1)]
+def split_rows(n_rows: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous (start, stop) ranges of about equal size covering 0..n_rows."""
+    parts = max(1, min(parts, n_rows))
+    cuts = [n_rows * i // parts for i in range(parts + 1)]
     return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
-def run_ranges(n_rows: int, num_classes: int, step: int, fill: Callable[[int, int], None]) -> None:
+def run_ranges(n_rows: int, num_classes: int, fill: Callable[[int, int], None]) -> None:
     """Call ``fill(start, stop)`` on ranges covering rows 0..n_rows, in parallel when worth it.
 
     Every range is waited for; if several raise, the exception of the earliest range wins.
     """
     workers = thread_count() if n_rows * num_classes >= PARALLEL_MIN_ELEMENTS else 1
-    ranges = split_rows(n_rows, step, workers)
+    ranges = split_rows(n_rows, workers)
     if len(ranges) <= 1:
         for start, stop in ranges:
             fill(start, stop)
@@ -76,3 +77,21 @@ def run_ranges(n_rows: int, num_classes: int, step: int, fill: Callable[[int, in
             first = exc
     if first is not None:
         raise first
+
+
+_local = threading.local()
+
+
+def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+    """A work buffer owned by the calling thread and kept between calls, so that its pages stay
+    mapped: a fresh 512 KiB buffer costs more in page faults than a pass of numpy over it. Every
+    ``name`` is one buffer: a caller must not hold two scratch arrays of the same name at once."""
+    buffers: dict[tuple[str, np.dtype], np.ndarray] | None = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = {}
+    key = (name, np.dtype(dtype))
+    size = math.prod(shape)
+    buffer = buffers.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = buffers[key] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)

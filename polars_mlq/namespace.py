@@ -65,7 +65,9 @@ class _Mlq(Generic[FrameT]):
                 name=name,
                 spec=spec,
             )
-            return frame.with_columns(scores)
+            if name in frame.schema:  # replace the column, as with_columns does
+                return frame.with_columns(scores)
+            return frame.hstack([scores])  # (no query)
         num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)
         if per_class and num_classes is None and thresholds is None:
             num_classes = 1

@@ -60,7 +60,7 @@ def ema_of_smallest(smallest: np.ndarray, alpha: float, terms: int) -> np.ndarra
     # (a BLAS matrix-vector product can change the last bits with the batch's shape). The
     # weights sum to 1 only up to rounding: clip so a row of ones cannot score 1 + 2e-16.
     result = np.einsum("ij,j->i", smallest[:, :terms], ema_weights(alpha, terms))
-    return np.clip(result, 0.0, 1.0, out=result)
+    return np.minimum(result, 1.0, out=result)  # non-negative weights of non-negative scores
 
 
 def exponential_moving_average(scores: np.ndarray, alpha: float | None) -> np.ndarray:

@@ -20,7 +20,7 @@ TOLERANCE = 1e-6
 _WIDE_INTEGERS = tuple(getattr(pl, name) for name in ("Int128", "UInt128") if hasattr(pl, name))
 #: Rows are processed in blocks of about this many elements (512 KiB of float64), so a block's
 #: temporaries stay in the core's L2 cache.
-BLOCK_ELEMENTS = 1 << 16
+BLOCK_ELEMENTS = 1 << 17
 
 
 @dataclass(frozen=True)

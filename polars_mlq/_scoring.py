@@ -116,8 +116,9 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     alpha = ema_alpha(options.aggregator.alpha, batch.num_classes)
     terms = ema_terms(alpha, batch.num_classes)
     method = options.method
-    # q-sorted CWE needs q in float64; the margin methods are scored and sorted in the input dtype.
-    by_confidence = method == "confidence_weighted_entropy" and probs.dtype == np.float64
+    # q-sorted CWE needs q in float64, and pays only when some scores carry no weight; the margin
+    # methods are scored and sorted in the input dtype.
+    by_confidence = method == "confidence_weighted_entropy" and probs.dtype == np.float64 and terms < batch.num_classes
     in_dtype = thresholds is None and method != "confidence_weighted_entropy"
     dtype = probs.dtype if in_dtype else np.float64
     step = _block_rows(batch)

@@ -66,10 +66,17 @@ class Batch:
     def num_classes(self) -> int:
         return int(self.probs.shape[1])
 
+    @property
+    def block_rows(self) -> int:
+        """Rows per block: about BLOCK_ELEMENTS entries, and at most an eighth of the batch, so
+        that a block's temporaries stay well below the size of ``probs`` for small batches too."""
+        n = self.probs.shape[0]
+        return max(1, min(BLOCK_ELEMENTS // max(self.num_classes, 1), -(-n // 8)))
+
     def blocks(self) -> Iterator[tuple[int, int]]:
         """(start, stop) of consecutive row blocks covering every scored row."""
         n = self.probs.shape[0]
-        step = max(1, BLOCK_ELEMENTS // max(self.num_classes, 1))
+        step = self.block_rows
         for start in range(0, n, step):
             yield start, min(start + step, n)
 

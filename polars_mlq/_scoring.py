@@ -19,7 +19,7 @@ from polars_mlq._aggregate import (
     softmin,
     use_partition,
 )
-from polars_mlq._columns import BLOCK_ELEMENTS, Batch, all_probabilities
+from polars_mlq._columns import Batch, all_probabilities
 from polars_mlq._options import ScoringOptions
 from polars_mlq._per_class import (
     CWE_FROM_CONFIDENCE_HIGH,
@@ -45,10 +45,6 @@ def _thresholds_for(batch: Batch, options: ScoringOptions, thresholds: Threshold
     return thresholds
 
 
-def _block_rows(batch: Batch) -> int:
-    return max(1, BLOCK_ELEMENTS // max(batch.num_classes, 1))
-
-
 def _adjustment(thresholds: Thresholds | None, rows: int) -> Adjustment | None:
     return None if thresholds is None else Adjustment.of(thresholds, rows)
 
@@ -58,7 +54,7 @@ def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Threshol
     batch = batch.checked()
     thresholds = _thresholds_for(batch, options, thresholds)
     out = np.empty(batch.probs.shape, dtype=np.float64)
-    step = _block_rows(batch)
+    step = batch.block_rows
     adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
     batch.label_positions  # noqa: B018 - computed once, before the threads share it
 
@@ -121,7 +117,7 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     by_confidence = method == "confidence_weighted_entropy" and probs.dtype == np.float64 and terms < batch.num_classes
     in_dtype = thresholds is None and method != "confidence_weighted_entropy"
     dtype = probs.dtype if in_dtype else np.float64
-    step = _block_rows(batch)
+    step = batch.block_rows
     adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
 
     unchecked = batch.pending is not None
@@ -151,7 +147,7 @@ def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds 
     """Softmin of every row, block by block (a pending range check as in ``_ema_rows``)."""
     assert options.aggregator is not None
     temperature = options.aggregator.temperature
-    step = _block_rows(batch)
+    step = batch.block_rows
     adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
     unchecked = batch.pending is not None
     failed: list[int] = []

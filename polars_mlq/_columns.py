@@ -18,8 +18,8 @@ import polars as pl
 TOLERANCE = 1e-6
 #: Integer dtypes numpy cannot hold (polars builds them from Python ints beyond 64 bits).
 _WIDE_INTEGERS = tuple(getattr(pl, name) for name in ("Int128", "UInt128") if hasattr(pl, name))
-#: Rows are processed in blocks of about this many elements (512 KiB of float64), so a block's
-#: temporaries stay in the core's L2 cache.
+#: Rows are processed in blocks of about this many elements (1 MiB of float64, about a core's L2
+#: cache), so that a block's passes after the first read it from cache.
 BLOCK_ELEMENTS = 1 << 17
 
 

@@ -1,8 +1,8 @@
 """One batch of validated arrays -> per-class scores -> one score per row, in row blocks.
 
-Blocks of about ``BLOCK_ELEMENTS`` entries are scored into a reused buffer that stays in cache;
-contiguous ranges of blocks run on several threads (``_threads``). The only (n, K) array ever
-allocated is the output of the per-class functions, which is what they return.
+Blocks of about ``BLOCK_ELEMENTS`` entries are scored into a per-thread buffer that stays in
+cache; contiguous ranges of rows run on several threads (``_threads``). The only (n, K) array
+allocated is the result of ``per_class_matrix``, which is what it returns.
 """
 
 from __future__ import annotations

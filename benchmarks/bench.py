@@ -479,7 +479,7 @@ def render_markdown(results: dict, streaming: dict | None, chart: str | None) ->
         "threads are awake (the same call repeated in a loop), but in this benchmark every call "
         "follows cleanlab's and a `gc.collect()`: the first polars query then wakes polars' "
         "thread pool, which on this virtual machine costs several hundred microseconds, and the "
-        "caches are cold: there it takes 2.4–4 ms. cleanlab's 15–26 ms carry the same fixed cost.",
+        "caches are cold: there it takes 2.1–3.1 ms. cleanlab's 10–17 ms carry the same fixed cost.",
         "- **The floor, (1e5, 100).** One `np.sum` reads the (N, K) array once; the score reads it "
         "once too, but also sorts every row (numpy's vectorised sort, the largest part) and sums "
         "its smallest entries. Two threads overlap the sorts; the per-block bookkeeping still holds "

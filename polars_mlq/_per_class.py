@@ -37,7 +37,7 @@ def _flat(array: np.ndarray) -> np.ndarray:
 
 
 def self_confidence(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
-    """out = p where the class is labelled, 1 - p where it is not (in the dtype of ``out``)."""
+    """out = p where the class is labelled, 1 - p where it is not (computed in the dtype of ``probs``)."""
     np.subtract(1, probs, out=out)
     _flat(out)[positions] = _flat(probs)[positions]
 
@@ -102,12 +102,7 @@ def cwe_of_confidence(confidence: np.ndarray) -> np.ndarray:
     logs *= complement
     entropy += logs
     entropy /= -_LN2
-    entropy /= q  # r
-    ratio = np.maximum(entropy, _FLOOR, out=complement)
-    entropy += 1
-    np.log(entropy, out=entropy)
-    entropy /= ratio
-    return entropy
+    return cwe_of(entropy, q)
 
 
 def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:

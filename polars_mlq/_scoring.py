@@ -7,6 +7,8 @@ allocated is the result of ``per_class_matrix``, which is what it returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 
@@ -101,12 +103,33 @@ def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int) 
     return scores
 
 
-def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> bool:
-    """EMA of every row: score a block, sort its rows (or partition them), weigh the smallest.
+def _aggregate_rows(
+    batch: Batch, dtype: np.dtype | type, out: np.ndarray, aggregate: Callable[[int, int, np.ndarray], np.ndarray]
+) -> bool:
+    """out[a:b] = aggregate(a, b, scores buffer) for every row block, on threads.
 
     With a pending range check each block is checked as it is read; False if one fails (then
     ``out`` is incomplete and the batch must be checked first).
     """
+    step = batch.block_rows
+    unchecked = batch.pending is not None
+    failed: list[int] = []
+
+    def fill(start: int, stop: int) -> None:
+        work = scratch("scores", (min(step, stop - start), batch.num_classes), dtype)
+        for a in range(start, stop, step):
+            b = min(a + step, stop)
+            if unchecked and not all_probabilities(batch.probs[a:b]):
+                failed.append(a)
+                return
+            out[a:b] = aggregate(a, b, work[: b - a])
+
+    run_ranges(*batch.probs.shape, fill)
+    return not failed
+
+
+def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> bool:
+    """EMA of every row: score a block, sort its rows (or partition them), weigh the smallest."""
     assert options.aggregator is not None
     probs = batch.probs
     alpha = ema_alpha(options.aggregator.alpha, batch.num_classes)
@@ -116,55 +139,31 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     # methods are scored and sorted in the input dtype.
     by_confidence = method == "confidence_weighted_entropy" and probs.dtype == np.float64 and terms < batch.num_classes
     in_dtype = thresholds is None and method != "confidence_weighted_entropy"
-    dtype = probs.dtype if in_dtype else np.float64
-    step = batch.block_rows
-    adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
+    adjustment = _adjustment(thresholds, min(batch.block_rows, probs.shape[0]))
 
-    unchecked = batch.pending is not None
-    failed: list[int] = []
+    def aggregate(a: int, b: int, scores: np.ndarray) -> np.ndarray:
+        if by_confidence:
+            per_class_scores(probs[a:b], batch.positions(a, b), "self_confidence", None, scores)
+            smallest = _smallest_cwe(batch, a, scores, terms)
+        else:
+            per_class_scores(probs[a:b], batch.positions(a, b), method, adjustment, scores)
+            smallest = smallest_sorted(scores, terms).astype(np.float64, copy=False)
+        return ema_of_smallest(smallest, alpha, terms)
 
-    def fill(start: int, stop: int) -> None:
-        work = scratch("scores", (min(step, stop - start), batch.num_classes), dtype)
-        for a in range(start, stop, step):
-            b = min(a + step, stop)
-            if unchecked and not all_probabilities(probs[a:b]):
-                failed.append(a)
-                return
-            scores = work[: b - a]
-            if by_confidence:
-                per_class_scores(probs[a:b], batch.positions(a, b), "self_confidence", None, scores)
-                smallest = _smallest_cwe(batch, a, scores, terms)
-            else:
-                per_class_scores(probs[a:b], batch.positions(a, b), method, adjustment, scores)
-                smallest = smallest_sorted(scores, terms).astype(np.float64, copy=False)
-            out[a:b] = ema_of_smallest(smallest, alpha, terms)
-
-    run_ranges(*probs.shape, fill)
-    return not failed
+    return _aggregate_rows(batch, probs.dtype if in_dtype else np.float64, out, aggregate)
 
 
 def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> bool:
-    """Softmin of every row, block by block (a pending range check as in ``_ema_rows``)."""
+    """Softmin of every row, block by block."""
     assert options.aggregator is not None
     temperature = options.aggregator.temperature
-    step = batch.block_rows
-    adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
-    unchecked = batch.pending is not None
-    failed: list[int] = []
+    adjustment = _adjustment(thresholds, min(batch.block_rows, batch.probs.shape[0]))
 
-    def fill(start: int, stop: int) -> None:
-        work = scratch("scores", (min(step, stop - start), batch.num_classes), np.float64)
-        for a in range(start, stop, step):
-            b = min(a + step, stop)
-            if unchecked and not all_probabilities(batch.probs[a:b]):
-                failed.append(a)
-                return
-            scores = work[: b - a]
-            per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, scores)
-            out[a:b] = softmin(scores, temperature)
+    def aggregate(a: int, b: int, scores: np.ndarray) -> np.ndarray:
+        per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, scores)
+        return softmin(scores, temperature)
 
-    run_ranges(*batch.probs.shape, fill)
-    return not failed
+    return _aggregate_rows(batch, np.float64, out, aggregate)
 
 
 def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None = None) -> np.ndarray:

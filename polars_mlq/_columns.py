@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from polars_mlq._arrow import list_buffers
+
 #: pred_probs may stray this far outside [0, 1] (rounding in a model's output); such values are clipped.
 TOLERANCE = 1e-6
 #: Integer dtypes numpy cannot hold (polars builds them from Python ints beyond 64 bits).
@@ -211,6 +213,18 @@ def _as_array(s: pl.Series, width: int) -> pl.Series | None:
         return None
 
 
+def _fixed_width_rows(s: pl.Series, width: int) -> np.ndarray | None:
+    """(n, width) zero-copy view of a List column whose every row has ``width`` values and no
+    null; None otherwise (then polars reads it, and names a bad row)."""
+    buffers = list_buffers(s) if width else None
+    if buffers is None:
+        return None
+    first, n = int(buffers.offsets[0]), len(s)
+    if int(buffers.offsets[-1]) - first != n * width or not (np.diff(buffers.offsets) == width).all():
+        return None
+    return buffers.values[first : first + n * width].reshape(n, width)
+
+
 def _read_probs(
     s: pl.Series, num_classes: int | None, where: Where, rows: np.ndarray | None, n_total: int, check_range: bool = True
 ) -> np.ndarray:
@@ -224,6 +238,9 @@ def _read_probs(
             msg = f"column {column!r}: pred_probs have {width} classes, expected {num_classes}"
             raise ValueError(msg)
         probs = s.to_numpy().reshape(n, width)
+    elif num_classes is not None and (fixed_rows := _fixed_width_rows(s, num_classes)) is not None:
+        width = num_classes
+        probs = fixed_rows  # the column's own buffer, no query
     elif num_classes is not None and (fixed := _as_array(s, num_classes)) is not None:
         width = num_classes
         probs = fixed.to_numpy().reshape(n, width)  # zero-copy; an inner null is NaN, refused below
@@ -382,6 +399,30 @@ def _multi_hot_to_indices(
     return _offsets(np.bincount(row_of, minlength=n)), values.astype(np.intp, copy=False)
 
 
+def _indices_by_query(
+    s: pl.Series, num_classes: int, where: Where, rows: np.ndarray | None, n_total: int, spec: LabelSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and values of a List labels column through polars: names, inner nulls, several
+    chunks, 128-bit integers (what ``list_buffers`` leaves)."""
+    lengths, flat = _lengths_and_flat(s)
+    offsets = _offsets(lengths)
+    flat = _flat_labels(s, offsets, where, rows, n_total, flat)
+    if _is_named(flat.dtype):
+        classes = class_names_of(s.dtype, spec)
+        assert classes is not None  # check_labels_dtype refused names without classes
+        return offsets, _names_to_indices(s, flat, offsets, classes, where, rows, n_total)
+    if flat.dtype in _WIDE_INTEGERS:  # numpy has no 128-bit integers; such a label is outside [0, K)
+        k = int(((flat < 0) | (flat >= num_classes)).arg_true()[0])
+        i = _row_of_flat(offsets, k)
+        msg = (
+            f"column {s.name!r}, {where.row(_original_row(rows, i), n_total)}: label {flat[k]} is "
+            f"not a class index; labels must be in [0, {num_classes - 1}] (K = {num_classes} is the "
+            "width of pred_probs)"
+        )
+        raise ValueError(msg)
+    return offsets, flat.to_numpy()
+
+
 def _read_labels(
     s: pl.Series,
     num_classes: int,
@@ -393,24 +434,13 @@ def _read_labels(
     if spec.format == "multi_hot":
         return _multi_hot_to_indices(s, num_classes, where, rows, n_total)
     column = s.name
-    lengths, flat = _lengths_and_flat(s)
-    offsets = _offsets(lengths)
-    flat = _flat_labels(s, offsets, where, rows, n_total, flat)
-    classes = class_names_of(s.dtype, spec)
-    if _is_named(flat.dtype):
-        assert classes is not None  # check_labels_dtype refused names without classes
-        values = _names_to_indices(s, flat, offsets, classes, where, rows, n_total)
-    elif flat.dtype in _WIDE_INTEGERS:  # numpy has no 128-bit integers; such a label is outside [0, K)
-        k = int(((flat < 0) | (flat >= num_classes)).arg_true()[0])
-        i = _row_of_flat(offsets, k)
-        msg = (
-            f"column {column!r}, {where.row(_original_row(rows, i), n_total)}: label {flat[k]} is "
-            f"not a class index; labels must be in [0, {num_classes - 1}] (K = {num_classes} is the "
-            "width of pred_probs)"
-        )
-        raise ValueError(msg)
+    buffers = list_buffers(s) if s.dtype.inner.is_integer() else None
+    if buffers is not None:  # the column's own buffers: no query
+        first, last = int(buffers.offsets[0]), int(buffers.offsets[-1])
+        offsets = np.subtract(buffers.offsets, first, dtype=np.int64)  # starting at 0
+        values = buffers.values[first:last]
     else:
-        values = flat.to_numpy()
+        offsets, values = _indices_by_query(s, num_classes, where, rows, n_total, spec)
     if values.size:
         low, high = values.min(), values.max()
         if low < 0 or high >= num_classes:

@@ -51,7 +51,7 @@ def frame_inputs(frame: pl.DataFrame, labels: pl.Expr, pred_probs: pl.Expr) -> t
     def column(expr: pl.Expr) -> pl.Series | None:
         if expr.meta.is_column():
             name = expr.meta.output_name()
-            if name in frame.schema:
+            if name in frame.columns:
                 return frame.get_column(name)
         return None
 

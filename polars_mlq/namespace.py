@@ -65,7 +65,7 @@ class _Mlq(Generic[FrameT]):
                 name=name,
                 spec=spec,
             )
-            if name in frame.schema:  # replace the column, as with_columns does
+            if name in frame.columns:  # replace the column, as with_columns does
                 return frame.with_columns(scores)
             return frame.hstack([scores])  # (no query)
         num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)

@@ -78,7 +78,7 @@ def _rows_positions(batch: Batch, start: int, rows: np.ndarray) -> np.ndarray:
     return row_of * batch.num_classes + batch.label_values[first[row_of] + within]
 
 
-def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int) -> np.ndarray:
+def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int, check: bool = False) -> np.ndarray | None:
     """The ``terms`` smallest confidence_weighted_entropy scores of each block row, ascending.
 
     ``confidence`` holds the block's self-confidences q (float64) and is reordered. Inside
@@ -86,9 +86,12 @@ def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int) 
     its smallest scores at its smallest q; if those are at most CWE_FROM_CONFIDENCE_HIGH, the
     scores follow from the sorted q alone, with logarithms for those ``terms`` entries only. The
     other rows (a q near 0 or 1, or too few q away from 1) are scored in full from their own p.
+    With ``check``, None if the sorted q show a p outside [0, 1] (``_sorted_in_unit_interval``).
     """
     full_sort = not use_partition(terms, confidence.shape[1])
     smallest = smallest_sorted(confidence, terms)
+    if check and not (full_sort and _sorted_in_unit_interval(confidence)):
+        return None
     top = confidence[:, -1] if full_sort else confidence[:, terms - 1 :].max(axis=1)
     fast = (smallest[:, 0] >= CWE_RISING_LOW) & (top <= CWE_RISING_HIGH) & (smallest[:, -1] <= CWE_FROM_CONFIDENCE_HIGH)
     if fast.all():
@@ -103,13 +106,28 @@ def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int) 
     return scores
 
 
-def _aggregate_rows(
-    batch: Batch, dtype: np.dtype | type, out: np.ndarray, aggregate: Callable[[int, int, np.ndarray], np.ndarray]
-) -> bool:
-    """out[a:b] = aggregate(a, b, scores buffer) for every row block, on threads.
+#: aggregate(a, b, scores buffer, check) -> the block's row scores, or None when ``check`` is
+#: set and the block's scores show a value outside [0, 1] (see ``_sorted_in_unit_interval``).
+Aggregate = Callable[[int, int, np.ndarray, bool], "np.ndarray | None"]
 
-    With a pending range check each block is checked as it is read; False if one fails (then
-    ``out`` is incomplete and the batch must be checked first).
+
+def _sorted_in_unit_interval(rows: np.ndarray) -> bool:
+    """The range check read off self-confidence or normalized-margin scores sorted row by row.
+
+    Each such score is p or 1 - p (the margin: (2p)/2 or (2 - 2p)/2, rounded), so every score of
+    a block lies in [0, 1], NaN excluded, exactly when every p does, except for p within about
+    1e-16 of [0, 1], whose scores round to those of the clipped p. Sorted rows put the smallest
+    score first and NaN last: two column reductions instead of one over the whole block.
+    """
+    return bool(rows[:, 0].min() >= 0 and rows[:, -1].max() <= 1)
+
+
+def _aggregate_rows(batch: Batch, dtype: np.dtype | type, out: np.ndarray, aggregate: Aggregate, *, checks_range: bool = False) -> bool:
+    """out[a:b] = aggregate(a, b, scores buffer, check) for every row block, on threads.
+
+    With a pending range check each block is checked as it is read (by ``aggregate`` itself when
+    ``checks_range``); False if one fails (then ``out`` is incomplete and the batch must be
+    checked first).
     """
     step = batch.block_rows
     unchecked = batch.pending is not None
@@ -119,10 +137,14 @@ def _aggregate_rows(
         work = scratch("scores", (min(step, stop - start), batch.num_classes), dtype)
         for a in range(start, stop, step):
             b = min(a + step, stop)
-            if unchecked and not all_probabilities(batch.probs[a:b]):
+            if unchecked and not checks_range and not all_probabilities(batch.probs[a:b]):
                 failed.append(a)
                 return
-            out[a:b] = aggregate(a, b, work[: b - a])
+            scores = aggregate(a, b, work[: b - a], unchecked and checks_range)
+            if scores is None:
+                failed.append(a)
+                return
+            out[a:b] = scores
 
     run_ranges(*batch.probs.shape, fill)
     return not failed
@@ -140,17 +162,26 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     by_confidence = method == "confidence_weighted_entropy" and probs.dtype == np.float64 and terms < batch.num_classes
     in_dtype = thresholds is None and method != "confidence_weighted_entropy"
     adjustment = _adjustment(thresholds, min(batch.block_rows, probs.shape[0]))
+    # Fully sorted margin scores (or q) carry the range check in their first and last columns.
+    full_sort = not use_partition(terms, batch.num_classes)
+    checks_range = full_sort and adjustment is None and (by_confidence or method != "confidence_weighted_entropy")
 
-    def aggregate(a: int, b: int, scores: np.ndarray) -> np.ndarray:
+    def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray | None:
         if by_confidence:
             per_class_scores(probs[a:b], batch.positions(a, b), "self_confidence", None, scores)
-            smallest = _smallest_cwe(batch, a, scores, terms)
+            smallest = _smallest_cwe(batch, a, scores, terms, check)
+            if smallest is None:
+                return None
         else:
             per_class_scores(probs[a:b], batch.positions(a, b), method, adjustment, scores)
-            smallest = smallest_sorted(scores, terms).astype(np.float64, copy=False)
+            smallest = smallest_sorted(scores, terms)
+            if check and not _sorted_in_unit_interval(scores):
+                return None
+            smallest = smallest.astype(np.float64, copy=False)
         return ema_of_smallest(smallest, alpha, terms)
 
-    return _aggregate_rows(batch, probs.dtype if in_dtype else np.float64, out, aggregate)
+    dtype = probs.dtype if in_dtype else np.float64
+    return _aggregate_rows(batch, dtype, out, aggregate, checks_range=checks_range)
 
 
 def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None, out: np.ndarray) -> bool:
@@ -159,7 +190,7 @@ def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds 
     temperature = options.aggregator.temperature
     adjustment = _adjustment(thresholds, min(batch.block_rows, batch.probs.shape[0]))
 
-    def aggregate(a: int, b: int, scores: np.ndarray) -> np.ndarray:
+    def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray:  # noqa: ARG001 - never asked
         per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, scores)
         return softmin(scores, temperature)
 

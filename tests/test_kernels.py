@@ -19,14 +19,16 @@ from hypothesis import strategies as st
 
 import polars_mlq as mlq
 from polars_mlq import _threads
-from polars_mlq._columns import all_probabilities
+from polars_mlq._columns import TOLERANCE, all_probabilities
 from polars_mlq._per_class import (
     CWE_FROM_CONFIDENCE_HIGH,
     CWE_RISING_LOW,
     cwe_of,
     cwe_of_confidence,
     entropy_bits,
+    per_class_scores,
 )
+from polars_mlq._scoring import _sorted_in_unit_interval
 
 CONFIGS = [
     {},
@@ -253,3 +255,36 @@ def test_float32_is_scored_in_float32_on_blocks() -> None:
     for options in CONFIGS[:2]:
         ours = mlq.get_label_quality_scores(labels, probs, **options)
         np.testing.assert_allclose(ours, cleanlab_scores(labels, probs, **options), rtol=0, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- the range check on sorted scores
+
+
+def _sorted_scores(probs: np.ndarray, labelled: bool, method: str) -> np.ndarray:
+    scores = np.empty_like(probs)
+    positions = np.array([1] if labelled else [], dtype=np.intp)
+    per_class_scores(probs, positions, method, None, scores)
+    scores.sort(axis=1)
+    return scores
+
+
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(value=st.one_of(st.sampled_from(_SPECIAL), st.floats(allow_nan=True, allow_infinity=True)), labelled=st.booleans())
+def test_sorted_margin_scores_pass_the_range_check_only_when_clipping_changes_nothing(
+    method: str, dtype: type, value: float, labelled: bool
+) -> None:
+    """The kernels read the range check off sorted scores (first and last column). A value that
+    passes must be one the full check would accept and clip, and its scores must equal those of
+    the clipped value; every value beyond the tolerance, NaN and inf must fail."""
+    with np.errstate(over="ignore"):
+        probs = np.array([[0.25, value, 0.75]], dtype=dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scores = _sorted_scores(probs, labelled, method)
+    passes = _sorted_in_unit_interval(scores)
+    v = float(probs[0, 1])
+    if not (-TOLERANCE <= v <= 1 + TOLERANCE):  # an error (NaN fails this test too)
+        assert not passes
+    if passes:
+        clipped = _sorted_scores(np.clip(probs, 0, 1), labelled, method)
+        np.testing.assert_array_equal(scores, clipped)

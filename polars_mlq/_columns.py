@@ -87,8 +87,9 @@ class Batch:
     def label_positions(self) -> np.ndarray:
         """Flat index ``row * K + class`` into ``probs`` of every given label, in row order."""
         counts = np.diff(self.label_offsets)
-        rows = np.repeat(np.arange(len(counts), dtype=np.intp) * self.num_classes, counts)
-        return rows + self.label_values
+        positions = np.repeat(np.arange(len(counts), dtype=np.intp) * self.num_classes, counts)
+        positions += self.label_values
+        return positions
 
     def positions(self, start: int, stop: int) -> np.ndarray:
         """Flat indices of the labels of rows start..stop, within that row block of ``probs``."""
@@ -437,7 +438,9 @@ def _read_labels(
     buffers = list_buffers(s) if s.dtype.inner.is_integer() else None
     if buffers is not None:  # the column's own buffers: no query
         first, last = int(buffers.offsets[0]), int(buffers.offsets[-1])
-        offsets = np.subtract(buffers.offsets, first, dtype=np.int64)  # starting at 0
+        offsets = buffers.offsets
+        if first or offsets.dtype != np.int64:  # a sliced column: offsets start at 0 here
+            offsets = np.subtract(offsets, first, dtype=np.int64)
         values = buffers.values[first:last]
     else:
         offsets, values = _indices_by_query(s, num_classes, where, rows, n_total, spec)

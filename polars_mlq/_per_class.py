@@ -109,7 +109,38 @@ def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: n
     """The score of every entry from its own p: binary entropy over the self-confidence."""
     confidence = np.empty(probs.shape, dtype=probs.dtype)
     self_confidence(probs, positions, confidence)
-    np.copyto(out, cwe_of(entropy_bits(probs), confidence))
+    if probs.dtype == np.float64 and out.dtype == np.float64:
+        _cwe_into(probs, confidence, out)
+    else:  # float32: each step in the dtype the definition gives it
+        np.copyto(out, cwe_of(entropy_bits(probs), confidence))
+
+
+def _cwe_into(probs: np.ndarray, confidence: np.ndarray, out: np.ndarray) -> None:
+    """``cwe_of(entropy_bits(probs), confidence)`` for float64, the same operations in the same
+    order, in ``out`` and one more (b, K) buffer (``confidence`` is overwritten): the block's
+    transient memory stays at three buffers instead of seven."""
+    positive = probs.size > 0 and 0 < probs.min() and probs.max() < 1
+    work = np.subtract(1, probs)
+    if positive:
+        np.log(work, out=out)
+    else:
+        out.fill(0)
+        np.log(work, out=out, where=work > 0)
+    out *= work  # (1 - p) ln(1 - p)
+    if positive:
+        np.log(probs, out=work)
+    else:
+        work.fill(0)
+        np.log(probs, out=work, where=probs > 0)
+    work *= probs  # p ln p
+    np.add(out, work, out=out)  # the order of entropy_bits: (1 - p) term first
+    out /= -_LN2  # entropy in bits
+    np.maximum(confidence, _FLOOR, out=work)
+    np.divide(out, work, out=out)  # r
+    np.maximum(out, _FLOOR, out=confidence)
+    out += 1
+    np.log(out, out=out)
+    out /= confidence
 
 
 @dataclass(frozen=True)

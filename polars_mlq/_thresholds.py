@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from polars_mlq._columns import Batch
+from polars_mlq._threads import scratch
 
 EMPTY_GROUP = 2.0  # the threshold of a binary label no row has: larger than any probability
 FLOOR = 2e-6
@@ -109,7 +110,10 @@ class ThresholdStats:
             classes = here % k
             self.n_present += np.bincount(classes, minlength=k)
             self.sum_present += np.bincount(classes, weights=probs.reshape(-1)[here], minlength=k)
-            work = np.subtract(1.0, probs.astype(np.float64, copy=False))  # (no dtype=: a slow loop)
+            if probs.dtype == np.float64:  # into the thread's block buffer, which scoring reuses
+                work = np.subtract(1.0, probs, out=scratch("scores", probs.shape, np.float64))
+            else:
+                work = np.subtract(1.0, probs.astype(np.float64))  # (no dtype=: a slow loop)
             work.reshape(-1)[here] = 0.0
             self.sum_absent += np.einsum("ij->j", work)  # column sums; faster than sum(axis=0) on short rows
 

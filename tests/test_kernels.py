@@ -26,7 +26,9 @@ from polars_mlq._per_class import (
     cwe_of,
     cwe_of_confidence,
     entropy_bits,
+    _cwe_into,
     per_class_scores,
+    self_confidence,
 )
 from polars_mlq._scoring import _sorted_in_unit_interval
 
@@ -288,3 +290,20 @@ def test_sorted_margin_scores_pass_the_range_check_only_when_clipping_changes_no
     if passes:
         clipped = _sorted_scores(np.clip(probs, 0, 1), labelled, method)
         np.testing.assert_array_equal(scores, clipped)
+
+
+@given(
+    st.lists(st.one_of(st.sampled_from([0.0, 1.0, 5e-324, 1e-300, 1e-7, 0.5, 1 - 1e-12]), st.floats(0, 1)), min_size=6, max_size=60),
+    st.integers(1, 3),
+)
+def test_the_in_place_cwe_kernel_equals_the_definition_bit_for_bit(values: list[float], width: int) -> None:
+    n = len(values) // width
+    probs = np.array(values[: n * width], dtype=np.float64).reshape(n, width)
+    positions = np.arange(0, probs.size, 2, dtype=np.intp)  # every other entry labelled
+    confidence = np.empty_like(probs)
+    self_confidence(probs, positions, confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = cwe_of(entropy_bits(probs), confidence.copy())
+    out = np.empty_like(probs)
+    _cwe_into(probs, confidence, out)
+    np.testing.assert_array_equal(out, expected)

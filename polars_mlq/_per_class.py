@@ -52,34 +52,44 @@ def normalized_margin(probs: np.ndarray, positions: np.ndarray, out: np.ndarray)
     _flat(out)[positions] = ((given - (1 - given)) + 1) / 2
 
 
-def _xlogx(x: np.ndarray, positive: bool) -> np.ndarray:
-    """x * ln(x) in float64, with 0 * ln(0) = 0 (``positive``: no x is 0, skip that case)."""
+def _xlogx(x: np.ndarray, positive: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """x * ln(x) in float64, with 0 * ln(0) = 0 (``positive``: no x is 0, skip that case);
+    into ``out`` (float64, not ``x``) when given."""
     x = x.astype(np.float64, copy=False)
+    if out is None:
+        out = np.empty_like(x)
     if positive:
-        logs = np.log(x)
+        np.log(x, out=out)
     else:
-        logs = np.zeros_like(x)
-        np.log(x, out=logs, where=x > 0)
-    logs *= x
-    return logs
+        out.fill(0)
+        np.log(x, out=out, where=x > 0)
+    out *= x
+    return out
 
 
-def cwe_of(entropy: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """ln(r + 1) / max(r, 1e-6), r = entropy / max(confidence, 1e-6); overwrites ``entropy``."""
-    floored = np.maximum(confidence, _FLOOR)  # in the dtype of confidence, as the definition does
+def cwe_of(entropy: np.ndarray, confidence: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
+    """ln(r + 1) / max(r, 1e-6), r = entropy / max(confidence, 1e-6); overwrites ``entropy``.
+
+    ``work`` (float64, the shape of ``entropy``; float64 ``confidence`` only) holds both floors
+    instead of two new arrays."""
+    floored = np.maximum(confidence, _FLOOR, out=work)  # in the dtype of confidence, as the definition does
     np.divide(entropy, floored, out=entropy)  # r
-    ratio_floor = np.maximum(entropy, _FLOOR)
+    ratio_floor = np.maximum(entropy, _FLOOR, out=work)
     entropy += 1
     np.log(entropy, out=entropy)
     entropy /= ratio_floor
     return entropy
 
 
-def entropy_bits(probs: np.ndarray) -> np.ndarray:
-    """Binary entropy in bits of [1 - p, p] (1 - p in the dtype of p), float64."""
+def entropy_bits(probs: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
+    """Binary entropy in bits of [1 - p, p] (1 - p in the dtype of p), float64.
+
+    For float64 ``probs``, ``out`` and ``work`` (float64, the shape of ``probs``; ``work`` is
+    overwritten) replace the three arrays it would allocate."""
     positive = probs.size > 0 and 0 < probs.min() and probs.max() < 1
-    entropy = _xlogx(np.subtract(1, probs), positive)
-    entropy += _xlogx(probs, positive)
+    complement = np.subtract(1, probs, out=work)
+    entropy = _xlogx(complement, positive, out)
+    entropy += _xlogx(probs, positive, work)  # complement is no longer needed
     entropy /= -_LN2
     return entropy
 
@@ -109,38 +119,11 @@ def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: n
     """The score of every entry from its own p: binary entropy over the self-confidence."""
     confidence = np.empty(probs.shape, dtype=probs.dtype)
     self_confidence(probs, positions, confidence)
-    if probs.dtype == np.float64 and out.dtype == np.float64:
-        _cwe_into(probs, confidence, out)
+    if probs.dtype == np.float64 and out.dtype == np.float64:  # in out and one more block buffer
+        work = np.empty_like(out)
+        cwe_of(entropy_bits(probs, out, work), confidence, work)
     else:  # float32: each step in the dtype the definition gives it
         np.copyto(out, cwe_of(entropy_bits(probs), confidence))
-
-
-def _cwe_into(probs: np.ndarray, confidence: np.ndarray, out: np.ndarray) -> None:
-    """``cwe_of(entropy_bits(probs), confidence)`` for float64, the same operations in the same
-    order, in ``out`` and one more (b, K) buffer (``confidence`` is overwritten): the block's
-    transient memory stays at three buffers instead of seven."""
-    positive = probs.size > 0 and 0 < probs.min() and probs.max() < 1
-    work = np.subtract(1, probs)
-    if positive:
-        np.log(work, out=out)
-    else:
-        out.fill(0)
-        np.log(work, out=out, where=work > 0)
-    out *= work  # (1 - p) ln(1 - p)
-    if positive:
-        np.log(probs, out=work)
-    else:
-        work.fill(0)
-        np.log(probs, out=work, where=probs > 0)
-    work *= probs  # p ln p
-    np.add(out, work, out=out)  # the order of entropy_bits: (1 - p) term first
-    out /= -_LN2  # entropy in bits
-    np.maximum(confidence, _FLOOR, out=work)
-    np.divide(out, work, out=out)  # r
-    np.maximum(out, _FLOOR, out=confidence)
-    out += 1
-    np.log(out, out=out)
-    out /= confidence
 
 
 @dataclass(frozen=True)

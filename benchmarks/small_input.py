@@ -5,7 +5,11 @@ Times, interleaved, each after cleanlab + gc.collect():
 
 * ``bare numpy``: the least any numpy implementation does for the default score, on arrays
   already in hand: label positions, ``1 - p`` with the labelled entries scattered in, one row
-  sort, one weighted row sum. One block, no checks.
+  sort, one weighted row sum. One block, no checks. (The sort runs on the scores' bits as
+  int64, which orders non-negative floats as they are ordered and is about 10% faster.)
+* ``least call``: the same from the DataFrame to a DataFrame with the new column: both List
+  columns read zero-copy through their Arrow buffers, no dtype, width, label or range check,
+  no options. No implementation in numpy and polars can do less, so its ratio bounds ours.
 * ``our kernel``: ``row_scores`` on an already read ``Batch`` (row blocks, range check).
 * ``reading``: ``read_batch`` on the two Series (dtype checks, Arrow buffers, label checks).
 * ``whole call``: ``df.mlq.label_quality()``, as ``bench.py`` times it.
@@ -33,7 +37,10 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args()
     import polars_mlq  # noqa: F401
+    import polars as pl
+
     from polars_mlq._aggregate import ema_alpha, ema_terms, ema_weights
+    from polars_mlq._arrow import list_buffers
     from polars_mlq._columns import read_batch
     from polars_mlq._options import parse_options
     from polars_mlq._scoring import row_scores
@@ -49,21 +56,35 @@ def main() -> None:
     weights = ema_weights(alpha, terms)
     batch = read_batch(frame["labels"], frame["pred_probs"], num_classes=k)
 
-    def bare_numpy() -> np.ndarray:
-        positions = np.repeat(np.arange(n) * k, np.diff(offsets)) + values
+    def default_score(probs: np.ndarray, offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
+        positions = np.repeat(np.arange(0, n * k, k), np.diff(offsets))
+        positions += values
         scores = np.subtract(1, probs)
         scores.reshape(-1)[positions] = probs.reshape(-1)[positions]
-        scores.sort(axis=1)
+        scores.view(np.int64).sort(axis=1)  # scores >= 0: their bits sort as they do
         return np.einsum("ij,j->i", scores, weights)
+
+    def bare_numpy() -> np.ndarray:
+        return default_score(probs, offsets, values)
+
+    def least_call() -> pl.DataFrame:
+        labels_ = list_buffers(frame.get_column("labels"))
+        probs_ = list_buffers(frame.get_column("pred_probs"))
+        assert labels_ is not None and probs_ is not None
+        score = default_score(probs_.values.reshape(n, k), labels_.offsets, labels_.values)
+        return frame.hstack([pl.Series("label_quality", score)])
 
     steps = {
         "bare numpy": bare_numpy,
+        "least call": least_call,
         "our kernel": lambda: row_scores(batch, options),
         "reading": lambda: read_batch(frame["labels"], frame["pred_probs"], num_classes=k, defer_range_check=True),
         "whole call": lambda: ours_scores(frame, "default"),
     }
     expected = ours_scores(frame, "default")["label_quality"].to_numpy()
     assert np.allclose(bare_numpy(), expected, rtol=0, atol=1e-12), "bare numpy must compute the same score"
+    least = least_call()["label_quality"].to_numpy()
+    assert np.allclose(least, expected, rtol=0, atol=1e-12), "the least call must compute the same score"
     warm_up(data, labels, frame, "default")
     times: dict[str, list[float]] = {name: [] for name in steps}
     cleanlab: list[float] = []

@@ -3,13 +3,13 @@ of ``bench.py`` (each timed call follows a cleanlab call and a ``gc.collect()``)
 
 Times, interleaved, each after cleanlab + gc.collect():
 
-* ``bare numpy``: the least any numpy implementation does for the default score, on arrays
+* ``bare numpy``: the least numpy work we know of for the default score, on arrays
   already in hand: label positions, ``1 - p`` with the labelled entries scattered in, one row
   sort, one weighted row sum. One block, no checks. (The sort runs on the scores' bits as
   int64, which orders non-negative floats as they are ordered and is about 10% faster.)
 * ``least call``: the same from the DataFrame to a DataFrame with the new column: both List
   columns read zero-copy through their Arrow buffers, no dtype, width, label or range check,
-  no options. No implementation in numpy and polars can do less, so its ratio bounds ours.
+  no options. We know of no numpy and polars way to do less: its ratio is the ceiling for ours.
 * ``our kernel``: ``row_scores`` on an already read ``Batch`` (row blocks, range check).
 * ``reading``: ``read_batch`` on the two Series (dtype checks, Arrow buffers, label checks).
 * ``whole call``: ``df.mlq.label_quality()``, as ``bench.py`` times it.
@@ -36,9 +36,9 @@ def main() -> None:
     parser.add_argument("--n", type=float, default=1e4)
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args()
-    import polars_mlq  # noqa: F401
     import polars as pl
 
+    import polars_mlq  # noqa: F401
     from polars_mlq._aggregate import ema_alpha, ema_terms, ema_weights
     from polars_mlq._arrow import list_buffers
     from polars_mlq._columns import read_batch

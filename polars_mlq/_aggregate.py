@@ -45,12 +45,24 @@ def use_partition(terms: int, num_classes: int) -> bool:
     return num_classes >= 384 and terms * 4 <= num_classes
 
 
+#: The signed integer type of each float's width. Read as such an integer, the bits of floats >= +0
+#: order as the floats do (IEEE 754 puts the exponent above the mantissa), and integer sorts and
+#: partitions are 5-45% faster than float ones (numpy 2.4, rows of 10 to 3000).
+SORT_KEYS = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.dtype(np.int32)}
+
+
 def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
-    """The ``terms`` smallest values of each row, ascending; ``values`` is reordered in place."""
+    """The ``terms`` smallest values of each row, ascending; ``values`` is reordered in place.
+
+    Rows are ordered by their bits (``SORT_KEYS``): exactly the float order for scores >= +0, which
+    every valid score is. A value with the sign bit set (-0.0, a negative, -NaN) sorts before every
+    other one, so a row has one exactly when its first sorted value does (``_sorted_in_unit_interval``).
+    """
+    keys = values.view(SORT_KEYS[values.dtype])
     if use_partition(terms, values.shape[1]):
-        values.partition(terms - 1, axis=1)
-        return np.sort(values[:, :terms], axis=1)
-    values.sort(axis=1)
+        keys.partition(terms - 1, axis=1)
+        return np.sort(keys[:, :terms], axis=1).view(values.dtype)
+    keys.sort(axis=1)
     return values[:, :terms]
 
 
@@ -61,14 +73,6 @@ def ema_of_smallest(smallest: np.ndarray, alpha: float, terms: int) -> np.ndarra
     # weights sum to 1 only up to rounding: clip so a row of ones cannot score 1 + 2e-16.
     result = np.einsum("ij,j->i", smallest[:, :terms], ema_weights(alpha, terms))
     return np.minimum(result, 1.0, out=result)  # non-negative weights of non-negative scores
-
-
-def exponential_moving_average(scores: np.ndarray, alpha: float | None) -> np.ndarray:
-    """EMA of each row of ``scores`` (b, K); ``scores`` is reordered in place."""
-    num_classes = scores.shape[1]
-    alpha = ema_alpha(alpha, num_classes)
-    terms = ema_terms(alpha, num_classes)
-    return ema_of_smallest(smallest_sorted(scores, terms), alpha, terms)
 
 
 #: Above this temperature the weights exp(-s / T) of scores s in [0, 1] stay far from underflow,

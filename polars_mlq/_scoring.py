@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from polars_mlq._aggregate import (
+    SORT_KEYS,
     aggregate_callable,
     ema_alpha,
     ema_of_smallest,
@@ -106,20 +107,27 @@ def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int, 
     return scores
 
 
+_ONE_KEYS = {dtype: np.array(1.0, dtype=dtype).view(key)[()] for dtype, key in SORT_KEYS.items()}
+
 #: aggregate(a, b, scores buffer, check) -> the block's row scores, or None when ``check`` is
 #: set and the block's scores show a value outside [0, 1] (see ``_sorted_in_unit_interval``).
 Aggregate = Callable[[int, int, np.ndarray, bool], "np.ndarray | None"]
 
 
 def _sorted_in_unit_interval(rows: np.ndarray) -> bool:
-    """The range check read off self-confidence or normalized-margin scores sorted row by row.
+    """The range check read off self-confidence or normalized-margin scores sorted row by row
+    (``smallest_sorted``, on their bits).
 
     Each such score is p or 1 - p (the margin: (2p)/2 or (2 - 2p)/2, rounded), so every score of
     a block lies in [0, 1], NaN excluded, exactly when every p does, except for p within about
-    1e-16 of [0, 1], whose scores round to those of the clipped p. Sorted rows put the smallest
-    score first and NaN last: two column reductions instead of one over the whole block.
+    1e-16 of [0, 1], whose scores round to those of the clipped p. A sorted row has a value with
+    the sign bit set exactly when its first value does, and one above 1 (+NaN and +inf included)
+    exactly when its last value does: two column reductions on the bits instead of one over the
+    whole block. A score of -0.0 (a labelled p of -0.0) fails it too, and the full check, which
+    accepts it, takes over.
     """
-    return bool(rows[:, 0].min() >= 0 and rows[:, -1].max() <= 1)
+    keys = rows.view(SORT_KEYS[rows.dtype])
+    return bool(keys[:, 0].min() >= 0 and keys[:, -1].max() <= _ONE_KEYS[rows.dtype])
 
 
 def _aggregate_rows(batch: Batch, dtype: np.dtype | type, out: np.ndarray, aggregate: Aggregate, *, checks_range: bool = False) -> bool:

@@ -30,6 +30,7 @@ from polars_mlq._per_class import (
     per_class_scores,
     self_confidence,
 )
+from polars_mlq._aggregate import smallest_sorted, use_partition
 from polars_mlq._scoring import _sorted_in_unit_interval
 
 CONFIGS = [
@@ -262,34 +263,54 @@ def test_float32_is_scored_in_float32_on_blocks() -> None:
 # --------------------------------------------------------------------------- the range check on sorted scores
 
 
-def _sorted_scores(probs: np.ndarray, labelled: bool, method: str) -> np.ndarray:
+def _sorted_scores(probs: np.ndarray, labelled: list[int], method: str) -> np.ndarray:
+    """The scores of one row, sorted as the EMA kernels sort them (on their bits)."""
     scores = np.empty_like(probs)
-    positions = np.array([1] if labelled else [], dtype=np.intp)
-    per_class_scores(probs, positions, method, None, scores)
-    scores.sort(axis=1)
+    per_class_scores(probs, np.array(labelled, dtype=np.intp), method, None, scores)
+    smallest_sorted(scores, scores.shape[1])
     return scores
+
+
+_ANY_VALUE = st.one_of(st.sampled_from(_SPECIAL), st.floats(allow_nan=True, allow_infinity=True))
 
 
 @pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@given(value=st.one_of(st.sampled_from(_SPECIAL), st.floats(allow_nan=True, allow_infinity=True)), labelled=st.booleans())
+@given(values=st.lists(_ANY_VALUE, min_size=1, max_size=4), labelled=st.sets(st.integers(0, 5)))
 def test_sorted_margin_scores_pass_the_range_check_only_when_clipping_changes_nothing(
-    method: str, dtype: type, value: float, labelled: bool
+    method: str, dtype: type, values: list[float], labelled: set[int]
 ) -> None:
-    """The kernels read the range check off sorted scores (first and last column). A value that
+    """The kernels read the range check off sorted scores (first and last column). A row that
     passes must be one the full check would accept and clip, and its scores must equal those of
-    the clipped value; every value beyond the tolerance, NaN and inf must fail."""
+    the clipped row; a row with any value beyond the tolerance, NaN or inf must fail, whatever
+    else it holds (-0.0 beside a negative value included: its bits sort first)."""
     with np.errstate(over="ignore"):
-        probs = np.array([[0.25, value, 0.75]], dtype=dtype)
+        probs = np.array([[0.25, *values, 0.75]], dtype=dtype)
+    positions = sorted(i for i in labelled if i < probs.shape[1])
     with np.errstate(invalid="ignore", over="ignore"):
-        scores = _sorted_scores(probs, labelled, method)
+        scores = _sorted_scores(probs, positions, method)
     passes = _sorted_in_unit_interval(scores)
-    v = float(probs[0, 1])
-    if not (-TOLERANCE <= v <= 1 + TOLERANCE):  # an error (NaN fails this test too)
-        assert not passes
+    with np.errstate(invalid="ignore"):
+        if not bool(np.all((probs >= -TOLERANCE) & (probs <= 1 + TOLERANCE))):  # an error (NaN too)
+            assert not passes
     if passes:
-        clipped = _sorted_scores(np.clip(probs, 0, 1), labelled, method)
+        clipped = _sorted_scores(np.clip(probs, 0, 1), positions, method)
         np.testing.assert_array_equal(scores, clipped)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(st.lists(st.one_of(st.sampled_from([0.0, -0.0, 1.0, 5e-324, 1e-300, 0.5]), st.floats(0, 1)), min_size=1, max_size=40))
+def test_sorting_on_bits_orders_scores_as_floats(dtype: type, values: list[float]) -> None:
+    """Every score is >= +0 or -0.0: sorted on their bits, rows come out in float order, with
+    the same multiset of values; the partition path (wide rows) gives the same smallest ones."""
+    row = np.array(values, dtype=dtype)
+    expected = np.sort(row)
+    ours = smallest_sorted(row[None, :].copy(), len(row))[0]
+    np.testing.assert_array_equal(ours, expected)  # -0.0 == +0.0, and each sorts first of its kind
+    wide = np.resize(row, 400)[None, :]
+    terms = 20
+    assert use_partition(terms, wide.shape[1])
+    np.testing.assert_array_equal(smallest_sorted(wide.copy(), terms)[0], np.sort(wide[0])[:terms])
 
 
 @given(
@@ -307,3 +328,23 @@ def test_the_in_place_cwe_kernel_equals_the_definition_bit_for_bit(values: list[
     out = np.empty_like(probs)
     confidence_weighted_entropy(probs, positions, out)  # the float64 path, with buffers
     np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
+def test_a_labelled_minus_zero_scores_as_zero_and_hides_no_negative_value(lazy: bool, method: str) -> None:
+    """-0.0 is a probability of 0 whose bits sort before every score: the deferred check sends
+    its block to the full check, which scores it as 0; a negative value beside it is an error."""
+
+    def scored(probs: list[list[float]], labels: list[list[int]]) -> list[float]:
+        frame = pl.DataFrame({"labels": labels, "pred_probs": probs})
+        frame = frame.lazy() if lazy else frame
+        result = frame.mlq.label_quality(method=method)
+        return (result.collect() if lazy else result)["label_quality"].to_list()
+
+    labels = [[0], [1], [0, 2]]
+    with_minus_zero = scored([[-0.0, 0.5, 0.2], [0.3, 0.6, 0.1], [0.9, 0.2, 0.7]], labels)
+    assert with_minus_zero == scored([[0.0, 0.5, 0.2], [0.3, 0.6, 0.1], [0.9, 0.2, 0.7]], labels)
+    assert with_minus_zero == pytest.approx(cleanlab_scores(labels, np.array([[0.0, 0.5, 0.2], [0.3, 0.6, 0.1], [0.9, 0.2, 0.7]]), method=method), abs=1e-12)
+    with pytest.raises(ValueError, match=r"row 1\b.*: pred_probs value -0\.5 at class 2"):
+        scored([[0.1, 0.5, 0.2], [-0.0, 0.6, -0.5], [0.9, 0.2, 0.7]], [[0], [0, 2], [1]])

@@ -66,12 +66,13 @@ def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
     return values[:, :terms]
 
 
-def ema_of_smallest(smallest: np.ndarray, alpha: float, terms: int) -> np.ndarray:
-    """EMA from each row's ``terms`` smallest scores, ascending (see the module docstring)."""
+def ema_of_smallest(smallest: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """EMA from each row's smallest scores, ascending, and their ``ema_weights`` (see the module
+    docstring)."""
     # einsum sums each row in a fixed order, so a row's score does not depend on its batch
     # (a BLAS matrix-vector product can change the last bits with the batch's shape). The
     # weights sum to 1 only up to rounding: clip so a row of ones cannot score 1 + 2e-16.
-    result = np.einsum("ij,j->i", smallest[:, :terms], ema_weights(alpha, terms))
+    result = np.einsum("ij,j->i", smallest[:, : len(weights)], weights)
     return np.minimum(result, 1.0, out=result)  # non-negative weights of non-negative scores
 
 

@@ -18,6 +18,7 @@ from polars_mlq._aggregate import (
     ema_alpha,
     ema_of_smallest,
     ema_terms,
+    ema_weights,
     smallest_sorted,
     softmin,
     use_partition,
@@ -164,6 +165,7 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     probs = batch.probs
     alpha = ema_alpha(options.aggregator.alpha, batch.num_classes)
     terms = ema_terms(alpha, batch.num_classes)
+    weights = ema_weights(alpha, terms)
     method = options.method
     # q-sorted CWE needs q in float64, and pays only when some scores carry no weight; the margin
     # methods are scored and sorted in the input dtype.
@@ -186,7 +188,7 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
             if check and not _sorted_in_unit_interval(scores):
                 return None
             smallest = smallest.astype(np.float64, copy=False)
-        return ema_of_smallest(smallest, alpha, terms)
+        return ema_of_smallest(smallest, weights)
 
     dtype = probs.dtype if in_dtype else np.float64
     return _aggregate_rows(batch, dtype, out, aggregate, checks_range=checks_range)

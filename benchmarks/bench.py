@@ -478,22 +478,23 @@ def render_markdown(results: dict, streaming: dict | None, chart: str | None) ->
         "- **Small inputs, (1e4, 10).** Fixed costs decide here. Every timed call follows "
         "cleanlab's and a `gc.collect()`, which leave caches and branch predictors cold: the same "
         "call repeated in a loop takes about half as long. `benchmarks/small_input.py` times the "
-        "steps of one default call under these conditions. In its run on this machine (on "
-        "467181c) cleanlab took 15.0 ms; the least numpy can do on arrays already in hand (label "
-        "positions, `1 - p` with the labels scattered in, one row sort, one weighted row sum) "
-        "1.45 ms (10.3×); our kernel on read arrays 1.19 ms; reading the two columns 0.58 ms; "
-        "and the whole call 2.32 ms (6.5×). Its *least call* goes from the DataFrame to a "
-        "DataFrame with the new column with no check at all (both columns read zero-copy from "
-        "their Arrow buffers, no dtype, width, label or range check, no options): 1.91 ms, "
-        "7.9×. We know of no numpy and polars way to do less, so 10× at this size is out of "
-        "reach under these conditions without compiled code; our checks and options cost the "
-        "remaining 0.4 ms.",
-        "- **Streaming with `adjust_pred_probs`.** The peak RSS of one query varies by about "
-        "±10% from run to run (the same 4e6-row query peaked between 863 and 1,203 MiB in nine "
-        "runs of this code), so the no-growth check (the highest of three runs at 2N within 10% "
-        "of the highest at N) sits inside the noise; it missed by 0.4 points here, where O(N) "
-        "growth would be +100%. In a paired run on the same files the previous commit went from "
-        "984 to 1,016 MiB and this one from 892 to 1,055 MiB. Every run stayed below 1.5 GiB.",
+        "steps of one default call under these conditions. In its run on this machine (60 rounds, "
+        "on e3a1c28) cleanlab took 10.9 ms; the least numpy can do on arrays already in hand "
+        "(label positions, `1 - p` with the labels scattered in, one row sort, one weighted row "
+        "sum) 1.17 ms (9.3×); our kernel on read arrays 0.92 ms; reading the two columns "
+        "0.53 ms; and the whole call 1.84 ms (5.9×). Its *least call* goes from the DataFrame to "
+        "a DataFrame with the new column with no check at all (both columns read zero-copy from "
+        "their Arrow buffers, no dtype, width, label or range check, no options): 1.60 ms, "
+        "6.9×. We know of no numpy and polars way to do less, so 10× at this size is out of "
+        "reach under these conditions without compiled code, which this project leaves out "
+        "(numpy and polars only); our checks and options cost the remaining 0.25 ms.",
+        "- **Streaming no-growth, measured two ways.** The peak RSS of one query varies by about "
+        "±10% from run to run (polars decodes several 100 MB row groups ahead, and how many are "
+        "in flight at the peak depends on timing; the passthrough query alone ranged over 652–769 "
+        "MiB here). The doubling check compares the medians of five runs at N and 2N (the "
+        "earlier rule, the highest of three runs, missed by 0.4 points in the previous run while "
+        "O(N) growth would be +100%); the within-run check compares the highest RSS sampled in "
+        "the second half of each sink with the first half, which run-to-run noise cannot reach.",
         "- **The floor, (1e5, 100).** One `np.sum` reads the (N, K) array once; the score reads it "
         "once too, but also sorts every row (numpy's vectorised sort, the largest part) and sums "
         "its smallest entries. Two threads overlap the sorts; the per-block bookkeeping still holds "
@@ -505,7 +506,7 @@ def render_markdown(results: dict, streaming: dict | None, chart: str | None) ->
         'pip install -e ".[bench]"',
         "python benchmarks/bench.py --quick   # smoke run",
         "python benchmarks/bench.py           # full grid, rewrites this page and the chart",
-        "python benchmarks/streaming.py       # streaming memory (needs ~3 GB in /tmp, ~6 GB with --double)",
+        "python benchmarks/streaming.py --double --repeat 5  # streaming memory (~9 GB in /tmp, ~25 min)",
         "python benchmarks/bench.py --report  # re-render this page from benchmarks/results/*.json",
         "```",
         "",

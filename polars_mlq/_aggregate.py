@@ -34,9 +34,11 @@ def ema_terms(alpha: float, num_classes: int) -> int:
 
 
 def ema_weights(alpha: float, terms: int) -> np.ndarray:
-    """Weights of the ``terms`` smallest scores, smallest first; they sum to 1."""
+    """Weights of the ``terms`` smallest scores, smallest first; they sum to 1 (none for a batch
+    without classes, which has no row to weigh)."""
     weights = alpha * (1.0 - alpha) ** np.arange(terms, dtype=np.float64)
-    weights[-1] = (1.0 - alpha) ** (terms - 1)
+    if terms:
+        weights[-1] = (1.0 - alpha) ** (terms - 1)
     return weights
 
 

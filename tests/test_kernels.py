@@ -343,8 +343,9 @@ def test_a_labelled_minus_zero_scores_as_zero_and_hides_no_negative_value(lazy: 
         return (result.collect() if lazy else result)["label_quality"].to_list()
 
     labels = [[0], [1], [0, 2]]
-    with_minus_zero = scored([[-0.0, 0.5, 0.2], [0.3, 0.6, 0.1], [0.9, 0.2, 0.7]], labels)
-    assert with_minus_zero == scored([[0.0, 0.5, 0.2], [0.3, 0.6, 0.1], [0.9, 0.2, 0.7]], labels)
-    assert with_minus_zero == pytest.approx(cleanlab_scores(labels, np.array([[0.0, 0.5, 0.2], [0.3, 0.6, 0.1], [0.9, 0.2, 0.7]]), method=method), abs=1e-12)
+    zero = [[0.0, 0.5, 0.2], [0.3, 0.6, 0.1], [0.9, 0.2, 0.7]]
+    with_minus_zero = scored([[-0.0, *zero[0][1:]], *zero[1:]], labels)
+    assert with_minus_zero == scored(zero, labels)
+    assert with_minus_zero == pytest.approx(cleanlab_scores(labels, np.array(zero), method=method), abs=1e-12)
     with pytest.raises(ValueError, match=r"row 1\b.*: pred_probs value -0\.5 at class 2"):
         scored([[0.1, 0.5, 0.2], [-0.0, 0.6, -0.5], [0.9, 0.2, 0.7]], [[0], [0, 2], [1]])

@@ -31,287 +31,71 @@ works on that candidate set.
 
 from __future__ import annotations
 
-import functools
-import warnings
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
 
 import numpy as np
 
 from polars_mlq._columns import Batch
-from polars_mlq._options import parse_adjust, parse_method
 from polars_mlq._per_class import per_class_scores
-from polars_mlq._thresholds import EMPTY_GROUP, FLOOR
-
-FilterBy = Literal[
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-]
-FILTERS: tuple[str, ...] = get_args(FilterBy)
-PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
-LOW_FILTERS = ("low_normalized_margin", "low_self_confidence")
-
-#: Slack in "p reaches its threshold" and in "the model disagrees with the label".
-SLACK = 1e-6
-#: The smallest positive denominator used when a count is 0.
-TINY = 1e-100
-#: alpha of the exponential moving average used for every ranking.
-RANK_ALPHA = 0.8
-#: Unit roundoff of float64.
-_UNIT = 2.0**-53
-
+from polars_mlq._thresholds import FLOOR
+# moved to the statistics core; re-exported here while the old engine is retired
+from polars_mlq.core.binary import _UNIT as _UNIT
+from polars_mlq.core.binary import SLACK as SLACK
+from polars_mlq.core.binary import TINY as TINY
+from polars_mlq.core.binary import Boundaries as Boundaries
+from polars_mlq.core.binary import boundaries as boundaries
+from polars_mlq.core.binary import guess_bounds as guess_bounds
+from polars_mlq.core.binary import _absent_reach as _absent_reach
+from polars_mlq.core.binary import _columnwise as _columnwise
+from polars_mlq.core.binary import _count as _count
+from polars_mlq.core.binary import _key as _key
+from polars_mlq.core.binary import _largest_true as _largest_true
+from polars_mlq.core.calibration import PruneCounts as PruneCounts
+from polars_mlq.core.calibration import calibrate as calibrate
+from polars_mlq.core.calibration import prune_counts as prune_counts
+from polars_mlq.core.calibration import prune_nums as prune_nums
+from polars_mlq.core.calibration import round_rows as round_rows
+from polars_mlq.core.options import FILTERS as FILTERS
+from polars_mlq.core.options import LOW_FILTERS as LOW_FILTERS
+from polars_mlq.core.options import PRUNE_FILTERS as PRUNE_FILTERS
+from polars_mlq.core.options import RANK_ALPHA as RANK_ALPHA
+from polars_mlq.core.options import FilterBy as FilterBy
+from polars_mlq.core.options import IssueOptions as IssueOptions
+from polars_mlq.core.options import parse_issue_options as parse_issue_options
+from polars_mlq.core.problems import Problems as Problems
+from polars_mlq.core.problems import problems as problems
+from polars_mlq.core.problems import sub_problems as sub_problems
+from polars_mlq.core.thresholds import finish_thresholds as finish_thresholds
 
 # --------------------------------------------------------------------------- options
 
 
-@dataclass(frozen=True)
-class IssueOptions:
-    """Validated arguments of the issue finders."""
-
-    filter_by: str = "prune_by_noise_rate"
-    frac_noise: float = 1.0
-    num_to_remove: np.ndarray | None = None  # (K,) int64
-    min_examples: int = 1
-    confident_joint: np.ndarray | None = None  # (K, 2, 2) float64
-    rank_by: str | None = None
-    rank_adjust: bool = False
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def parse_issue_options(
-    num_classes: int,
-    *,
-    return_indices_ranked_by: str | None = None,
-    rank_by_kwargs: Mapping[str, Any] | None = None,
-    filter_by: str = "prune_by_noise_rate",
-    frac_noise: float = 1.0,
-    num_to_remove_per_class: Sequence[int] | np.ndarray | None = None,
-    min_examples_per_class: int = 1,
-    confident_joint: np.ndarray | None = None,
-) -> IssueOptions:
-    """Check every option once, before any work; ``num_classes`` is K (the width of pred_probs)."""
-    if not isinstance(filter_by, str) or filter_by not in FILTERS:
-        msg = f"filter_by must be one of {list(FILTERS)}; got {filter_by!r}"
-        raise ValueError(msg)
-    prune = filter_by in PRUNE_FILTERS
-
-    rank_by = None if return_indices_ranked_by is None else parse_method(return_indices_ranked_by)
-    if rank_by_kwargs is not None and not isinstance(rank_by_kwargs, Mapping):
-        msg = f"rank_by_kwargs must be a dict such as {{'adjust_pred_probs': True}}; got {rank_by_kwargs!r}"
-        raise TypeError(msg)
-    kwargs = dict(rank_by_kwargs or {})
-    unknown = set(kwargs) - {"adjust_pred_probs"}
-    if unknown:
-        msg = f"rank_by_kwargs accepts only 'adjust_pred_probs'; got unknown key(s) {sorted(unknown)}"
-        raise TypeError(msg)
-    rank_adjust = parse_adjust(kwargs.get("adjust_pred_probs", False), rank_by or "self_confidence")
-
-    if isinstance(frac_noise, (bool, np.bool_)) or not isinstance(
-        frac_noise, (int, float, np.integer, np.floating)
-    ):
-        msg = f"frac_noise must be a number in [0, 1]; got {frac_noise!r}"
-        raise TypeError(msg)
-    frac = float(frac_noise)
-    if not 0.0 <= frac <= 1.0:  # also refuses NaN
-        msg = f"frac_noise must be in [0, 1] (the fraction of the estimated issues to return); got {frac_noise!r}"
-        raise ValueError(msg)
-
-    if not _is_int(min_examples_per_class) or int(min_examples_per_class) < 0:
-        msg = f"min_examples_per_class must be a non-negative integer; got {min_examples_per_class!r}"
-        raise ValueError(msg)
-
-    remove = None
-    if num_to_remove_per_class is not None:
-        if not prune:
-            msg = (
-                f"num_to_remove_per_class is only supported by filter_by in {list(PRUNE_FILTERS)}; "
-                f"got filter_by={filter_by!r}"
-            )
-            raise ValueError(msg)
-        values = list(num_to_remove_per_class)
-        if len(values) != num_classes or not all(_is_int(v) and int(v) >= 0 for v in values):
-            msg = (
-                f"num_to_remove_per_class must hold {num_classes} non-negative integers (one per "
-                f"class); got {num_to_remove_per_class!r}"
-            )
-            raise ValueError(msg)
-        remove = np.asarray(values, dtype=np.int64).reshape(num_classes)
-
-    joint = None
-    if confident_joint is not None:
-        joint = np.asarray(confident_joint)
-        if joint.shape != (num_classes, 2, 2):
-            msg = (
-                f"confident_joint must have shape (K, 2, 2) = ({num_classes}, 2, 2): one 2x2 count "
-                f"matrix [given label][confident guess] per class; got shape {joint.shape}"
-            )
-            raise ValueError(msg)
-        if joint.dtype.kind not in "iuf" or not np.all(np.isfinite(joint)) or np.any(joint < 0):
-            msg = "confident_joint must hold finite, non-negative counts"
-            raise ValueError(msg)
-        joint = joint.astype(np.float64)
-
-    if not prune:
-        ignored = []
-        if frac != 1.0:
-            ignored.append("frac_noise")
-        if joint is not None:
-            ignored.append("confident_joint")
-            joint = None
-        if ignored:
-            warnings.warn(
-                f"{' and '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} only used by "
-                f"filter_by in {list(PRUNE_FILTERS)}; ignored for filter_by={filter_by!r}",
-                UserWarning,
-                stacklevel=4,
-            )
-    return IssueOptions(
-        filter_by=filter_by,
-        frac_noise=frac,
-        num_to_remove=remove,
-        min_examples=int(min_examples_per_class),
-        confident_joint=joint,
-        rank_by=rank_by,
-        rank_adjust=rank_adjust,
-    )
 
 
 # --------------------------------------------------------------------------- the K problems
 
 
-@dataclass(frozen=True)
-class Problems:
-    """The K binary problems of a batch, with the labelled entries listed class by class."""
-
-    probs: np.ndarray  # (n, K) p
-    given: np.ndarray  # (n, K) bool
-    counts: np.ndarray  # (K, 2) int64: rows without / with class k
-    lab_rows: np.ndarray  # rows of the labelled entries, sorted by class then row
-    lab_cls: np.ndarray  # their classes
-    lab_p: np.ndarray  # their probabilities
-    lab_starts: np.ndarray  # (K + 1,) where each class's entries start
-
-    @property
-    def n(self) -> int:
-        return int(self.probs.shape[0])
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.probs.shape[1])
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        return self.probs.dtype
-
-    def complement(self, p: np.ndarray) -> np.ndarray:
-        """``1 - p`` in the dtype of pred_probs (column 0 of the binary matrix)."""
-        return np.subtract(self.dtype.type(1), p)
-
-    def column_subset(self, k: int, label: int) -> np.ndarray:
-        """Rows whose given label for class k is ``label``, ascending."""
-        if label == 1:
-            return self.lab_rows[self.lab_starts[k] : self.lab_starts[k + 1]]
-        return np.flatnonzero(~self.given[:, k])
 
 
-def _problems(probs: np.ndarray, given: np.ndarray, lab_cls: np.ndarray, lab_rows: np.ndarray) -> Problems:
-    n, k = probs.shape
-    present = np.bincount(lab_cls, minlength=k).astype(np.int64)
-    starts = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(present, out=starts[1:])
-    counts = np.stack([n - present, present], axis=1)
-    lab_p = probs.reshape(-1)[lab_rows * k + lab_cls] if probs.flags.c_contiguous else probs[lab_rows, lab_cls]
-    return Problems(probs, given, counts, lab_rows, lab_cls, lab_p, starts)
 
 
-def problems(batch: Batch) -> Problems:
-    probs = batch.probs
-    n = probs.shape[0]
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.label_offsets))
-    # labelled entries, class-major and without duplicates ([1, 1] is the same as [1])
-    code = np.sort(batch.label_values.astype(np.int64) * max(n, 1) + rows)
-    if code.size > 1:
-        code = code[np.concatenate(([True], code[1:] != code[:-1]))]
-    lab_cls, lab_rows = np.divmod(code, max(n, 1))
-    return _problems(probs, batch.multi_hot(0, n), lab_cls, lab_rows)
 
 
-def sub_problems(pb: Problems, rows: np.ndarray) -> Problems:
-    """The problems of some of the rows, in the order given."""
-    given = pb.given[rows]
-    lab_cls, lab_rows = np.nonzero(given.T)
-    return _problems(pb.probs[rows], given, lab_cls.astype(np.int64), lab_rows.astype(np.int64))
 
 
 # --------------------------------------------------------------------------- boundaries on p
 
 
-def _largest_true(predicate: Any, dtype: np.dtype[Any], size: int) -> np.ndarray:
-    """For ``size`` predicates on the floats of ``dtype`` in [0, 1], each true up to some x* and
-    false above it, x* as float64 (-1 if false at 0, 2 if true at 1).
-
-    ``predicate(x)`` takes a (size,) array of ``dtype`` and returns a (size,) bool array. Non-
-    negative floats are ordered like their bit patterns, so this bisects the integers.
-    """
-    itype = np.int64 if dtype == np.float64 else np.int32
-    zeros = np.zeros(size, dtype=dtype)
-    ones = np.ones(size, dtype=dtype)
-    at0, at1 = predicate(zeros), predicate(ones)
-    low = zeros.view(itype).copy()  # predicate(low) is true
-    high = ones.view(itype).copy()  # predicate(high) is false
-    active = at0 & ~at1
-    while True:
-        step = np.where(active, (high - low) // 2, 0)
-        if not step.any():
-            break
-        middle = low + step
-        ok = predicate(middle.view(dtype))
-        low = np.where(active & ok, middle, low)
-        high = np.where(active & ~ok & (step > 0), middle, high)
-    out = low.view(dtype).astype(np.float64)
-    out[~at0] = -1.0
-    out[at0 & at1] = 2.0
-    return out
 
 
-@dataclass(frozen=True)
-class Boundaries:
-    """Constant boundaries on p (the same for every class) for pred_probs of one dtype.
-
-    - ``absent_wins``: p <= it exactly when 1 - p >= p (the argmax of Q, ties to absent);
-    - ``missing``: p > it exactly when an unlabelled class disagrees, p > (1 - p) + 1e-6;
-    - ``extra``: p <= it exactly when a labelled class disagrees, p + 1e-6 <= 1 - p.
-    """
-
-    absent_wins: float
-    missing: float
-    extra: float
 
 
-@functools.cache
-def boundaries(dtype: np.dtype[Any]) -> Boundaries:
-    one, slack = dtype.type(1), dtype.type(SLACK)
-    values = [
-        _largest_true(lambda x: x <= np.subtract(one, x), dtype, 1)[0],
-        _largest_true(lambda x: x <= np.subtract(one, x) + slack, dtype, 1)[0],
-        _largest_true(lambda x: x + slack <= np.subtract(one, x), dtype, 1)[0],
-    ]
-    return Boundaries(*values)
 
 
-def _absent_reach(dtype: np.dtype[Any], cuts: np.ndarray) -> np.ndarray:
-    """Per class, the boundary b with 1 - p >= cut exactly when p <= b."""
-    one = dtype.type(1)
-    return _largest_true(lambda x: np.subtract(one, x) >= cuts, dtype, cuts.size)
 
 
 # --------------------------------------------------------------------------- thresholds
@@ -325,26 +109,6 @@ def _segment_means(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return out
 
 
-def finish_thresholds(
-    dtype: np.dtype[Any], mean_absent: np.ndarray, mean_present: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Thresholds (K, 2), cuts (K, 2) and ``wide`` (K,) from the group means as ``np.mean`` gives
-    them (NaN for an empty group): an empty group's threshold is 2, every threshold is at least
-    2e-6, and a cut is the threshold minus 1e-6. Classes with both groups keep pred_probs' dtype
-    (float32): they are clipped and shifted in it; the others are float64."""
-    means = np.stack([mean_absent, mean_present], axis=1)
-    empty = np.isnan(means)
-    wide = empty.any(axis=1) | (dtype == np.float64)
-    values = np.where(empty, EMPTY_GROUP, means)
-    cuts = np.empty_like(values)
-    narrow = ~wide
-    t32 = np.maximum(values[narrow].astype(dtype), dtype.type(FLOOR))
-    values[narrow] = t32
-    cuts[narrow] = t32 - dtype.type(SLACK)
-    t64 = np.maximum(values[wide], FLOOR)
-    values[wide] = t64
-    cuts[wide] = t64 - SLACK
-    return values, cuts, wide
 
 
 class BinaryThresholds:
@@ -429,33 +193,10 @@ class BinaryThresholds:
 
 # --------------------------------------------------------------------------- confident joint
 
-#: Per-class comparisons view this many rows as one long row, so numpy's inner loops are long.
-_WIDE_ROWS = 64
 
 
-def _columnwise(op: np.ufunc, probs: np.ndarray, per_class: np.ndarray) -> np.ndarray:
-    """(n, K) bool ``op(probs, per_class)`` for a (K,) operand (one value per class)."""
-    n, k = probs.shape
-    out = np.empty((n, k), dtype=bool)
-    whole = (n // _WIDE_ROWS) * _WIDE_ROWS
-    if whole and probs.flags.c_contiguous:
-        width = _WIDE_ROWS * k
-        op(probs[:whole].reshape(-1, width), np.tile(per_class, _WIDE_ROWS), out=out[:whole].reshape(-1, width))
-        op(probs[whole:], per_class, out=out[whole:])
-    else:
-        op(probs, per_class, out=out)
-    return out
 
 
-def _count(mask: np.ndarray) -> np.ndarray:
-    """Per-column counts (K,) int64 of an (n, K) bool matrix."""
-    n, k = mask.shape
-    whole = (n // _WIDE_ROWS) * _WIDE_ROWS
-    if whole and mask.flags.c_contiguous:
-        wide = mask[:whole].reshape(-1, _WIDE_ROWS * k).view(np.uint8)
-        head = wide.sum(axis=0, dtype=np.int64).reshape(_WIDE_ROWS, k).sum(axis=0)
-        return head + np.count_nonzero(mask[whole:], axis=0)
-    return np.count_nonzero(mask, axis=0).astype(np.int64)
 
 
 def confident_joint(pb: Problems, thr: BinaryThresholds) -> np.ndarray:
@@ -511,96 +252,14 @@ def confident_joint(pb: Problems, thr: BinaryThresholds) -> np.ndarray:
     return joint
 
 
-def round_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Round each row of (K, 2, 2) floats to integers whose total is the rounded row total.
-
-    Rounding is half to even; a row whose rounded entries miss the rounded total by one moves the
-    entry with the largest (for +1) or smallest (for -1) rounding remainder, choosing among equal
-    remainders as ``np.argsort`` does. Returns the int64 values and a mask of entries that are not
-    finite (they stand for "no count").
-    """
-    rounded = np.round(x)
-    with np.errstate(invalid="ignore"):
-        target = np.round(x[..., 0] + x[..., 1])
-        diff = target - (rounded[..., 0] + rounded[..., 1])
-        rest = x - rounded
-    up, down = diff > 0, diff < 0
-    # index 1 gets +1 if its remainder is larger, index 0 gets -1 if its remainder is smaller
-    pick_up = (rest[..., 1] > rest[..., 0]).astype(np.int64)
-    pick_down = (rest[..., 1] < rest[..., 0]).astype(np.int64)
-    for idx in zip(*np.nonzero((up | down) & (rest[..., 0] == rest[..., 1])), strict=True):
-        order = np.argsort(rest[idx])
-        pick_up[idx], pick_down[idx] = order[-1], order[0]
-    for mask, pick, step in ((up, pick_up, 1.0), (down, pick_down, -1.0)):
-        where = np.nonzero(mask)
-        rounded[(*where, pick[where])] += step
-    invalid = ~np.isfinite(rounded)
-    return np.where(invalid, 0, rounded).astype(np.int64), invalid
 
 
-def calibrate(joint: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Scale each row of the joint to its label count, then the whole to n; round (K, 2, 2)."""
-    c = joint.astype(np.float64)
-    n = counts.astype(np.float64)  # (K, 2)
-    rows = c[..., 0] + c[..., 1]
-    scaled = c / np.maximum(rows, TINY)[..., None] * n[..., None]
-    # the grand total, summed column by column (the order decides roundings at .5)
-    total = ((scaled[:, 0, 0] + scaled[:, 1, 0]) + scaled[:, 0, 1]) + scaled[:, 1, 1]
-    scaled = scaled / np.maximum(total, TINY)[:, None, None] * (n[:, 0] + n[:, 1])[:, None, None]
-    return round_rows(scaled)[0]
 
 
-@dataclass(frozen=True)
-class PruneCounts:
-    """Per class and given label c: the rows to keep (``keep[:, c]``) and the rows whose true
-    label is the other one (``flip[:, c]``); ``flip_invalid`` marks undefined counts (0/0)."""
-
-    keep: np.ndarray  # (K, 2) int64
-    flip: np.ndarray  # (K, 2) int64
-    flip_invalid: np.ndarray  # (K, 2) bool
 
 
-def prune_counts(calibrated: np.ndarray, counts: np.ndarray, options: IssueOptions) -> PruneCounts:
-    """How many rows to flag: the calibrated joint with at least ``min_examples`` rows kept per
-    given label and a fraction ``frac_noise`` of the others, or ``num_to_remove`` if given."""
-    c = calibrated.astype(np.float64)
-    diag = c[:, [0, 1], [0, 1]]  # (K, 2): rows given c and guessed c
-    off = c[:, [0, 1], [1, 0]]  # (K, 2): rows given c and guessed the other label
-    kept = np.maximum(diag, options.min_examples)
-    nonzero = (diag != 0).astype(np.int64) + (off != 0)
-    off = np.maximum(off - (kept - diag) / np.maximum(nonzero - 1, 1), 0.0)
-    reduced = off * options.frac_noise
-    kept = kept + (off - reduced)
-    keep = kept.astype(np.int64)  # truncates, as cleanlab does
-    flip = reduced.astype(np.int64)
-    invalid = np.zeros(flip.shape, dtype=bool)
-    if options.num_to_remove is not None:
-        keep, flip, invalid = _remove_counts(keep, flip, counts, options.num_to_remove)
-    return PruneCounts(keep, flip, invalid)
 
 
-def _remove_counts(
-    keep: np.ndarray, flip: np.ndarray, counts: np.ndarray, remove: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rescale the prune counts so that ``remove[k]`` rows labelled k are flagged.
-
-    In the matrix M[true, given], column j is divided by the total of row j; each true label i
-    keeps ``counts[i] - r_i`` and spreads ``r_i`` over the other labels in proportion, with
-    r = [remove_k, 0]. When the share to spread over is 0 the count is 0/0, undefined: nothing is
-    flagged.
-    """
-    k = keep.shape[0]
-    m = np.empty((k, 2, 2))
-    m[:, [0, 1], [0, 1]] = keep
-    m[:, [1, 0], [0, 1]] = flip  # flip[:, c] is m[1 - c, c]
-    r = np.stack([remove, np.zeros(k, dtype=np.int64)], axis=1).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = m / (m[..., 0] + m[..., 1])[:, None, :]
-        noise = (share[..., 0] + share[..., 1]) - share[:, [0, 1], [0, 1]]
-        target = share * r[..., None] / noise[..., None]
-    target[:, [0, 1], [0, 1]] = counts - r
-    rounded, invalid = round_rows(target)
-    return rounded[:, [0, 1], [0, 1]], rounded[:, [1, 0], [0, 1]], invalid[:, [1, 0], [0, 1]]
 
 
 # --------------------------------------------------------------------------- candidates & flags
@@ -625,12 +284,6 @@ class Candidates:
         return _key(by, self.label, self.p, self.a)
 
 
-def _key(by: str, label: int, p: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """What cleanlab sorts the rows of one given label by, smallest first: "class", the
-    probability of the given label; "margin", minus (probability of the other - of the given)."""
-    if by == "class":
-        return p if label == 1 else a
-    return -(a - p) if label == 1 else -(p - a)
 
 
 def _key_floor(pb: Problems, label: int, by: str) -> float:
@@ -745,17 +398,6 @@ def _exact_choice(pb: Problems, cand: Candidates, by: str, c: int, num: int) -> 
     return np.isin(cand.rows[cand.starts[c] : cand.starts[c + 1]], chosen)
 
 
-def prune_nums(n_label: np.ndarray, counts: PruneCounts, options: IssueOptions, label: int) -> dict[str, np.ndarray]:
-    """Per sort key ("class", "margin") of the prune filter, how many rows of each class's subset
-    with given label ``label`` to flag (K,); ``n_label`` (K,) is the size of those subsets."""
-    # cleanlab skips a given label with too few rows, and never flags the only row of a label
-    eligible = (n_label > options.min_examples) & (n_label > 1)
-    nums = {}
-    if options.filter_by in ("prune_by_class", "both"):
-        nums["class"] = np.where(eligible, n_label - counts.keep[:, label], 0)
-    if options.filter_by in ("prune_by_noise_rate", "both"):
-        nums["margin"] = np.where(eligible & ~counts.flip_invalid[:, label], counts.flip[:, label], 0)
-    return nums
 
 
 def _prune_flags(pb: Problems, cand: Candidates, counts: PruneCounts, options: IssueOptions) -> np.ndarray:

@@ -56,6 +56,7 @@ import polars as pl
 from polars_mlq import _issues
 from polars_mlq._columns import LabelSpec, Where, read_batch
 from polars_mlq._issues import Candidates, IssueOptions, Problems
+from polars_mlq.core.binary import guess_bounds
 
 _U64 = 2.0**-53
 _U32 = 2.0**-24
@@ -291,24 +292,6 @@ def _mean_bounds(
     return _outward(low, dtype, down=True), _outward(high, dtype, down=False)
 
 
-def guess_bounds(dtype: np.dtype[Any], cut0: np.ndarray, cut1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per class, (b1, b0) with cuts (K,) [absent] and [present]: the confident guess of an entry
-    is "present" exactly when p > b1 and "absent" exactly when p <= b0 (as ``confident_joint``
-    decides it: a value reaches its threshold when it is >= the cut; if both reach, the larger
-    one wins, ties to absent)."""
-    one = dtype.type(1)
-
-    def guesses(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        a = np.subtract(one, x)
-        reach1 = x >= cut1
-        reach0 = a >= cut0
-        g1 = reach1 & (~reach0 | (x > a))
-        return g1, reach0 & ~g1
-
-    k = int(cut0.size)
-    b1 = _issues._largest_true(lambda x: ~guesses(x)[0], dtype, k)
-    b0 = _issues._largest_true(lambda x: guesses(x)[1], dtype, k)
-    return b1, b0
 
 
 # --------------------------------------------------------------------------- pass 1

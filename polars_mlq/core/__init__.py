@@ -1,0 +1,1 @@
+"""The statistics core (being assembled; see docs/how-it-works.md)."""

@@ -1,0 +1,145 @@
+"""The K binary problems, seen through p alone: boundaries, comparisons and sort keys.
+
+Column k of a multi-label dataset is the binary question "is class k present?", with the two-column
+probability matrix ``Q = [1 - p, p]`` (``1 - p`` in the dtype of p). Every test cleanlab applies to
+a row of Q is monotone in p, because ``1 - p`` rounds monotonically; so each test is equivalent to
+comparing p itself with a boundary found once per class by bisection over the floats
+(``largest_true``), and no (n, K) array of ``1 - p`` is needed to apply it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Slack in "p reaches its threshold" and in "the model disagrees with the label".
+SLACK = 1e-6
+
+
+#: The smallest positive denominator used when a count is 0.
+TINY = 1e-100
+
+
+#: Unit roundoff of float64.
+_UNIT = 2.0**-53
+
+
+def _largest_true(predicate: Any, dtype: np.dtype[Any], size: int) -> np.ndarray:
+    """For ``size`` predicates on the floats of ``dtype`` in [0, 1], each true up to some x* and
+    false above it, x* as float64 (-1 if false at 0, 2 if true at 1).
+
+    ``predicate(x)`` takes a (size,) array of ``dtype`` and returns a (size,) bool array. Non-
+    negative floats are ordered like their bit patterns, so this bisects the integers.
+    """
+    itype = np.int64 if dtype == np.float64 else np.int32
+    zeros = np.zeros(size, dtype=dtype)
+    ones = np.ones(size, dtype=dtype)
+    at0, at1 = predicate(zeros), predicate(ones)
+    low = zeros.view(itype).copy()  # predicate(low) is true
+    high = ones.view(itype).copy()  # predicate(high) is false
+    active = at0 & ~at1
+    while True:
+        step = np.where(active, (high - low) // 2, 0)
+        if not step.any():
+            break
+        middle = low + step
+        ok = predicate(middle.view(dtype))
+        low = np.where(active & ok, middle, low)
+        high = np.where(active & ~ok & (step > 0), middle, high)
+    out = low.view(dtype).astype(np.float64)
+    out[~at0] = -1.0
+    out[at0 & at1] = 2.0
+    return out
+
+
+@dataclass(frozen=True)
+class Boundaries:
+    """Constant boundaries on p (the same for every class) for pred_probs of one dtype.
+
+    - ``absent_wins``: p <= it exactly when 1 - p >= p (the argmax of Q, ties to absent);
+    - ``missing``: p > it exactly when an unlabelled class disagrees, p > (1 - p) + 1e-6;
+    - ``extra``: p <= it exactly when a labelled class disagrees, p + 1e-6 <= 1 - p.
+    """
+
+    absent_wins: float
+    missing: float
+    extra: float
+
+
+@functools.cache
+def boundaries(dtype: np.dtype[Any]) -> Boundaries:
+    one, slack = dtype.type(1), dtype.type(SLACK)
+    values = [
+        _largest_true(lambda x: x <= np.subtract(one, x), dtype, 1)[0],
+        _largest_true(lambda x: x <= np.subtract(one, x) + slack, dtype, 1)[0],
+        _largest_true(lambda x: x + slack <= np.subtract(one, x), dtype, 1)[0],
+    ]
+    return Boundaries(*values)
+
+
+def _absent_reach(dtype: np.dtype[Any], cuts: np.ndarray) -> np.ndarray:
+    """Per class, the boundary b with 1 - p >= cut exactly when p <= b."""
+    one = dtype.type(1)
+    return _largest_true(lambda x: np.subtract(one, x) >= cuts, dtype, cuts.size)
+
+
+#: Per-class comparisons view this many rows as one long row, so numpy's inner loops are long.
+_WIDE_ROWS = 64
+
+
+def _columnwise(op: np.ufunc, probs: np.ndarray, per_class: np.ndarray) -> np.ndarray:
+    """(n, K) bool ``op(probs, per_class)`` for a (K,) operand (one value per class)."""
+    n, k = probs.shape
+    out = np.empty((n, k), dtype=bool)
+    whole = (n // _WIDE_ROWS) * _WIDE_ROWS
+    if whole and probs.flags.c_contiguous:
+        width = _WIDE_ROWS * k
+        op(probs[:whole].reshape(-1, width), np.tile(per_class, _WIDE_ROWS), out=out[:whole].reshape(-1, width))
+        op(probs[whole:], per_class, out=out[whole:])
+    else:
+        op(probs, per_class, out=out)
+    return out
+
+
+def _count(mask: np.ndarray) -> np.ndarray:
+    """Per-column counts (K,) int64 of an (n, K) bool matrix."""
+    n, k = mask.shape
+    whole = (n // _WIDE_ROWS) * _WIDE_ROWS
+    if whole and mask.flags.c_contiguous:
+        wide = mask[:whole].reshape(-1, _WIDE_ROWS * k).view(np.uint8)
+        head = wide.sum(axis=0, dtype=np.int64).reshape(_WIDE_ROWS, k).sum(axis=0)
+        return head + np.count_nonzero(mask[whole:], axis=0)
+    return np.count_nonzero(mask, axis=0).astype(np.int64)
+
+
+def _key(by: str, label: int, p: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """What cleanlab sorts the rows of one given label by, smallest first: "class", the
+    probability of the given label; "margin", minus (probability of the other - of the given)."""
+    if by == "class":
+        return p if label == 1 else a
+    return -(a - p) if label == 1 else -(p - a)
+
+
+def guess_bounds(dtype: np.dtype[Any], cut0: np.ndarray, cut1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, (b1, b0) with cuts (K,) [absent] and [present]: the confident guess of an entry
+    is "present" exactly when p > b1 and "absent" exactly when p <= b0 (as ``confident_joint``
+    decides it: a value reaches its threshold when it is >= the cut; if both reach, the larger
+    one wins, ties to absent)."""
+    one = dtype.type(1)
+
+    def guesses(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a = np.subtract(one, x)
+        reach1 = x >= cut1
+        reach0 = a >= cut0
+        g1 = reach1 & (~reach0 | (x > a))
+        return g1, reach0 & ~g1
+
+    k = int(cut0.size)
+    b1 = _largest_true(lambda x: ~guesses(x)[0], dtype, k)
+    b0 = _largest_true(lambda x: guesses(x)[1], dtype, k)
+    return b1, b0
+
+

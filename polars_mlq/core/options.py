@@ -1,0 +1,156 @@
+"""The options of the issue finders: which filter, and how many rows it may flag.
+
+Validated once at the public boundary (``parse_issue_options``); everything below takes the
+frozen ``IssueOptions``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import numpy as np
+
+from polars_mlq._options import parse_adjust, parse_method
+
+FilterBy = Literal[
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+    "low_normalized_margin",
+    "low_self_confidence",
+]
+
+
+FILTERS: tuple[str, ...] = get_args(FilterBy)
+
+
+PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
+
+
+LOW_FILTERS = ("low_normalized_margin", "low_self_confidence")
+
+
+#: alpha of the exponential moving average used for every ranking.
+RANK_ALPHA = 0.8
+
+
+@dataclass(frozen=True)
+class IssueOptions:
+    """Validated arguments of the issue finders."""
+
+    filter_by: str = "prune_by_noise_rate"
+    frac_noise: float = 1.0
+    num_to_remove: np.ndarray | None = None  # (K,) int64
+    min_examples: int = 1
+    confident_joint: np.ndarray | None = None  # (K, 2, 2) float64
+    rank_by: str | None = None
+    rank_adjust: bool = False
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def parse_issue_options(
+    num_classes: int,
+    *,
+    return_indices_ranked_by: str | None = None,
+    rank_by_kwargs: Mapping[str, Any] | None = None,
+    filter_by: str = "prune_by_noise_rate",
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Sequence[int] | np.ndarray | None = None,
+    min_examples_per_class: int = 1,
+    confident_joint: np.ndarray | None = None,
+) -> IssueOptions:
+    """Check every option once, before any work; ``num_classes`` is K (the width of pred_probs)."""
+    if not isinstance(filter_by, str) or filter_by not in FILTERS:
+        msg = f"filter_by must be one of {list(FILTERS)}; got {filter_by!r}"
+        raise ValueError(msg)
+    prune = filter_by in PRUNE_FILTERS
+
+    rank_by = None if return_indices_ranked_by is None else parse_method(return_indices_ranked_by)
+    if rank_by_kwargs is not None and not isinstance(rank_by_kwargs, Mapping):
+        msg = f"rank_by_kwargs must be a dict such as {{'adjust_pred_probs': True}}; got {rank_by_kwargs!r}"
+        raise TypeError(msg)
+    kwargs = dict(rank_by_kwargs or {})
+    unknown = set(kwargs) - {"adjust_pred_probs"}
+    if unknown:
+        msg = f"rank_by_kwargs accepts only 'adjust_pred_probs'; got unknown key(s) {sorted(unknown)}"
+        raise TypeError(msg)
+    rank_adjust = parse_adjust(kwargs.get("adjust_pred_probs", False), rank_by or "self_confidence")
+
+    if isinstance(frac_noise, (bool, np.bool_)) or not isinstance(
+        frac_noise, (int, float, np.integer, np.floating)
+    ):
+        msg = f"frac_noise must be a number in [0, 1]; got {frac_noise!r}"
+        raise TypeError(msg)
+    frac = float(frac_noise)
+    if not 0.0 <= frac <= 1.0:  # also refuses NaN
+        msg = f"frac_noise must be in [0, 1] (the fraction of the estimated issues to return); got {frac_noise!r}"
+        raise ValueError(msg)
+
+    if not _is_int(min_examples_per_class) or int(min_examples_per_class) < 0:
+        msg = f"min_examples_per_class must be a non-negative integer; got {min_examples_per_class!r}"
+        raise ValueError(msg)
+
+    remove = None
+    if num_to_remove_per_class is not None:
+        if not prune:
+            msg = (
+                f"num_to_remove_per_class is only supported by filter_by in {list(PRUNE_FILTERS)}; "
+                f"got filter_by={filter_by!r}"
+            )
+            raise ValueError(msg)
+        values = list(num_to_remove_per_class)
+        if len(values) != num_classes or not all(_is_int(v) and int(v) >= 0 for v in values):
+            msg = (
+                f"num_to_remove_per_class must hold {num_classes} non-negative integers (one per "
+                f"class); got {num_to_remove_per_class!r}"
+            )
+            raise ValueError(msg)
+        remove = np.asarray(values, dtype=np.int64).reshape(num_classes)
+
+    joint = None
+    if confident_joint is not None:
+        joint = np.asarray(confident_joint)
+        if joint.shape != (num_classes, 2, 2):
+            msg = (
+                f"confident_joint must have shape (K, 2, 2) = ({num_classes}, 2, 2): one 2x2 count "
+                f"matrix [given label][confident guess] per class; got shape {joint.shape}"
+            )
+            raise ValueError(msg)
+        if joint.dtype.kind not in "iuf" or not np.all(np.isfinite(joint)) or np.any(joint < 0):
+            msg = "confident_joint must hold finite, non-negative counts"
+            raise ValueError(msg)
+        joint = joint.astype(np.float64)
+
+    if not prune:
+        ignored = []
+        if frac != 1.0:
+            ignored.append("frac_noise")
+        if joint is not None:
+            ignored.append("confident_joint")
+            joint = None
+        if ignored:
+            warnings.warn(
+                f"{' and '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} only used by "
+                f"filter_by in {list(PRUNE_FILTERS)}; ignored for filter_by={filter_by!r}",
+                UserWarning,
+                stacklevel=4,
+            )
+    return IssueOptions(
+        filter_by=filter_by,
+        frac_noise=frac,
+        num_to_remove=remove,
+        min_examples=int(min_examples_per_class),
+        confident_joint=joint,
+        rank_by=rank_by,
+        rank_adjust=rank_adjust,
+    )
+
+

@@ -1,0 +1,139 @@
+"""Confident thresholds as a mergeable statistic (pass 1 of every dataset-level computation).
+
+Per class k, ``t_absent`` is the mean of ``1 - p`` over the rows not labelled k and ``t_present``
+the mean of p over the rows labelled k; an empty group's threshold is 2, and every threshold is at
+least 2e-6. A batch contributes its group sizes and exact fixed-point group sums
+(``ThresholdPartial.of``); partials merge by addition, so the thresholds do not depend on how the
+rows were split or in what order partials arrive; ``finalize`` turns the sums into thresholds
+(``ConfidentThresholds``) and the boundaries on p that every later test of a row uses.
+
+cleanlab takes ``np.mean`` of each group, a pairwise float sum whose last bits depend on the order
+of the rows. Ours is the exact mean, correctly rounded (see ``polars_mlq.core.exact``): they differ
+by at most a few units in the last place, and a flag can differ only for a probability within
+that distance of a cut (docs/differences-from-cleanlab.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from polars_mlq._thresholds import EMPTY_GROUP, FLOOR
+from polars_mlq.core import exact
+from polars_mlq.core.binary import SLACK, guess_bounds
+from polars_mlq.core.chunk import Chunk
+
+
+def finish_thresholds(
+    dtype: np.dtype[Any], mean_absent: np.ndarray, mean_present: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thresholds (K, 2), cuts (K, 2) and ``wide`` (K,) from the group means as ``np.mean`` gives
+    them (NaN for an empty group): an empty group's threshold is 2, every threshold is at least
+    2e-6, and a cut is the threshold minus 1e-6. Classes with both groups keep pred_probs' dtype
+    (float32): they are clipped and shifted in it; the others are float64."""
+    means = np.stack([mean_absent, mean_present], axis=1)
+    empty = np.isnan(means)
+    wide = empty.any(axis=1) | (dtype == np.float64)
+    values = np.where(empty, EMPTY_GROUP, means)
+    cuts = np.empty_like(values)
+    narrow = ~wide
+    t32 = np.maximum(values[narrow].astype(dtype), dtype.type(FLOOR))
+    values[narrow] = t32
+    cuts[narrow] = t32 - dtype.type(SLACK)
+    t64 = np.maximum(values[wide], FLOOR)
+    values[wide] = t64
+    cuts[wide] = t64 - SLACK
+    return values, cuts, wide
+
+
+@dataclass(frozen=True)
+class ThresholdPartial:
+    """Pass 1 of one batch: per class the sizes and exact sums of its two groups.
+
+    ``sums[k]`` is ``(absent, present)``: fixed-point sums (units of 2**-80) of ``1 - p`` over the
+    rows without class k and of p over the rows with it. ``dtype`` is pred_probs' dtype (None for
+    a partial of no rows). Merge with ``+``; ``ThresholdPartial.empty(K)`` is the identity.
+    """
+
+    num_classes: int
+    num_rows: int
+    present: np.ndarray  # (K,) int64: rows labelled with each class
+    sums: tuple[tuple[int, int], ...]
+    dtype: str | None
+
+    @classmethod
+    def empty(cls, num_classes: int) -> ThresholdPartial:
+        """The partial of no rows."""
+        return cls(num_classes, 0, np.zeros(num_classes, dtype=np.int64), ((0, 0),) * num_classes, None)
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> ThresholdPartial:
+        """The partial statistic of one batch."""
+        pb = chunk.problems
+        k = pb.num_classes
+        if pb.n == 0:
+            return cls.empty(k)
+        absent_all = exact.column_sums(pb.complement(pb.probs))
+        absent_labelled = exact.segment_sums(pb.complement(pb.lab_p), pb.lab_cls, k)
+        present = exact.segment_sums(pb.lab_p, pb.lab_cls, k)
+        sums = tuple(
+            (a - b, c) for a, b, c in zip(absent_all, absent_labelled, present, strict=True)
+        )
+        return cls(k, pb.n, pb.counts[:, 1].copy(), sums, pb.dtype.name)
+
+    def __add__(self, other: ThresholdPartial) -> ThresholdPartial:
+        if self.num_classes != other.num_classes:
+            msg = f"cannot merge statistics of {self.num_classes} and {other.num_classes} classes"
+            raise ValueError(msg)
+        if self.dtype is not None and other.dtype is not None and self.dtype != other.dtype:
+            msg = f"cannot merge statistics of {self.dtype} and {other.dtype} pred_probs"
+            raise ValueError(msg)
+        sums = tuple((a + c, b + d) for (a, b), (c, d) in zip(self.sums, other.sums, strict=True))
+        return ThresholdPartial(
+            self.num_classes,
+            self.num_rows + other.num_rows,
+            self.present + other.present,
+            sums,
+            self.dtype or other.dtype,
+        )
+
+    def finalize(self) -> ConfidentThresholds:
+        """The thresholds of every row merged into this partial."""
+        dtype = np.dtype(self.dtype or "float64")
+        counts = np.stack([self.num_rows - self.present, self.present], axis=1).astype(np.int64)
+        means = np.array(
+            [[exact.mean(s, int(c)) for s, c in zip(pair, row, strict=True)] for pair, row in zip(self.sums, counts.tolist(), strict=True)],
+            dtype=np.float64,
+        ).reshape(self.num_classes, 2)
+        values, cuts, wide = finish_thresholds(dtype, means[:, 0], means[:, 1])
+        return ConfidentThresholds(values, cuts, wide, counts, self.num_rows, dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class ConfidentThresholds:
+    """Finalized pass 1: per class the thresholds and what every later test of a row needs.
+
+    ``values`` (K, 2) float64 ``[t_absent, t_present]``; ``cuts`` the thresholds minus 1e-6, in
+    each class's dtype (float32 pred_probs keep float32 unless a group is empty: ``wide``);
+    ``counts`` (K, 2) the group sizes; ``num_rows`` the rows scored.
+    """
+
+    values: np.ndarray
+    cuts: np.ndarray
+    wide: np.ndarray
+    counts: np.ndarray
+    num_rows: int
+    dtype: np.dtype[Any]
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.values.shape[0])
+
+    @functools.cached_property
+    def guesses(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per class (b1, b0): an entry's confident guess is "present" exactly when p > b1 and
+        "absent" exactly when p <= b0; neither in between (float64, (K,) each)."""
+        return guess_bounds(self.dtype, self.cuts[:, 0], self.cuts[:, 1])

@@ -28,8 +28,8 @@ from polars_mlq._options import ScoringOptions
 from polars_mlq._per_class import (
     CWE_FROM_CONFIDENCE_HIGH,
     CWE_RISING_HIGH,
-    Adjustment,
     CWE_RISING_LOW,
+    Adjustment,
     confidence_weighted_entropy,
     cwe_of_confidence,
     per_class_scores,

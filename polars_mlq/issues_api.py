@@ -20,8 +20,7 @@ from polars_mlq import _issues, _summaries
 from polars_mlq._columns import Batch, LabelsFormat
 from polars_mlq._issues import FilterBy
 from polars_mlq._options import Method
-from polars_mlq.numpy_api import LabelsLike, PredProbsLike
-from polars_mlq.numpy_api import _batch
+from polars_mlq.numpy_api import LabelsLike, PredProbsLike, _batch
 
 __all__ = [
     "common_multilabel_issues",

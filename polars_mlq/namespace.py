@@ -24,7 +24,12 @@ from polars_mlq._frames import (
 )
 from polars_mlq._issues import FilterBy
 from polars_mlq._options import Method, parse_options
-from polars_mlq.expressions import ThresholdsLike, label_spec, scored_series, scoring_expr
+from polars_mlq.expressions import (
+    ThresholdsLike,
+    label_spec,
+    scored_series,
+    scoring_expr,
+)
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 

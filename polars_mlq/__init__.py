@@ -6,7 +6,11 @@
 from __future__ import annotations
 
 from polars_mlq import namespace as _namespace  # registers the .mlq namespaces
-from polars_mlq.expressions import confident_thresholds, label_quality, label_quality_per_class
+from polars_mlq.expressions import (
+    confident_thresholds,
+    label_quality,
+    label_quality_per_class,
+)
 from polars_mlq.issues_api import (
     common_multilabel_issues,
     find_label_issues,
@@ -15,7 +19,10 @@ from polars_mlq.issues_api import (
     overall_multilabel_health_score,
     rank_classes_by_multilabel_quality,
 )
-from polars_mlq.numpy_api import get_label_quality_scores, get_label_quality_scores_per_class
+from polars_mlq.numpy_api import (
+    get_label_quality_scores,
+    get_label_quality_scores_per_class,
+)
 
 __all__ = [
     "common_multilabel_issues",
@@ -30,6 +37,6 @@ __all__ = [
     "overall_multilabel_health_score",
     "rank_classes_by_multilabel_quality",
 ]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
 
 del _namespace

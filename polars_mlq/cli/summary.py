@@ -1,0 +1,94 @@
+"""``polars-mlq summary``: the dataset's label health score and a table per class."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import polars as pl
+
+from polars_mlq.cli.common import PROG
+from polars_mlq.cli.inputs import read_input
+from polars_mlq.cli.options import Subparsers, add_input_arguments, add_terminal_arguments, positive_int
+from polars_mlq.cli.progress import Progress, progress_enabled
+from polars_mlq.cli.tables import frame_table
+
+
+def add_summary(subparsers: Subparsers) -> None:
+    """Declare ``summary`` and its arguments, handled by :func:`run_summary`.
+
+    Parameters
+    ----------
+    subparsers
+        The main parser's subcommands.
+    """
+    parser = subparsers.add_parser(
+        "summary",
+        help="print the dataset's label health score and a per-class table",
+        description=(
+            "Read IN and print cleanlab's multi-label health summary: the overall label health\n"
+            "score (the share of rows without a label issue), the classes ranked by label\n"
+            "quality, and the most common issues (a class labelled but likely absent, or likely\n"
+            "present but not labelled). --json prints the same as one JSON object."
+        ),
+        epilog=(
+            "examples:\n"
+            f"  {PROG} summary predictions.parquet\n"
+            f"  {PROG} summary predictions.parquet --class-names classes.txt\n"
+            f"  {PROG} summary data.csv --classes cat,dog,bird --json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_input_arguments(parser)
+    group = parser.add_argument_group("output")
+    group.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    group.add_argument(
+        "--top",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="how many of the most common issues to print (default: 10; --json has them all)",
+    )
+    add_terminal_arguments(parser)
+    parser.set_defaults(handler=run_summary)
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    """Print IN's health summary, as tables or (``--json``) one JSON object.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments of ``summary``.
+
+    Returns
+    -------
+    int
+        The exit code, 0 (errors are raised).
+    """
+    inp = read_input(args)
+    with Progress("summary", enabled=progress_enabled(args)) as progress:
+        progress.phase("finding issues (reading IN for the per-class statistics)")
+        summary = inp.frame.mlq.health_summary(inp.labels, inp.pred_probs, class_names=inp.class_names)
+    score = float(summary["overall_multilabel_health_score"])
+    classes: pl.DataFrame = summary["classes_by_multilabel_quality"]
+    issues: pl.DataFrame = summary["common_multilabel_issues"]
+    if args.json:
+        document = {
+            "overall_multilabel_health_score": score,
+            "classes_by_multilabel_quality": classes.to_dicts(),
+            "common_multilabel_issues": issues.to_dicts(),
+        }
+        print(json.dumps(document, indent=2))
+        return 0
+    scored = inp.frame.select(pl.all_horizontal(inp.labels.is_not_null(), inp.pred_probs.is_not_null()).sum())
+    rows = int(scored.collect(engine="streaming").item())  # rows with labels and pred_probs
+    flagged = round((1.0 - score) * rows)
+    print(f"{PROG} summary of {inp.path}: {rows:,} rows, {classes.height} classes\n")
+    print(f"Overall label health score: {score:.4f} ({flagged:,} of the {rows:,} rows have a label issue)\n")
+    print("Classes by label quality, worst first:\n")
+    print(frame_table(classes))
+    shown = issues.head(args.top)
+    print(f"\nMost common label issues ({shown.height} of {issues.height}):\n")
+    print(frame_table(shown))
+    return 0

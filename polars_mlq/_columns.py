@@ -31,8 +31,12 @@ class Where:
     """Where a batch sits, for error messages: eagerly its rows are the frame's rows."""
 
     streamed: bool = False
+    #: The row number in the user's data of the batch's first row, when known.
+    first_row: int | None = None
 
     def row(self, index: int, n_rows: int) -> str:
+        if self.first_row is not None:
+            return f"row {self.first_row + index}"
         if self.streamed:
             return (
                 f"row {index} of a streamed batch of {n_rows} rows (the row's position in the "

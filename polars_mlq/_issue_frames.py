@@ -1,24 +1,29 @@
 """Issue finding on frames: the flags and summaries of ``issues_api``, for DataFrame and LazyFrame.
 
-A DataFrame is read whole and goes through ``_issues`` (cleanlab's flags exactly, ties included).
-A LazyFrame is never collected: ``_lazy_issues`` streams the query for the dataset-level
-statistics (two passes), and the flags are an elementwise expression appended to the query, so
-``lf.mlq.find_label_issues().sink_parquet(...)`` streams too. Summaries need only counts, which
-the passes give directly.
+A DataFrame is read whole and is the one chunk the statistics core is run over (``_issues``).
+A LazyFrame is never collected: the statistics core (``polars_mlq.core``) streams the query for the
+dataset-level statistics (one to three passes), and the flags are an elementwise function appended
+to the query with each row's number, so ``lf.mlq.find_label_issues().sink_parquet(...)`` streams
+too. Summaries need only counts, which the passes give directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 import polars as pl
 
-from polars_mlq import _issues, _lazy_issues, _summaries
+from polars_mlq import _issues, _summaries
 from polars_mlq._columns import Batch, LabelSpec, Where, read_batch
 from polars_mlq._frames import checked_num_classes
+from polars_mlq.core import engine
+from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.options import parse_issue_options
+from polars_mlq.core.problems import problems
+from polars_mlq.core.rule import IssueRule
 
 
 @dataclass(frozen=True)
@@ -79,27 +84,60 @@ def frame_issues(
     return FrameIssues(batch, flags, batch.multi_hot(0, batch.probs.shape[0]), rows)
 
 
+#: Rows are read in slices of at most about this many values.
+_BATCH_ELEMENTS = 1 << 22
+#: The temporary column that carries each row's number through a lazy query.
+ROW_NUMBER = "__polars_mlq_row__"
+
+
+def stream_chunks(
+    frame: pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int, spec: LabelSpec
+) -> engine.Source:
+    """A source that streams the query once per call, as chunks in row order.
+
+    Polars hands over a Parquet row group, or an in-memory frame whole, at a time; slices of at
+    most ``_BATCH_ELEMENTS`` values (zero-copy) keep the per-batch temporaries small. Each chunk
+    knows the row numbers of its rows, so errors and ties name the user's rows.
+    """
+    step = max(1024, _BATCH_ELEMENTS // max(num_classes, 1))
+
+    def source() -> Iterator[Chunk]:
+        first = 0
+        for data in frame.select(labels, pred_probs).collect_batches(maintain_order=True):
+            for start in range(0, data.height, step):
+                part = data.slice(start, step)
+                where = Where(first_row=first + start)
+                batch = read_batch(part[:, 0], part[:, 1], num_classes=num_classes, where=where, spec=spec)
+                yield Chunk.of(batch, first + start)
+            first += data.height
+
+    return source
+
+
 def _flags_udf(
     series: Sequence[pl.Series],
     *,
-    rule: _lazy_issues.IssueRule,
+    rule: IssueRule,
     num_classes: int,
     spec: LabelSpec,
     per_class: bool,
 ) -> pl.Series:
-    labels, pred_probs = series
-    batch = read_batch(labels, pred_probs, num_classes=num_classes, where=Where(streamed=True), spec=spec)
-    pb = _issues.problems(batch)
+    labels, pred_probs, numbers = series
+    row_numbers = numbers.to_numpy().astype(np.int64)
+    first = int(row_numbers[0]) if row_numbers.size else 0
+    batch = read_batch(labels, pred_probs, num_classes=num_classes, where=Where(first_row=first), spec=spec)
+    local = np.arange(batch.probs.shape[0]) if batch.rows is None else batch.rows
+    chunk = Chunk(problems(batch), row_numbers[local])
     if per_class:
-        mask = rule.class_mask(pb)
+        mask = rule.class_mask(chunk)
         dtype = pl.Array(pl.Boolean, num_classes)
-        values = pl.Series(mask.reshape(-1)).reshape(mask.shape) if pb.n else pl.Series([], dtype=dtype)
+        values = pl.Series(mask.reshape(-1)).reshape(mask.shape) if mask.shape[0] else pl.Series([], dtype=dtype)
     else:
-        values = pl.Series(rule.row_mask(pb), dtype=pl.Boolean)
+        values = pl.Series(rule.row_mask(chunk), dtype=pl.Boolean)
     return _with_nulls(batch, values)
 
 
-def lazy_issues_expr(
+def lazy_flags(
     frame: pl.LazyFrame,
     labels: pl.Expr,
     pred_probs: pl.Expr,
@@ -108,18 +146,20 @@ def lazy_issues_expr(
     *,
     per_class: bool,
     name: str,
-) -> pl.Expr:
-    """The flags of a LazyFrame as an elementwise expression: the streaming passes run now (how
-    many depends on the filter), the flags when the query runs, batch by batch."""
+) -> pl.LazyFrame:
+    """The flags of a LazyFrame appended as a column: the streaming passes run now (how many
+    depends on the filter), the flags when the query runs, batch by batch."""
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
-    options = _issues.parse_issue_options(num_classes or 0, **options_kwargs)
+    options = parse_issue_options(num_classes or 0, **options_kwargs)  # type: ignore[arg-type]
     if num_classes is None:  # no row has pred_probs: every flag is null
         dtype: pl.DataType = pl.Array(pl.Boolean, 0) if per_class else pl.Boolean()
-        return pl.lit(None, dtype=dtype).alias(name)
-    found = _lazy_issues.find_lazy_issues(frame, labels, pred_probs, num_classes, spec, options, per_class=per_class)
+        return frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    found = engine.find(stream_chunks(frame, labels, pred_probs, num_classes, spec), num_classes, options, per_class=per_class)
     udf = partial(_flags_udf, rule=found.rule, num_classes=num_classes, spec=spec, per_class=per_class)
     dtype = pl.Array(pl.Boolean, num_classes) if per_class else pl.Boolean()
-    return pl.map_batches([labels, pred_probs], udf, return_dtype=dtype, is_elementwise=True).alias(name)
+    numbered = frame.with_row_index(ROW_NUMBER)
+    flags = pl.map_batches([labels, pred_probs, pl.col(ROW_NUMBER)], udf, return_dtype=dtype, is_elementwise=True)
+    return numbered.with_columns(flags.alias(name)).drop(ROW_NUMBER)
 
 
 def issue_counts(frame: pl.DataFrame | pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec) -> IssueCounts:
@@ -129,8 +169,8 @@ def issue_counts(frame: pl.DataFrame | pl.LazyFrame, labels: pl.Expr, pred_probs
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     if num_classes is None:
         return IssueCounts(np.zeros((0, 2), dtype=np.int64), 0, 0)
-    options = _issues.parse_issue_options(num_classes)
-    found = _lazy_issues.find_lazy_issues(frame, labels, pred_probs, num_classes, spec, options, keep_rows=True)
+    options = parse_issue_options(num_classes)
+    found = engine.find(stream_chunks(frame, labels, pred_probs, num_classes, spec), num_classes, options, summary=True)
     counts, flagged = found.summary()
     return IssueCounts(counts, found.num_rows, flagged)
 

@@ -186,10 +186,9 @@ class _Mlq(Generic[FrameT]):
         frame = self._frame
         if isinstance(frame, pl.LazyFrame):
             # streaming passes now for the dataset-level statistics; the flags stream with the query
-            expr = _issue_frames.lazy_issues_expr(
+            return _issue_frames.lazy_flags(  # type: ignore[return-value]
                 frame, labels_expr, probs_expr, spec, options, per_class=per_class, name=name
             )
-            return frame.with_columns(expr)
         issues = _issue_frames.frame_issues(frame, labels_expr, probs_expr, spec, options)
         flags = issues.class_flags() if per_class else issues.row_flags()
         return frame.with_columns(pl.lit(flags.alias(name)))

@@ -18,8 +18,8 @@ import polars as pl
 import pytest
 
 import polars_mlq  # noqa: F401  (registers .mlq)
-from polars_mlq import _issue_frames, _issues, _lazy_issues
-from polars_mlq._columns import LabelSpec, read_batch
+from polars_mlq import _issue_frames, _issues
+from polars_mlq._columns import LabelSpec
 
 N, K = 1500, 5
 CHUNK = 97  # streaming chunk size: many small batches
@@ -73,57 +73,6 @@ def lazy_results(df: pl.DataFrame, path: Path, method: str, **kwargs: Any) -> It
         out = path.with_name(f"{path.stem}_out.parquet")
         getattr(pl.scan_parquet(path).mlq, method)(**kwargs).sink_parquet(out)
         yield pl.read_parquet(out)
-
-
-# ------------------------------------------------------------------------------- exact means
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("node", [128, 1000, 1 << 13])
-def test_pairwise_sum_is_numpys_mean(dtype: type, node: int) -> None:
-    """numpy 2.4 sums a contiguous array in one pairwise tree, numpy 2.0 per block of
-    np.getbufsize() values; either way the streamed sum is numpy's, bit for bit."""
-    rng = np.random.default_rng(node)
-    for length in [0, 1, 7, 8, 9, 127, 128, 129, 136, 255, 1000, 4099, 8192, 8193, 30001, 70001]:
-        x = (rng.random(length + 3) * rng.choice([1.0, 1e-3, 1e4], length + 3)).astype(dtype)[3:]
-        summer = _lazy_issues.PairwiseSum(length, np.dtype(dtype), node=node)
-        start = 0
-        while start < length:
-            step = int(rng.integers(1, 3 * node))
-            summer.feed(x[start : start + step])
-            start += step
-        assert summer.total == np.add.reduce(x)
-        if length:
-            assert summer.mean() == float(np.mean(x))
-
-
-def test_streamed_thresholds_and_joint_equal_eager() -> None:
-    """Float32 data large enough that some probabilities fall between the threshold bounds of
-    pass 1: they are decided with the exact thresholds of pass 2."""
-    df = make_frame(3, 60_000, 8, np.float32, nulls=False)
-    pb = _issues.problems(read_batch(df["labels"], df["pred_probs"]))
-    parts = [
-        _issues.problems(read_batch(df["labels"][i : i + 5000], df["pred_probs"][i : i + 5000]))
-        for i in range(0, df.height, 5000)
-    ]
-    stats = _lazy_issues._Statistics(8, sums=True, candidates=False, rows=False)
-    for part in parts:
-        stats.add(part)
-    low, high = stats.threshold_bounds()
-    means = _lazy_issues.GroupMeans(stats.counts[:, 0], stats.counts[:, 1], stats.dtype)
-    bounds = _lazy_issues._Boundaries.between(stats.dtype, low, high)
-    counter = _lazy_issues._JointCounter(bounds)
-    for part in parts:
-        means.add(part)
-        counter.add(part)
-    _, cuts, _ = _issues.finish_thresholds(stats.dtype, *means.means())
-    exact = _issues.BinaryThresholds(pb, exact=True)
-    assert np.array_equal(cuts, exact.cuts)
-    assert np.all((low <= cuts) & (cuts <= high))
-    b1, b0 = _lazy_issues.guess_bounds(stats.dtype, cuts[:, 0], cuts[:, 1])
-    assert bounds.contains(b1, b0)
-    assert sum(entry[1].size for entry in counter.band) > 0  # the band is exercised
-    assert np.array_equal(counter.joint(b1, b0), _issues.confident_joint(pb, _issues.BinaryThresholds(pb)))
 
 
 # ------------------------------------------------------------------------------- flags
@@ -205,23 +154,28 @@ class Recorder:
         self.passes = 0
         self.pass_rows: list[int] = []
         self.udf_rows: list[int] = []
-        stream, pass_read, udf_read = _lazy_issues.stream_problems, _lazy_issues.read_batch, _issue_frames.read_batch
+        self._in_pass = False
+        stream, read = _issue_frames.stream_chunks, _issue_frames.read_batch
 
         def counted_stream(*args: Any, **kwargs: Any) -> Any:
-            self.passes += 1
-            return stream(*args, **kwargs)
+            source = stream(*args, **kwargs)
 
-        def pass_batch(labels: pl.Series, *args: Any, **kwargs: Any) -> Any:
-            self.pass_rows.append(len(labels))
-            return pass_read(labels, *args, **kwargs)
+            def counted() -> Iterator[Any]:
+                self.passes += 1
+                self._in_pass = True
+                try:
+                    yield from source()
+                finally:
+                    self._in_pass = False
 
-        def udf_batch(labels: pl.Series, *args: Any, **kwargs: Any) -> Any:
-            self.udf_rows.append(len(labels))
-            return udf_read(labels, *args, **kwargs)
+            return counted
 
-        monkeypatch.setattr(_lazy_issues, "stream_problems", counted_stream)
-        monkeypatch.setattr(_lazy_issues, "read_batch", pass_batch)
-        monkeypatch.setattr(_issue_frames, "read_batch", udf_batch)
+        def batch(labels: pl.Series, *args: Any, **kwargs: Any) -> Any:
+            (self.pass_rows if self._in_pass else self.udf_rows).append(len(labels))
+            return read(labels, *args, **kwargs)
+
+        monkeypatch.setattr(_issue_frames, "stream_chunks", counted_stream)
+        monkeypatch.setattr(_issue_frames, "read_batch", batch)
 
 
 def _no_collect(*args: Any, **kwargs: Any) -> None:
@@ -237,7 +191,9 @@ def test_lazy_path_streams_and_never_collects(
     with monkeypatch.context() as patch:
         patch.setattr(pl.LazyFrame, "collect", _no_collect)
         plan = pl.scan_parquet(path).mlq.find_label_issues(filter_by=filter_by)
-    expected_passes = 0 if filter_by == "predicted_neq_given" else 2
+    expected_passes = {"predicted_neq_given": 0, "confident_learning": 1}.get(filter_by, 2)
+    if filter_by in _issues.LOW_FILTERS:
+        expected_passes = 3
     assert seen.passes == expected_passes
     assert sum(seen.pass_rows) == expected_passes * N
     assert max(seen.pass_rows, default=0) <= ROW_GROUP  # one row group at a time
@@ -261,35 +217,6 @@ def test_lazy_summaries_take_two_passes(data: tuple[pl.DataFrame, Path], monkeyp
     assert max(seen.pass_rows) <= ROW_GROUP
 
 
-@pytest.mark.parametrize(
-    ("filter_by", "per_class"),
-    [("prune_by_noise_rate", False), ("both", True), ("low_self_confidence", False), ("low_normalized_margin", True)],
-)
-def test_wrong_threshold_bounds_fall_back_to_a_third_pass(
-    filter_by: str, per_class: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The result never depends on the error bounds of pass 1: with wrong bounds, a third pass
-    counts with the exact thresholds."""
-    df = make_frame(5, 800, 4, np.float32)
-
-    def wrong(dtype: Any, total: np.ndarray, count: np.ndarray, terms: int) -> tuple[np.ndarray, np.ndarray]:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            off = np.where(count > 0, total / count * 1.01, np.nan)
-        return off, off
-
-    monkeypatch.setattr(_lazy_issues, "_mean_bounds", wrong)
-    seen = Recorder(monkeypatch)
-    method = "find_label_issues_per_class" if per_class else "find_label_issues"
-    name = "is_label_issue_per_class" if per_class else "is_label_issue"
-    with pl.Config(streaming_chunk_size=CHUNK):
-        lazy = getattr(df.lazy().mlq, method)(filter_by=filter_by).collect(engine="streaming")
-    assert seen.passes == 3
-    assert lazy[name].equals(getattr(df.mlq, method)(filter_by=filter_by)[name])
-    seen.passes = 0
-    assert df.lazy().mlq.health_score() == df.mlq.health_score()
-    assert seen.passes == 3
-
-
 # ------------------------------------------------------------------------------- ties and edges
 
 
@@ -309,21 +236,25 @@ def tied_frame() -> pl.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("options", "eager_count", "tied"),
+    ("options", "flagged"),
     [
-        # m = 2 of the 4 tied labelled entries of class 0: cleanlab takes 2 (any 2), we take all 4
-        ({"filter_by": "prune_by_noise_rate", "num_to_remove_per_class": [2, 0]}, 2, range(60, 64)),
+        # m = 2 of the 4 tied labelled entries of class 0: the earliest two rows
+        ({"filter_by": "prune_by_noise_rate", "num_to_remove_per_class": [2, 0]}, [60, 61]),
         # confident learning flags rows 60-63; the 4 lowest row scores cut into 7 equal ones
-        ({"filter_by": "low_self_confidence"}, 4, range(60, 67)),
+        ({"filter_by": "low_self_confidence"}, [60, 61, 62, 63]),
     ],
 )
-def test_ties_at_a_cutoff_flag_every_tied_entry(options: dict[str, Any], eager_count: int, tied: range) -> None:
+def test_ties_at_a_cutoff_go_to_the_earliest_rows(options: dict[str, Any], flagged: list[int]) -> None:
     df = tied_frame()
     eager = df.mlq.find_label_issues(**options)["is_label_issue"].to_numpy()
-    lazy = df.lazy().mlq.find_label_issues(**options).collect(engine="streaming")["is_label_issue"].to_numpy()
-    assert eager.sum() == eager_count
-    assert np.flatnonzero(lazy).tolist() == list(tied)
-    assert np.all(lazy[eager])  # the lazy flags contain the eager ones
+    assert np.flatnonzero(eager).tolist() == flagged
+    for size in (1, 7, 1000):
+        with pl.Config(streaming_chunk_size=size):
+            lazy = df.lazy().mlq.find_label_issues(**options).collect(engine="streaming")["is_label_issue"]
+        assert np.flatnonzero(lazy.to_numpy()).tolist() == flagged
+    pieces = pl.concat([df.slice(0, 13).lazy(), df.slice(13, 50).lazy(), df.slice(63, 10).lazy()])
+    lazy = pieces.mlq.find_label_issues(**options).collect(engine="streaming")["is_label_issue"]
+    assert np.flatnonzero(lazy.to_numpy()).tolist() == flagged
 
 
 def test_no_scored_row(tmp_path: Path) -> None:
@@ -342,15 +273,17 @@ def test_no_scored_row(tmp_path: Path) -> None:
 
 def test_errors_surface_in_the_first_pass() -> None:
     lf = pl.LazyFrame({"labels": [[0], [3]], "pred_probs": [[0.2, 0.8], [0.6, 0.4]]})
-    with pytest.raises(ValueError, match="streamed batch"):
+    with pytest.raises(ValueError, match=r"row 1\b"):
         lf.mlq.find_label_issues()
-    with pytest.raises(ValueError, match="streamed batch"):
+    with pytest.raises(ValueError, match=r"row 1\b"):
         lf.mlq.common_issues()
 
 
-def test_stream_problems_slices_large_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_lazy_issues, "_BATCH_ELEMENTS", 4)
+def test_stream_chunks_slices_large_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_issue_frames, "_BATCH_ELEMENTS", 4)
     df = make_frame(1, 3000, 3, np.float64, nulls=False)
-    sizes = [pb.n for pb in _lazy_issues.stream_problems(df.lazy(), pl.col("labels"), pl.col("pred_probs"), 3, LabelSpec())]
-    assert sum(sizes) == 3000
-    assert max(sizes) == 1024
+    source = _issue_frames.stream_chunks(df.lazy(), pl.col("labels"), pl.col("pred_probs"), 3, LabelSpec())
+    chunks = list(source())
+    assert sum(c.problems.n for c in chunks) == 3000
+    assert max(c.problems.n for c in chunks) == 1024
+    assert np.array_equal(np.concatenate([c.rows for c in chunks]), np.arange(3000))

@@ -1,1 +1,42 @@
-"""The statistics core (being assembled; see docs/how-it-works.md)."""
+"""The statistics core: every dataset-level quantity as partial statistics that merge.
+
+Each quantity the issue finders and summaries need is computed in the same four steps, whatever
+drives them (a DataFrame is one batch, a LazyFrame its streamed batches, the NumPy functions one
+batch of arrays):
+
+1. a partial statistic of one batch (``ThresholdPartial.of``, ``JointPartial.of``,
+   ``SmallestPartial.of``): small NumPy arrays, O(K) or bounded by the candidate entries;
+2. a merge (``+``) that is associative and commutative, so the result does not depend on how the
+   rows were split into batches or in what order the partials arrive;
+3. a finalize step (``ThresholdPartial.finalize``, ``engine.prune_cutoffs``, ...);
+4. an elementwise step per batch (``IssueRule.row_mask`` / ``class_mask``).
+
+``engine.find`` runs the passes a filter needs over a *source*: a function that streams the data
+once per call as ``Chunk`` objects (``Chunk.of(batch, first_row)``). Rows tied at a cutoff go to
+the earliest row numbers, so every driver flags the same rows.
+"""
+
+from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.engine import Found, Source, find, joint_of, merge_all, thresholds_of
+from polars_mlq.core.joint import JointPartial
+from polars_mlq.core.options import IssueOptions, parse_issue_options
+from polars_mlq.core.rule import IssueRule
+from polars_mlq.core.select import SmallestPartial
+from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
+
+__all__ = [
+    "Chunk",
+    "ConfidentThresholds",
+    "Found",
+    "IssueOptions",
+    "IssueRule",
+    "JointPartial",
+    "SmallestPartial",
+    "Source",
+    "ThresholdPartial",
+    "find",
+    "joint_of",
+    "merge_all",
+    "parse_issue_options",
+    "thresholds_of",
+]

@@ -115,6 +115,9 @@ def _count(mask: np.ndarray) -> np.ndarray:
     return np.count_nonzero(mask, axis=0).astype(np.int64)
 
 
+SORT_KEYS = ("class", "margin")
+
+
 def _key(by: str, label: int, p: np.ndarray, a: np.ndarray) -> np.ndarray:
     """What cleanlab sorts the rows of one given label by, smallest first: "class", the
     probability of the given label; "margin", minus (probability of the other - of the given)."""

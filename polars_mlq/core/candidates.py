@@ -1,0 +1,96 @@
+"""Candidates: the entries where the model disagrees with the given label.
+
+cleanlab's last check on every flag of every filter is that the model disagrees with the given
+label: for a labelled entry p + 1e-6 <= 1 - p, for an unlabelled one p > (1 - p) + 1e-6. So every
+flag lies among these entries, and they are few: the statistics core keeps them, not the rows.
+
+For the prune filters, which flag "the m entries with the smallest key" of a class and given label,
+the entries whose key equals the largest key a candidate can have are kept too (``widened``): they
+take part in choosing the m smallest but are never flagged, so the choice is exact even when an
+agreeing entry ties with a disagreeing one (possible for the margin key, which rounds).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from polars_mlq.core.binary import SORT_KEYS, _key, _largest_true, boundaries
+from polars_mlq.core.problems import Problems
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The entries (row, class) of one given label c where the model disagrees with it, which is
+    cleanlab's last check on every flag: for c = 1 (labelled) p + 1e-6 <= 1 - p, for c = 0
+    (unlabelled) p > (1 - p) + 1e-6. Every flag of every filter lies among them. They are sorted by
+    class, then row; ``starts`` (K + 1,) delimits the classes.
+    """
+
+    label: int
+    rows: np.ndarray
+    cls: np.ndarray
+    p: np.ndarray
+    a: np.ndarray  # 1 - p
+    starts: np.ndarray
+
+    def keys(self, by: str) -> np.ndarray:
+        return _key(by, self.label, self.p, self.a)
+
+
+    def disagree(self) -> np.ndarray:
+        """Which entries disagree with their given label (the others were kept for ties only)."""
+        bounds = boundaries(self.p.dtype)
+        return self.p <= bounds.extra if self.label == 1 else self.p > bounds.missing
+
+
+@functools.cache
+def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
+    """(upper bound on p for labelled entries, lower bound for unlabelled ones): the entries whose
+    key, by either sort key, is at most the key of the first entry that agrees with its label."""
+    bounds = boundaries(dtype)
+    one = dtype.type(1)
+    first1 = np.array([np.nextafter(dtype.type(bounds.extra), dtype.type(2))], dtype=dtype)
+    first0 = np.array([bounds.missing], dtype=dtype)
+    upper, lower = bounds.extra, bounds.missing
+    for by in SORT_KEYS:
+        floor1 = _key(by, 1, first1, np.subtract(one, first1))[0]
+        upper = max(upper, float(_largest_true(lambda x, f=floor1, b=by: _key(b, 1, x, np.subtract(one, x)) <= f, dtype, 1)[0]))
+        floor0 = _key(by, 0, first0, np.subtract(one, first0))[0]
+        lower = min(lower, float(_largest_true(lambda x, f=floor0, b=by: _key(b, 0, x, np.subtract(one, x)) > f, dtype, 1)[0]))
+    return upper, lower
+
+
+def _with_starts(label: int, rows: np.ndarray, cls: np.ndarray, p: np.ndarray, a: np.ndarray, k: int) -> Candidates:
+    starts = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cls, minlength=k), out=starts[1:])
+    return Candidates(label, rows, cls, p, a, starts)
+
+
+def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Candidates]:
+    """(unlabelled, labelled) candidates; ``widened`` adds the entries that tie with them."""
+    k = pb.num_classes
+    bounds = boundaries(pb.dtype)
+    upper, lower = widened_bounds(pb.dtype) if widened else (bounds.extra, bounds.missing)
+    p = pb.lab_p
+    hit = p <= upper
+    labelled = _with_starts(1, pb.lab_rows[hit], pb.lab_cls[hit], p[hit], pb.complement(p[hit]), k)
+
+    disagree = pb.probs > lower
+    disagree &= ~pb.given
+    flat = np.flatnonzero(disagree)  # row-major
+    if flat.size * 8 > disagree.size:  # many: read them out column by column
+        cls, rows = np.divmod(np.flatnonzero(np.ascontiguousarray(disagree.T)), max(pb.n, 1))
+        p = pb.probs[rows, cls]
+    else:  # few: gather in row order, then a stable (radix) sort by class
+        p = pb.probs.reshape(-1)[flat] if pb.probs.flags.c_contiguous else pb.probs[np.divmod(flat, k)]
+        rows, cls = np.divmod(flat, k)
+        order = np.argsort(cls.astype(np.uint16) if k <= 1 << 16 else cls, kind="stable")
+        rows, cls, p = rows[order], cls[order], p[order]
+    unlabelled = _with_starts(0, rows, cls, p, pb.complement(p), k)
+    return unlabelled, labelled
+
+

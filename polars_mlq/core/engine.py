@@ -1,0 +1,170 @@
+"""The driver every path shares: passes of "map over batches, then merge", then a rule.
+
+A *source* is a function that, each time it is called, streams the data once as ``Chunk``s (in
+any order, split in any way: a DataFrame is one chunk, a LazyFrame its streamed batches). The
+passes a filter needs:
+
+- ``predicted_neq_given``: none (the rule is fixed);
+- ``confident_learning``: pass 1 (thresholds);
+- the prune filters: pass 1, then pass 2 (confident joint and candidates), then the cutoffs;
+- the ``low_*`` filters: pass 1, pass 2 (how many rows confident learning flags), then pass 3 (the
+  smallest scores, as many as that).
+
+The summaries need pass 2 as well (their counts are read off the merged candidates).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+from polars_mlq.core.calibration import calibrate, prune_counts, prune_nums
+from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.joint import JointPartial
+from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
+from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
+from polars_mlq.core.scores import ema, plain_scores
+from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial
+from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
+
+#: Streams the data once per call.
+Source = Callable[[], Iterable[Chunk]]
+P = TypeVar("P")
+
+
+def merge_all(partials: Iterable[P], empty: P) -> P:
+    """Merge partial statistics with ``+`` (any order gives the same result)."""
+    return functools.reduce(operator.add, partials, empty)  # type: ignore[no-any-return]
+
+
+def thresholds_of(source: Source, num_classes: int) -> ConfidentThresholds:
+    """Pass 1: the confident thresholds of every row of the source."""
+    return merge_all((ThresholdPartial.of(c) for c in source()), ThresholdPartial.empty(num_classes)).finalize()
+
+
+def joint_of(source: Source, thr: ConfidentThresholds, *, joint: bool = True) -> JointPartial:
+    """Pass 2: the confident joint, confident learning's counts and the candidates."""
+    return merge_all((JointPartial.of(c, thr, joint=joint) for c in source()), JointPartial.empty(thr))
+
+
+def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueOptions) -> tuple[Cutoffs, ...]:
+    """Per sort key of the prune filter, class and given label: the last (key, row) flagged."""
+    calibrated = options.confident_joint
+    if calibrated is None:
+        calibrated = calibrate(found.confident_joint(), thr.counts)
+    pcounts = prune_counts(calibrated, thr.counts, options)
+    nums = [prune_nums(thr.counts[:, label], pcounts, options, label) for label in (0, 1)]
+    k = thr.num_classes
+    out = []
+    for by in nums[0]:
+        values = np.full((k, 2), NOTHING[0])
+        rows = np.full((k, 2), NOTHING[1], dtype=np.int64)
+        for label, entries in enumerate(found.entries):
+            cand, _ = entries.candidates(k)
+            keys = cand.keys(by).astype(np.float64)
+            order = np.lexsort((cand.rows, keys, cand.cls))  # by class, then key, then row
+            size = np.diff(cand.starts)
+            num = nums[label][by]
+            every = (num > 0) & (num > size)
+            values[every, label], rows[every, label] = EVERYTHING
+            inside = np.flatnonzero((num > 0) & (num <= size))
+            pick = order[cand.starts[inside] + num[inside] - 1]
+            values[inside, label] = keys[pick]
+            rows[inside, label] = cand.rows[pick]
+        out.append(Cutoffs(by, values, rows))
+    return tuple(out)
+
+
+def _row_scores(chunk: Chunk) -> np.ndarray:
+    return ema(plain_scores(chunk.problems, "self_confidence"))
+
+
+def low_cutoffs(source: Source, found: JointPartial, filter_by: str, *, per_class: bool) -> IssueRule:
+    """Pass 3 of the ``low_*`` filters: the scores of the rows (or entries) to flag."""
+    k = int(found.cl_classes.size)
+    if not per_class:
+        m = found.cl_rows
+        kept = merge_all((SmallestPartial.of(_row_scores(c), c.rows, m) for c in source()), SmallestPartial.empty(m))
+        return IssueRule(filter_by, k, row_cutoff=kept.cutoff())
+    nums = found.cl_classes.tolist()
+    method = low_method(filter_by)
+
+    def per_class_partials(chunk: Chunk) -> tuple[SmallestPartial, ...]:
+        scores = plain_scores(chunk.problems, method)
+        return tuple(SmallestPartial.of(scores[:, c], chunk.rows, m) for c, m in enumerate(nums))
+
+    empty = tuple(SmallestPartial.empty(m) for m in nums)
+    merged = functools.reduce(
+        lambda a, b: tuple(x + y for x, y in zip(a, b, strict=True)), (per_class_partials(c) for c in source()), empty
+    )
+    cuts = [part.cutoff() for part in merged]
+    values = np.array([c[0] for c in cuts], dtype=np.float64).reshape(k)
+    rows = np.array([c[1] for c in cuts], dtype=np.int64).reshape(k)
+    return IssueRule(filter_by, k, class_cutoffs=(values, rows))
+
+
+@dataclass(frozen=True, eq=False)
+class Found:
+    """The rule of a filter, and the merged statistics it came from."""
+
+    rule: IssueRule
+    num_rows: int
+    thresholds: ConfidentThresholds | None
+    joint: JointPartial | None
+
+    def summary(self) -> tuple[np.ndarray, int]:
+        """(K, 2) counts [flagged and labelled, flagged and unlabelled] per class, and the number
+        of flagged rows (every filter but the ``low_*`` ones; needs ``joint``)."""
+        k = self.rule.num_classes
+        counts = np.zeros((k, 2), dtype=np.int64)
+        if self.joint is None or self.num_rows == 0:
+            return counts, 0
+        rows = []
+        for entries in self.joint.entries:
+            cand, _ = entries.candidates(k)
+            hit = self.rule.entry_flags(cand, cand.rows)
+            counts[:, 1 - cand.label] += np.bincount(cand.cls[hit], minlength=k)
+            rows.append(cand.rows[hit])
+        return counts, int(np.unique(np.concatenate(rows)).size)
+
+    def flagged_entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row numbers, classes) of every flagged entry, from the merged candidates (not the
+        ``low_*`` filters; needs ``joint``)."""
+        assert self.joint is not None
+        k = self.rule.num_classes
+        rows, cls = [], []
+        for entries in self.joint.entries:
+            cand, _ = entries.candidates(k)
+            hit = self.rule.entry_flags(cand, cand.rows)
+            rows.append(cand.rows[hit])
+            cls.append(cand.cls[hit])
+        return np.concatenate(rows), np.concatenate(cls)
+
+
+def find(source: Source, num_classes: int, options: IssueOptions, *, per_class: bool = False, summary: bool = False) -> Found:
+    """Run the passes ``options.filter_by`` needs over ``source``; ``per_class`` selects the
+    per-class rule of the ``low_*`` filters, ``summary`` keeps the candidates for ``Found.summary``."""
+    filter_by, k = options.filter_by, num_classes
+    if filter_by == "predicted_neq_given" and not summary:
+        return Found(IssueRule(filter_by, k), -1, None, None)
+    thr = thresholds_of(source, k)
+    if thr.num_rows == 0:
+        return Found(IssueRule(filter_by, k, nothing=True), 0, thr, None)
+    prune = filter_by in PRUNE_FILTERS
+    joint = None
+    if prune or summary or filter_by in LOW_FILTERS:
+        joint = joint_of(source, thr, joint=prune and options.confident_joint is None)
+    if prune:
+        assert joint is not None
+        rule = IssueRule(filter_by, k, cutoffs=prune_cutoffs(joint, thr, options))
+    elif filter_by in LOW_FILTERS:
+        assert joint is not None
+        rule = low_cutoffs(source, joint, filter_by, per_class=per_class)
+    else:
+        rule = IssueRule(filter_by, k, thresholds=thr)
+    return Found(rule, thr.num_rows, thr, joint)

@@ -1,0 +1,128 @@
+"""Pass 2: the confident joint, confident learning's flags, and the entries a cutoff is chosen from.
+
+With the thresholds of pass 1 fixed, a batch contributes
+
+- ``joint`` (K, 2, 2): rows counted by [given label][confident guess] (an entry's guess is
+  "present" when p > b1 and "absent" when p <= b0, per class);
+- the rows and per-class entries that confident learning flags (the ``low_*`` filters flag as
+  many rows as it does);
+- ``entries``: the candidates of both given labels with their row numbers, from which the prune
+  filters' cutoffs are chosen (see ``polars_mlq.core.candidates``).
+
+Counts merge by addition and entries by concatenation (they are sorted when used), so the merged
+partial is the same for any split of the rows and any order of merging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from polars_mlq.core.binary import _columnwise, _count
+from polars_mlq.core.candidates import Candidates, candidates
+from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.thresholds import ConfidentThresholds
+
+
+@dataclass(frozen=True)
+class Entries:
+    """Entries (row, class) of one given label with their probability, in no particular order."""
+
+    label: int
+    rows: np.ndarray  # int64, row numbers in the user's data
+    cls: np.ndarray  # int64
+    p: np.ndarray  # pred_probs' dtype
+
+    @classmethod
+    def of(cls, cand: Candidates, rows: np.ndarray) -> Entries:
+        return cls(cand.label, rows[cand.rows], cand.cls.astype(np.int64), cand.p)
+
+    def __add__(self, other: Entries) -> Entries:
+        return Entries(
+            self.label,
+            np.concatenate([self.rows, other.rows]),
+            np.concatenate([self.cls, other.cls]),
+            np.concatenate([self.p, other.p]),
+        )
+
+    def candidates(self, num_classes: int) -> tuple[Candidates, np.ndarray]:
+        """As ``Candidates`` sorted by class then row, and the permutation that sorts them."""
+        order = np.lexsort((self.rows, self.cls))
+        cls, p = self.cls[order], self.p[order]
+        starts = np.zeros(num_classes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cls, minlength=num_classes), out=starts[1:])
+        a = np.subtract(p.dtype.type(1), p)
+        return Candidates(self.label, self.rows[order], cls, p, a, starts), order
+
+
+def confident_flags(cand: Candidates, thr: ConfidentThresholds) -> np.ndarray:
+    """Which candidates confident learning flags: their confident guess is the other label."""
+    b1, b0 = thr.guesses
+    if cand.label == 0:
+        return cand.p > b1[cand.cls]
+    return cand.p <= b0[cand.cls]
+
+
+def _empty_entries(label: int, dtype: np.dtype) -> Entries:  # type: ignore[type-arg]
+    empty = np.zeros(0, dtype=np.int64)
+    return Entries(label, empty, empty, np.zeros(0, dtype=dtype))
+
+
+@dataclass(frozen=True)
+class JointPartial:
+    """Pass 2 of one batch, or of several merged with ``+``."""
+
+    joint: np.ndarray  # (K, 2, 2) int64, without the floor of 1 on the diagonal
+    cl_rows: int  # rows with at least one entry confident learning flags
+    cl_classes: np.ndarray  # (K,) int64 entries confident learning flags per class
+    entries: tuple[Entries, Entries]  # (unlabelled, labelled), widened candidates
+
+    @classmethod
+    def empty(cls, thr: ConfidentThresholds) -> JointPartial:
+        k = thr.num_classes
+        entries = (_empty_entries(0, thr.dtype), _empty_entries(1, thr.dtype))
+        return cls(np.zeros((k, 2, 2), dtype=np.int64), 0, np.zeros(k, dtype=np.int64), entries)
+
+    @classmethod
+    def of(cls, chunk: Chunk, thr: ConfidentThresholds, *, joint: bool = True) -> JointPartial:
+        """The partial of one batch; ``joint=False`` skips counting the joint (it is supplied)."""
+        pb = chunk.problems
+        k = pb.num_classes
+        if pb.n == 0:
+            return cls.empty(thr)
+        counts = np.zeros((k, 2, 2), dtype=np.int64)
+        if joint:
+            b1, b0 = (b.astype(pb.dtype) for b in thr.guesses)
+            guess1 = _count(_columnwise(np.greater, pb.probs, b1))
+            guess0 = _count(_columnwise(np.less_equal, pb.probs, b0))
+            lab1 = np.bincount(pb.lab_cls[pb.lab_p > b1[pb.lab_cls]], minlength=k)
+            lab0 = np.bincount(pb.lab_cls[pb.lab_p <= b0[pb.lab_cls]], minlength=k)
+            counts[:, 0, 0] = guess0 - lab0
+            counts[:, 0, 1] = guess1 - lab1
+            counts[:, 1, 0] = lab0
+            counts[:, 1, 1] = lab1
+        pair = candidates(pb, widened=True)
+        flagged_rows = []
+        cl_classes = np.zeros(k, dtype=np.int64)
+        for cand in pair:
+            hit = confident_flags(cand, thr) & cand.disagree()
+            flagged_rows.append(cand.rows[hit])
+            cl_classes += np.bincount(cand.cls[hit], minlength=k)
+        cl_rows = int(np.unique(np.concatenate(flagged_rows)).size)
+        entries = (Entries.of(pair[0], chunk.rows), Entries.of(pair[1], chunk.rows))
+        return cls(counts, cl_rows, cl_classes, entries)
+
+    def __add__(self, other: JointPartial) -> JointPartial:
+        return JointPartial(
+            self.joint + other.joint,
+            self.cl_rows + other.cl_rows,
+            self.cl_classes + other.cl_classes,
+            (self.entries[0] + other.entries[0], self.entries[1] + other.entries[1]),
+        )
+
+    def confident_joint(self) -> np.ndarray:
+        """(K, 2, 2) int64 [given label][confident guess], diagonal at least 1 (as cleanlab)."""
+        joint = self.joint.copy()
+        joint[:, [0, 1], [0, 1]] = np.maximum(joint[:, [0, 1], [0, 1]], 1)
+        return joint

@@ -1,0 +1,76 @@
+"""The m smallest (value, row) pairs: the mergeable statistic behind every cutoff.
+
+Whenever a filter flags "the m entries with the smallest key", ties between equal keys go to the
+earliest rows of the user's data. A cutoff is therefore a pair (key, row), and an entry is within
+it when ``(key, row) <= cutoff`` in lexicographic order. The m smallest pairs of a union are among
+the m smallest of each part, so partials keep at most m pairs and merge by keeping the m smallest
+of the two: the result depends neither on the split nor on the order of merging.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The cutoff that nothing reaches, and the one that everything reaches.
+NOTHING = (-math.inf, -1)
+EVERYTHING = (math.inf, np.iinfo(np.int64).max)
+
+
+def smallest(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``m`` smallest (value, row) pairs, in no particular order (all of them if fewer)."""
+    if values.size <= m:
+        return values, rows
+    if m <= 0:
+        return values[:0], rows[:0]
+    pivot = np.partition(values, m - 1)[m - 1]
+    below = np.flatnonzero(values < pivot)
+    equal = np.flatnonzero(values == pivot)
+    if below.size + equal.size > m:  # ties at the pivot: the earliest rows
+        equal = equal[np.argsort(rows[equal], kind="stable")[: m - below.size]]
+    keep = np.concatenate([below, equal])
+    return values[keep], rows[keep]
+
+
+def nth_pair(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[float, int]:
+    """The m-th smallest (value, row) pair (1-based) of pairs that hold the m smallest."""
+    if m <= 0:
+        return NOTHING
+    if m > values.size:
+        return EVERYTHING
+    order = np.lexsort((rows, values))
+    return float(values[order[m - 1]]), int(rows[order[m - 1]])
+
+
+def within(values: np.ndarray, rows: np.ndarray, cut_value: np.ndarray | float, cut_row: np.ndarray | int) -> np.ndarray:
+    """Which (value, row) pairs are at most the cutoff (element-wise, cutoffs broadcast)."""
+    return (values < cut_value) | ((values == cut_value) & (rows <= cut_row))
+
+
+@dataclass(frozen=True)
+class SmallestPartial:
+    """The ``m`` smallest (value, row) pairs seen; merge with ``+`` (same m)."""
+
+    m: int
+    values: np.ndarray  # float64
+    rows: np.ndarray  # int64
+
+    @classmethod
+    def empty(cls, m: int) -> SmallestPartial:
+        return cls(m, np.zeros(0), np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def of(cls, values: np.ndarray, rows: np.ndarray, m: int) -> SmallestPartial:
+        kept = smallest(np.asarray(values, dtype=np.float64), np.asarray(rows, dtype=np.int64), m)
+        return cls(m, *kept)
+
+    def __add__(self, other: SmallestPartial) -> SmallestPartial:
+        return SmallestPartial.of(
+            np.concatenate([self.values, other.values]), np.concatenate([self.rows, other.rows]), self.m
+        )
+
+    def cutoff(self) -> tuple[float, int]:
+        """The m-th smallest pair: exactly m pairs seen are within it (all, if fewer were seen)."""
+        return nth_pair(self.values, self.rows, self.m)

@@ -1,0 +1,102 @@
+"""The statistics core: partial statistics give the same answer for any split and merge order."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from polars_mlq._columns import read_batch
+from polars_mlq.core import Chunk, ThresholdPartial, find, merge_all, parse_issue_options
+from polars_mlq.core import exact
+from polars_mlq.core.options import FILTERS
+
+
+def chunks(labels: list[list[int]], probs: np.ndarray, cuts: list[int]) -> list[Chunk]:
+    out = []
+    bounds = [0, *sorted(set(cuts)), len(labels)]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        series = pl.Series("labels", labels[lo:hi], dtype=pl.List(pl.Int64))
+        batch = read_batch(series, pl.Series("pred_probs", probs[lo:hi]), num_classes=probs.shape[1])
+        out.append(Chunk.of(batch, lo))
+    return out
+
+
+@st.composite
+def split_data(draw: st.DrawFn) -> tuple[list[list[int]], np.ndarray, list[int], int]:
+    n = draw(st.integers(2, 120))
+    k = draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    grid = draw(st.sampled_from([0, 4, 20]))  # 0: continuous; else probabilities on a grid (ties)
+    probs = rng.random((n, k))
+    if grid:
+        probs = np.round(probs * grid) / grid
+    probs = probs.astype(draw(st.sampled_from([np.float32, np.float64])))
+    labels = [np.flatnonzero(rng.random(k) < 0.3).tolist() for _ in range(n)]
+    cuts = draw(st.lists(st.integers(1, n - 1), max_size=6))
+    return labels, probs, cuts, draw(st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=split_data(),
+    filter_by=st.sampled_from(FILTERS),
+    per_class=st.booleans(),
+    frac_noise=st.sampled_from([1.0, 0.5, 0.3]),
+)
+def test_any_split_and_merge_order_gives_the_same_flags(
+    data: tuple[list[list[int]], np.ndarray, list[int], int], filter_by: str, per_class: bool, frac_noise: float
+) -> None:
+    """Rows tied at a cutoff spread over several batches are the hard case (frac_noise < 1 puts
+    the cutoff among the candidates)."""
+    labels, probs, cuts, seed = data
+    k = probs.shape[1]
+    prune = filter_by in ("prune_by_noise_rate", "prune_by_class", "both")
+    options = parse_issue_options(k, filter_by=filter_by, frac_noise=frac_noise if prune else 1.0)
+    whole = chunks(labels, probs, [])
+    parts = chunks(labels, probs, cuts)
+    shuffled = list(parts)
+    np.random.default_rng(seed).shuffle(shuffled)
+    one = find(lambda: whole, k, options, per_class=per_class, summary=True).rule
+    many = find(lambda: shuffled, k, options, per_class=per_class, summary=True).rule
+    if per_class:
+        expected = one.class_mask(whole[0])
+        got = np.concatenate([many.class_mask(c) for c in parts])
+    else:
+        expected = one.row_mask(whole[0])
+        got = np.concatenate([many.row_mask(c) for c in parts])
+    np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(data=split_data())
+def test_threshold_partials_merge_exactly(data: tuple[list[list[int]], np.ndarray, list[int], int]) -> None:
+    labels, probs, cuts, seed = data
+    k = probs.shape[1]
+    parts = [ThresholdPartial.of(c) for c in chunks(labels, probs, cuts)]
+    np.random.default_rng(seed).shuffle(parts)
+    merged = merge_all(parts, ThresholdPartial.empty(k)).finalize()
+    whole = ThresholdPartial.of(chunks(labels, probs, [])[0]).finalize()
+    np.testing.assert_array_equal(merged.values, whole.values)
+    np.testing.assert_array_equal(merged.cuts, whole.cuts)
+    # the exact mean is within a few ulps of numpy's pairwise mean
+    y = np.zeros(probs.shape, dtype=bool)
+    for i, row in enumerate(labels):
+        y[i, row] = True
+    for c in range(k):
+        for label, values in ((1, probs[y[:, c], c]), (0, np.subtract(probs.dtype.type(1), probs[~y[:, c], c]))):
+            if values.size and merged.wide[c]:
+                reference = max(float(np.mean(values)), 2e-6)
+                assert abs(merged.values[c, label] - reference) <= 8 * np.spacing(reference) * (
+                    1 if probs.dtype == np.float64 else 2**29
+                )
+
+
+def test_exact_sums_by_hand() -> None:
+    values = np.array([[0.5, 0.25], [0.25, 2.0**-70], [0.125, 1.0]])
+    totals = exact.column_sums(values)
+    assert totals == [(0.875 * 2**80), int(1.25 * 2**80) + 2**10]
+    assert exact.mean(totals[0], 3) == 0.875 / 3
+    assert np.isnan(exact.mean(0, 0))
+    assert exact.segment_sums(np.array([0.5, 0.25, 0.125]), np.array([1, 0, 1]), 3) == [2**78, 5 * 2**77, 0]

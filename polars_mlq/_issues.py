@@ -91,7 +91,12 @@ def find_issues(batch: Batch, options: IssueOptions) -> np.ndarray:
     """
     chunk = Chunk.of(batch)
     pb = chunk.problems
-    mask = _found(chunk, options, per_class=False).rule.row_mask(chunk)
+    found = _found(chunk, options, per_class=False)
+    if found.joint is not None and options.filter_by not in LOW_FILTERS:  # read off the candidates
+        mask = np.zeros(pb.n, dtype=bool)
+        mask[np.searchsorted(chunk.rows, found.flagged_entries()[0])] = True
+    else:
+        mask = found.rule.row_mask(chunk)
     if options.rank_by is None:
         return mask
     flagged = np.flatnonzero(mask)

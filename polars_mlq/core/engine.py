@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from polars_mlq.core.binary import _key
 from polars_mlq.core.calibration import calibrate, prune_counts, prune_nums
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.joint import JointPartial
@@ -65,17 +66,18 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
         values = np.full((k, 2), NOTHING[0])
         rows = np.full((k, 2), NOTHING[1], dtype=np.int64)
         for label, entries in enumerate(found.entries):
-            cand, _ = entries.candidates(k)
-            keys = cand.keys(by).astype(np.float64)
-            order = np.lexsort((cand.rows, keys, cand.cls))  # by class, then key, then row
-            size = np.diff(cand.starts)
+            keys = _key(by, label, entries.p, np.subtract(entries.p.dtype.type(1), entries.p)).astype(np.float64)
+            order = np.lexsort((entries.rows, keys, entries.cls))  # by class, then key, then row
+            starts = np.zeros(k + 1, dtype=np.int64)
+            np.cumsum(np.bincount(entries.cls, minlength=k), out=starts[1:])
+            size = np.diff(starts)
             num = nums[label][by]
             every = (num > 0) & (num > size)
             values[every, label], rows[every, label] = EVERYTHING
             inside = np.flatnonzero((num > 0) & (num <= size))
-            pick = order[cand.starts[inside] + num[inside] - 1]
+            pick = order[starts[inside] + num[inside] - 1]
             values[inside, label] = keys[pick]
-            rows[inside, label] = cand.rows[pick]
+            rows[inside, label] = entries.rows[pick]
         out.append(Cutoffs(by, values, rows))
     return tuple(out)
 

@@ -96,7 +96,11 @@ def test_threshold_partials_merge_exactly(data: tuple[list[list[int]], np.ndarra
 def test_exact_sums_by_hand() -> None:
     values = np.array([[0.5, 0.25], [0.25, 2.0**-70], [0.125, 1.0]])
     totals = exact.column_sums(values)
-    assert totals == [(0.875 * 2**80), int(1.25 * 2**80) + 2**10]
+    assert totals == [7 * 2**77, 5 * 2**78 + 2**10]
+    # below 2**-80 a value is rounded (half to even) to the grid: 2**-81 -> 0, 3 * 2**-82 -> 2**-80
+    assert exact.column_sums(np.array([[2.0**-81], [3 * 2.0**-82]])) == [1]
+    # 1 - 2**-70 rounds to 1.0 in float64 before it is summed, as cleanlab computes it
+    assert exact.column_sums(values, complement=True) == [17 * 2**77, 7 * 2**78]
     assert exact.mean(totals[0], 3) == 0.875 / 3
     assert np.isnan(exact.mean(0, 0))
     assert exact.segment_sums(np.array([0.5, 0.25, 0.125]), np.array([1, 0, 1]), 3) == [2**78, 5 * 2**77, 0]

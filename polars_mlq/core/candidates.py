@@ -80,7 +80,7 @@ def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Cand
     labelled = _with_starts(1, pb.lab_rows[hit], pb.lab_cls[hit], p[hit], pb.complement(p[hit]), k)
 
     disagree = pb.probs > lower
-    disagree &= ~pb.given
+    disagree.reshape(-1)[pb.label_positions] = False
     flat = np.flatnonzero(disagree)  # row-major
     if flat.size * 8 > disagree.size:  # many: read them out column by column
         cls, rows = np.divmod(np.flatnonzero(np.ascontiguousarray(disagree.T)), max(pb.n, 1))

@@ -30,7 +30,7 @@ from polars_mlq.core.joint import JointPartial
 from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
 from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
 from polars_mlq.core.scores import ema, plain_scores
-from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial
+from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial, nth_pair
 from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
 
 #: Streams the data once per call.
@@ -66,18 +66,22 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
         values = np.full((k, 2), NOTHING[0])
         rows = np.full((k, 2), NOTHING[1], dtype=np.int64)
         for label, entries in enumerate(found.entries):
-            keys = _key(by, label, entries.p, np.subtract(entries.p.dtype.type(1), entries.p)).astype(np.float64)
-            order = np.lexsort((entries.rows, keys, entries.cls))  # by class, then key, then row
-            starts = np.zeros(k + 1, dtype=np.int64)
-            np.cumsum(np.bincount(entries.cls, minlength=k), out=starts[1:])
-            size = np.diff(starts)
+            size = np.bincount(entries.cls, minlength=k)
             num = nums[label][by]
             every = (num > 0) & (num > size)
             values[every, label], rows[every, label] = EVERYTHING
-            inside = np.flatnonzero((num > 0) & (num <= size))
-            pick = order[starts[inside] + num[inside] - 1]
-            values[inside, label] = keys[pick]
-            rows[inside, label] = entries.rows[pick]
+            inside = (num > 0) & (num <= size)
+            if not inside.any():
+                continue
+            pick = np.flatnonzero(inside[entries.cls])  # only the classes whose cutoff falls inside
+            order = pick[np.argsort(entries.cls[pick], kind="stable")]
+            cls, p, row = entries.cls[order], entries.p[order], entries.rows[order]
+            keys = _key(by, label, p, np.subtract(p.dtype.type(1), p)).astype(np.float64)
+            starts = np.zeros(k + 1, dtype=np.int64)
+            np.cumsum(np.bincount(cls, minlength=k), out=starts[1:])
+            for c in np.flatnonzero(inside).tolist():
+                lo, hi = starts[c], starts[c + 1]
+                values[c, label], rows[c, label] = nth_pair(keys[lo:hi], row[lo:hi], int(num[c]))
         out.append(Cutoffs(by, values, rows))
     return tuple(out)
 
@@ -128,7 +132,7 @@ class Found:
             return counts, 0
         rows = []
         for entries in self.joint.entries:
-            cand, _ = entries.candidates(k)
+            cand = entries.as_candidates()
             hit = self.rule.entry_flags(cand, cand.rows)
             counts[:, 1 - cand.label] += np.bincount(cand.cls[hit], minlength=k)
             rows.append(cand.rows[hit])
@@ -138,10 +142,9 @@ class Found:
         """(row numbers, classes) of every flagged entry, from the merged candidates (not the
         ``low_*`` filters; needs ``joint``)."""
         assert self.joint is not None
-        k = self.rule.num_classes
         rows, cls = [], []
         for entries in self.joint.entries:
-            cand, _ = entries.candidates(k)
+            cand = entries.as_candidates()
             hit = self.rule.entry_flags(cand, cand.rows)
             rows.append(cand.rows[hit])
             cls.append(cand.cls[hit])

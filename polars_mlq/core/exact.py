@@ -1,18 +1,21 @@
 """Exact, order-independent sums of probabilities: the partial statistic behind every mean.
 
 A float sum depends on the order of its terms, so a mean accumulated batch by batch would change
-with how the rows were split. Here every value ``x`` in [0, 1] is first written as a fixed-point
-number with 80 fractional bits, truncated (``floor(x * 2**80)``, a function of ``x`` alone), and
-those integers are summed exactly. The sum of a group is therefore the same whatever the batches,
-their sizes or the order in which partial sums are merged.
+with how the rows were split. Here every value ``x`` in [0, 1] is first rounded to a fixed-point
+number with 80 fractional bits (a function of ``x`` alone), and those numbers are summed exactly.
+The sum of a group is therefore the same whatever the batches, their sizes or the order in which
+partial sums are merged.
 
-The truncation drops at most 2**-80 per value. Thresholds are clipped to at least 2e-6 (about
-2**-19) before use, so the fixed-point mean of n values is within n * 2**-80 / n = 2**-80 of the
-exact mean: more than 60 bits below the last bit of any threshold that matters.
+The rounding moves a value by at most 2**-81. Thresholds are clipped to at least 2e-6 (about
+2**-19) before use, so the fixed-point mean is within 2**-81 of the exact mean: more than 60
+bits below the last bit of any threshold that matters. Values of 2**-27 or more (every value
+of float32 data) are multiples of 2**-80 already, and for them the sum is the exact sum.
 
-Per block of at most ``_BLOCK_ROWS`` rows, the two 40-bit halves of the fixed-point values are
-integers below 2**40 stored exactly in float64, and their column sums stay below 2**53, so
-``np.add.reduce`` sums them exactly in any order. Block sums are added as Python integers.
+How: ``x = high + low``, where ``high`` is ``x`` rounded to a multiple of 2**-40 (adding and
+subtracting ``1.5 * 2**12`` rounds it there) and ``low = x - high`` (exact) is rounded to a
+multiple of 2**-80 the same way. A column of at most 2**13 such values sums exactly in float64
+whatever the order, since every partial sum is a multiple of the grid below 2**53 grid units.
+Block sums are then added as integers.
 """
 
 from __future__ import annotations
@@ -21,48 +24,90 @@ from fractions import Fraction
 
 import numpy as np
 
-#: Bits in each of the two halves of a fixed-point value.
+#: A fixed-point unit is 2**-UNIT_BITS.
+UNIT_BITS = 80
 _HALF = 40
-_SCALE = float(2**_HALF)
-#: Rows per block: 2**13 values below 2**40 sum to less than 2**53, exactly in float64.
-_BLOCK_ROWS = 1 << 13
-#: A fixed-point unit is 2**-80.
-UNIT_BITS = 2 * _HALF
+#: ``x + _ROUND_HIGH - _ROUND_HIGH`` rounds x in [0, 2] to a multiple of 2**-40.
+_ROUND_HIGH = 1.5 * 2.0**12
+#: ``y + _ROUND_LOW - _ROUND_LOW`` rounds y in [-2**-40, 2**-40] to a multiple of 2**-80.
+_ROUND_LOW = 1.5 * 2.0**-28
+#: Rows per block: 2**13 values on the grid sum to less than 2**53 grid units, exactly.
+_MAX_ROWS = 1 << 13
+#: Entries per block: small enough to stay in cache, large enough to keep calls few.
+_BLOCK_ENTRIES = 1 << 17
+#: Blocks whose int64 sums are added before they are moved to Python integers (no overflow).
+_FLUSH = 256
 
 
-def _halves(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The high and low 40-bit halves of ``floor(values * 2**80)``, as exact float64 integers."""
-    scaled = values.astype(np.float64) * _SCALE  # exact: a power-of-two scaling
-    high = np.floor(scaled)
-    scaled -= high  # the fraction, exact
-    scaled *= _SCALE
-    return high, np.floor(scaled, out=scaled)
+def _split(x: np.ndarray, high: np.ndarray) -> None:
+    """In place: ``high`` becomes x on the 2**-40 grid, ``x`` the rest on the 2**-80 grid."""
+    np.add(x, _ROUND_HIGH, out=high)
+    high -= _ROUND_HIGH
+    x -= high
+    x += _ROUND_LOW
+    x -= _ROUND_LOW
 
 
-def column_sums(values: np.ndarray) -> list[int]:
+class _Totals:
+    """Per-segment running sums in units of 2**-80: int64 between flushes, Python ints after."""
+
+    def __init__(self, size: int) -> None:
+        self.high = np.zeros(size, dtype=np.int64)
+        self.low = np.zeros(size, dtype=np.int64)
+        self.totals = [0] * size
+        self._pending = 0
+
+    def add(self, high_sums: np.ndarray, low_sums: np.ndarray) -> None:
+        self.high += (high_sums * 2.0**_HALF).astype(np.int64)
+        self.low += (low_sums * 2.0**UNIT_BITS).astype(np.int64)
+        self._pending += 1
+        if self._pending == _FLUSH:
+            self.flush()
+
+    def flush(self) -> list[int]:
+        self.totals = [
+            t + (h << _HALF) + lo for t, h, lo in zip(self.totals, self.high.tolist(), self.low.tolist(), strict=True)
+        ]
+        self.high[:] = 0
+        self.low[:] = 0
+        self._pending = 0
+        return self.totals
+
+
+def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
     """Per column of an (n, K) array of values in [0, 1], the exact sum of its fixed-point values
-    (in units of 2**-80), as Python integers."""
+    (of ``1 - values``, computed in their dtype, with ``complement``), as Python integers."""
     n, k = values.shape
-    totals = [0] * k
-    for start in range(0, n, _BLOCK_ROWS):
-        high, low = _halves(values[start : start + _BLOCK_ROWS])
-        sums_high = np.add.reduce(high, axis=0).tolist()
-        sums_low = np.add.reduce(low, axis=0).tolist()
-        totals = [t + (int(h) << _HALF) + int(lo) for t, h, lo in zip(totals, sums_high, sums_low, strict=True)]
-    return totals
+    totals = _Totals(k)
+    rows = max(1, min(_MAX_ROWS, _BLOCK_ENTRIES // max(k, 1)))
+    work = np.empty((min(rows, n), k))
+    high = np.empty_like(work)
+    one = values.dtype.type(1)
+    for start in range(0, n, rows):
+        block = values[start : start + rows]
+        x, h = work[: block.shape[0]], high[: block.shape[0]]
+        if complement and values.dtype == np.float64:
+            np.subtract(one, block, out=x)
+        elif complement:
+            x[...] = np.subtract(one, block)  # 1 - p in pred_probs' dtype, as cleanlab computes it
+        else:
+            x[...] = block
+        _split(x, h)
+        totals.add(np.add.reduce(h, axis=0), np.add.reduce(x, axis=0))
+    return totals.flush()
 
 
 def segment_sums(values: np.ndarray, segment: np.ndarray, num_segments: int) -> list[int]:
     """Per segment id in ``range(num_segments)``, the exact fixed-point sum of the 1-D ``values``
     whose ``segment`` is that id (in units of 2**-80), as Python integers."""
-    totals = [0] * num_segments
-    for start in range(0, values.size, _BLOCK_ROWS):
-        high, low = _halves(values[start : start + _BLOCK_ROWS])
-        ids = segment[start : start + _BLOCK_ROWS]
-        sums_high = np.bincount(ids, weights=high, minlength=num_segments).tolist()
-        sums_low = np.bincount(ids, weights=low, minlength=num_segments).tolist()
-        totals = [t + (int(h) << _HALF) + int(lo) for t, h, lo in zip(totals, sums_high, sums_low, strict=True)]
-    return totals
+    totals = _Totals(num_segments)
+    for start in range(0, values.size, _MAX_ROWS):
+        x = values[start : start + _MAX_ROWS].astype(np.float64)
+        h = np.empty_like(x)
+        _split(x, h)
+        ids = segment[start : start + _MAX_ROWS]
+        totals.add(np.bincount(ids, weights=h, minlength=num_segments), np.bincount(ids, weights=x, minlength=num_segments))
+    return totals.flush()
 
 
 def mean(total: int, count: int) -> float:

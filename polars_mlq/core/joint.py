@@ -46,14 +46,10 @@ class Entries:
             np.concatenate([self.p, other.p]),
         )
 
-    def candidates(self, num_classes: int) -> tuple[Candidates, np.ndarray]:
-        """As ``Candidates`` sorted by class then row, and the permutation that sorts them."""
-        order = np.lexsort((self.rows, self.cls))
-        cls, p = self.cls[order], self.p[order]
-        starts = np.zeros(num_classes + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cls, minlength=num_classes), out=starts[1:])
-        a = np.subtract(p.dtype.type(1), p)
-        return Candidates(self.label, self.rows[order], cls, p, a, starts), order
+    def as_candidates(self) -> Candidates:
+        """The entries as ``Candidates`` in their stored order (``starts`` is empty: not sorted)."""
+        a = np.subtract(self.p.dtype.type(1), self.p)
+        return Candidates(self.label, self.rows, self.cls, self.p, a, np.zeros(0, dtype=np.int64))
 
 
 def confident_flags(cand: Candidates, thr: ConfidentThresholds) -> np.ndarray:

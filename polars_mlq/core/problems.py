@@ -8,6 +8,7 @@ reductions.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,17 +17,28 @@ import numpy as np
 from polars_mlq._columns import Batch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Problems:
     """The K binary problems of a batch, with the labelled entries listed class by class."""
 
     probs: np.ndarray  # (n, K) p
-    given: np.ndarray  # (n, K) bool
     counts: np.ndarray  # (K, 2) int64: rows without / with class k
     lab_rows: np.ndarray  # rows of the labelled entries, sorted by class then row
     lab_cls: np.ndarray  # their classes
     lab_p: np.ndarray  # their probabilities
     lab_starts: np.ndarray  # (K + 1,) where each class's entries start
+
+    @functools.cached_property
+    def given(self) -> np.ndarray:
+        """(n, K) bool: the multi-hot given labels (built on first use)."""
+        mask = np.zeros(self.probs.shape, dtype=bool)
+        mask.reshape(-1)[self.label_positions] = True
+        return mask
+
+    @functools.cached_property
+    def label_positions(self) -> np.ndarray:
+        """Flat indices ``row * K + class`` of the labelled entries, ascending."""
+        return np.sort(self.lab_rows * self.num_classes + self.lab_cls)
 
     @property
     def n(self) -> int:
@@ -51,14 +63,14 @@ class Problems:
         return np.flatnonzero(~self.given[:, k])
 
 
-def _problems(probs: np.ndarray, given: np.ndarray, lab_cls: np.ndarray, lab_rows: np.ndarray) -> Problems:
+def _problems(probs: np.ndarray, lab_cls: np.ndarray, lab_rows: np.ndarray) -> Problems:
     n, k = probs.shape
     present = np.bincount(lab_cls, minlength=k).astype(np.int64)
     starts = np.zeros(k + 1, dtype=np.int64)
     np.cumsum(present, out=starts[1:])
     counts = np.stack([n - present, present], axis=1)
     lab_p = probs.reshape(-1)[lab_rows * k + lab_cls] if probs.flags.c_contiguous else probs[lab_rows, lab_cls]
-    return Problems(probs, given, counts, lab_rows, lab_cls, lab_p, starts)
+    return Problems(probs, counts, lab_rows, lab_cls, lab_p, starts)
 
 
 def problems(batch: Batch) -> Problems:
@@ -70,13 +82,12 @@ def problems(batch: Batch) -> Problems:
     if code.size > 1:
         code = code[np.concatenate(([True], code[1:] != code[:-1]))]
     lab_cls, lab_rows = np.divmod(code, max(n, 1))
-    return _problems(probs, batch.multi_hot(0, n), lab_cls, lab_rows)
+    return _problems(probs, lab_cls, lab_rows)
 
 
 def sub_problems(pb: Problems, rows: np.ndarray) -> Problems:
     """The problems of some of the rows, in the order given."""
-    given = pb.given[rows]
-    lab_cls, lab_rows = np.nonzero(given.T)
-    return _problems(pb.probs[rows], given, lab_cls.astype(np.int64), lab_rows.astype(np.int64))
+    lab_cls, lab_rows = np.nonzero(pb.given[rows].T)
+    return _problems(pb.probs[rows], lab_cls.astype(np.int64), lab_rows.astype(np.int64))
 
 

@@ -12,7 +12,7 @@ from polars_mlq.core.problems import Problems
 def plain_scores(pb: Problems, method: str) -> np.ndarray:
     """(n, K) float64 binary scores (self confidence or normalized margin) of every entry."""
     out = np.empty(pb.probs.shape, dtype=np.float64)
-    per_class_scores(np.ascontiguousarray(pb.probs), np.flatnonzero(pb.given), method, None, out)
+    per_class_scores(np.ascontiguousarray(pb.probs), pb.label_positions, method, None, out)
     return out
 
 

@@ -35,13 +35,15 @@ def smallest(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[np.ndarray, 
 
 
 def nth_pair(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[float, int]:
-    """The m-th smallest (value, row) pair (1-based) of pairs that hold the m smallest."""
+    """The m-th smallest (value, row) pair (1-based) of distinct pairs."""
     if m <= 0:
         return NOTHING
     if m > values.size:
         return EVERYTHING
-    order = np.lexsort((rows, values))
-    return float(values[order[m - 1]]), int(rows[order[m - 1]])
+    pivot = np.partition(values, m - 1)[m - 1]
+    need = m - int(np.count_nonzero(values < pivot))  # how many of the rows tied at the pivot
+    tied = rows[values == pivot]
+    return float(pivot), int(np.partition(tied, need - 1)[need - 1])
 
 
 def within(values: np.ndarray, rows: np.ndarray, cut_value: np.ndarray | float, cut_row: np.ndarray | int) -> np.ndarray:

@@ -76,7 +76,7 @@ class ThresholdPartial:
         k = pb.num_classes
         if pb.n == 0:
             return cls.empty(k)
-        absent_all = exact.column_sums(pb.complement(pb.probs))
+        absent_all = exact.column_sums(pb.probs, complement=True)
         absent_labelled = exact.segment_sums(pb.complement(pb.lab_p), pb.lab_cls, k)
         present = exact.segment_sums(pb.lab_p, pb.lab_cls, k)
         sums = tuple(

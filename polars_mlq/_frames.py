@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Union
 
 import polars as pl
@@ -16,7 +16,10 @@ from polars_mlq._columns import (
     pred_probs_width,
     read_batch,
 )
-from polars_mlq._thresholds import Thresholds, ThresholdStats, batch_thresholds
+from polars_mlq._thresholds import Thresholds, batch_thresholds, thresholds_from
+from polars_mlq.core import engine
+from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.thresholds import ThresholdPartial
 
 IntoExpr = Union[str, pl.Expr]
 #: pred_probs: one List/Array column, or several Float columns (names or a selector), one per class.
@@ -117,6 +120,32 @@ def _nonzero_width(width: int | None, probs_name: str) -> int | None:
     return width
 
 
+#: Rows are read in slices of at most about this many values.
+_BATCH_ELEMENTS = 1 << 22
+def stream_chunks(
+    frame: pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int, spec: LabelSpec
+) -> engine.Source:
+    """A source that streams the query once per call, as chunks in row order.
+
+    Polars hands over a Parquet row group, or an in-memory frame whole, at a time; slices of at
+    most ``_BATCH_ELEMENTS`` values (zero-copy) keep the per-batch temporaries small. Each chunk
+    knows the row numbers of its rows, so errors and ties name the user's rows.
+    """
+    step = max(1024, _BATCH_ELEMENTS // max(num_classes, 1))
+
+    def source() -> Iterator[Chunk]:
+        first = 0
+        for data in frame.select(labels, pred_probs).collect_batches(maintain_order=True):
+            for start in range(0, data.height, step):
+                part = data.slice(start, step)
+                where = Where(first_row=first + start)
+                batch = read_batch(part[:, 0], part[:, 1], num_classes=num_classes, where=where, spec=spec)
+                yield Chunk.of(batch, first + start)
+            first += data.height
+
+    return source
+
+
 def frame_thresholds(
     frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int | None, spec: LabelSpec = LabelSpec()
 ) -> Thresholds:
@@ -125,9 +154,5 @@ def frame_thresholds(
         data = frame.select(labels, pred_probs)
         return batch_thresholds(read_batch(data[:, 0], data[:, 1], num_classes=num_classes, spec=spec))
     if num_classes is None:  # no row has pred_probs: there is nothing to average
-        return ThresholdStats(0).thresholds()
-    stats = ThresholdStats(num_classes)
-    for chunk in frame.select(labels, pred_probs).collect_batches():
-        batch = read_batch(chunk[:, 0], chunk[:, 1], num_classes=num_classes, where=Where(streamed=True), spec=spec)
-        stats.add(batch)
-    return stats.thresholds()
+        return thresholds_from(ThresholdPartial.empty(0).finalize())
+    return thresholds_from(engine.thresholds_of(stream_chunks(frame, labels, pred_probs, num_classes, spec), num_classes))

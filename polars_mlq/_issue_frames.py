@@ -9,7 +9,7 @@ too. Summaries need only counts, which the passes give directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -18,10 +18,10 @@ import polars as pl
 
 from polars_mlq import _issues, _summaries
 from polars_mlq._columns import Batch, LabelSpec, Where, read_batch
-from polars_mlq._frames import checked_num_classes
+from polars_mlq._frames import checked_num_classes, stream_chunks
 from polars_mlq.core import engine
 from polars_mlq.core.chunk import Chunk
-from polars_mlq.core.options import parse_issue_options
+from polars_mlq.core.options import IssueOptions, parse_issue_options
 from polars_mlq.core.problems import problems
 from polars_mlq.core.rule import IssueRule
 
@@ -72,46 +72,20 @@ def frame_issues(
     labels: pl.Expr,
     pred_probs: pl.Expr,
     spec: LabelSpec,
-    options_kwargs: dict[str, object],
+    options: IssueOptions,
 ) -> FrameIssues:
     """Flags of a DataFrame, from its whole columns."""
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     columns = frame.select(labels, pred_probs)
     batch = read_batch(columns[:, 0], columns[:, 1], num_classes=num_classes, spec=spec)
-    options = _issues.parse_issue_options(batch.num_classes, **options_kwargs)
+    options = options.for_classes(batch.num_classes)
     flags = _issues.find_issues_per_class(batch, options)
     rows = _issues.find_issues(batch, options) if options.filter_by in _issues.LOW_FILTERS else flags.any(axis=1)
     return FrameIssues(batch, flags, batch.multi_hot(0, batch.probs.shape[0]), rows)
 
 
-#: Rows are read in slices of at most about this many values.
-_BATCH_ELEMENTS = 1 << 22
 #: The temporary column that carries each row's number through a lazy query.
 ROW_NUMBER = "__polars_mlq_row__"
-
-
-def stream_chunks(
-    frame: pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int, spec: LabelSpec
-) -> engine.Source:
-    """A source that streams the query once per call, as chunks in row order.
-
-    Polars hands over a Parquet row group, or an in-memory frame whole, at a time; slices of at
-    most ``_BATCH_ELEMENTS`` values (zero-copy) keep the per-batch temporaries small. Each chunk
-    knows the row numbers of its rows, so errors and ties name the user's rows.
-    """
-    step = max(1024, _BATCH_ELEMENTS // max(num_classes, 1))
-
-    def source() -> Iterator[Chunk]:
-        first = 0
-        for data in frame.select(labels, pred_probs).collect_batches(maintain_order=True):
-            for start in range(0, data.height, step):
-                part = data.slice(start, step)
-                where = Where(first_row=first + start)
-                batch = read_batch(part[:, 0], part[:, 1], num_classes=num_classes, where=where, spec=spec)
-                yield Chunk.of(batch, first + start)
-            first += data.height
-
-    return source
 
 
 def _flags_udf(
@@ -142,7 +116,7 @@ def lazy_flags(
     labels: pl.Expr,
     pred_probs: pl.Expr,
     spec: LabelSpec,
-    options_kwargs: dict[str, object],
+    options: IssueOptions,
     *,
     per_class: bool,
     name: str,
@@ -150,10 +124,10 @@ def lazy_flags(
     """The flags of a LazyFrame appended as a column: the streaming passes run now (how many
     depends on the filter), the flags when the query runs, batch by batch."""
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
-    options = parse_issue_options(num_classes or 0, **options_kwargs)  # type: ignore[arg-type]
     if num_classes is None:  # no row has pred_probs: every flag is null
         dtype: pl.DataType = pl.Array(pl.Boolean, 0) if per_class else pl.Boolean()
         return frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    options = options.for_classes(num_classes)
     found = engine.find(stream_chunks(frame, labels, pred_probs, num_classes, spec), num_classes, options, per_class=per_class)
     udf = partial(_flags_udf, rule=found.rule, num_classes=num_classes, spec=spec, per_class=per_class)
     dtype = pl.Array(pl.Boolean, num_classes) if per_class else pl.Boolean()
@@ -165,7 +139,7 @@ def lazy_flags(
 def issue_counts(frame: pl.DataFrame | pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec) -> IssueCounts:
     """The counts behind the summaries (default filter); a LazyFrame is streamed, not collected."""
     if isinstance(frame, pl.DataFrame):
-        return frame_issues(frame, labels, pred_probs, spec, {}).summary()
+        return frame_issues(frame, labels, pred_probs, spec, IssueOptions()).summary()
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     if num_classes is None:
         return IssueCounts(np.zeros((0, 2), dtype=np.int64), 0, 0)

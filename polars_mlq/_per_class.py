@@ -11,10 +11,12 @@ loop over rows or classes. Without adjustment the arithmetic runs in the dtype o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from polars_mlq._thresholds import Thresholds
+if TYPE_CHECKING:
+    from polars_mlq._thresholds import Thresholds
 
 _LN2 = np.log(2.0)
 _FLOOR = 1e-6  # the floor on self-confidence and on the entropy ratio in confidence_weighted_entropy

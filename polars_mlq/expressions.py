@@ -45,10 +45,11 @@ def _score_udf(
     dtype: pl.DataType,
     spec: LabelSpec,
 ) -> pl.Series:
-    labels, pred_probs = series
-    batch = read_batch(
-        labels, pred_probs, num_classes=num_classes, where=Where(streamed=streamed), spec=spec, defer_range_check=True
-    )
+    labels, pred_probs = series[0], series[1]
+    # a third input, when given, holds each row's number in the user's frame (errors name it)
+    first = int(series[2][0]) if len(series) > 2 and len(series[2]) else None
+    where = Where(streamed=streamed, first_row=first)
+    batch = read_batch(labels, pred_probs, num_classes=num_classes, where=where, spec=spec, defer_range_check=True)
     if options.aggregator is None:
         values = per_class_matrix(batch, options, thresholds)
     else:
@@ -128,12 +129,16 @@ def scoring_expr(
     whole_column: bool,
     name: str,
     spec: LabelSpec,
+    row_numbers: str | None = None,
 ) -> pl.Expr:
-    """The one expression every lazy scoring path runs (see ``_scoring_udf``)."""
+    """The one expression every lazy scoring path runs (see ``_scoring_udf``); ``row_numbers``
+    names a column of each row's number in the user's frame, for error messages."""
     udf, dtype, elementwise = _scoring_udf(
         options, thresholds=thresholds, num_classes=num_classes, whole_column=whole_column, spec=spec
     )
     inputs = [to_expr(labels, "labels"), to_probs_expr(pred_probs)]
+    if row_numbers is not None:
+        inputs.append(pl.col(row_numbers))
     return pl.map_batches(inputs, udf, return_dtype=dtype, is_elementwise=elementwise).alias(name)
 
 

@@ -22,8 +22,11 @@ from polars_mlq._frames import (
     to_expr,
     to_probs_expr,
 )
+from polars_mlq._issue_frames import ROW_NUMBER
+from polars_mlq.issues_api import HealthSummary
 from polars_mlq._issues import FilterBy
 from polars_mlq._options import Method, parse_options
+from polars_mlq.core.options import IssueOptions, parse_issue_options
 from polars_mlq.expressions import (
     ThresholdsLike,
     label_spec,
@@ -88,8 +91,9 @@ class _Mlq(Generic[FrameT]):
             whole_column=False,
             name=name,
             spec=spec,
+            row_numbers=ROW_NUMBER,
         )
-        return frame.with_columns(expr)
+        return frame.with_row_index(ROW_NUMBER).with_columns(expr).drop(ROW_NUMBER)
 
     def label_quality(
         self,
@@ -176,7 +180,7 @@ class _Mlq(Generic[FrameT]):
         pred_probs: IntoProbs,
         class_names: Sequence[str] | None,
         labels_format: LabelsFormat,
-        options: dict[str, Any],
+        options: IssueOptions,
         *,
         per_class: bool,
         name: str,
@@ -217,7 +221,8 @@ class _Mlq(Generic[FrameT]):
         Arguments as :func:`polars_mlq.find_label_issues`; null where labels or pred_probs is null.
         On a LazyFrame this call streams the query twice for the dataset-level statistics (not at
         all for ``filter_by="predicted_neq_given"``) and returns the query with an elementwise
-        flag column, which streams; rows tied exactly at a cutoff are all flagged.
+        flag column, which streams; of rows tied exactly at a cutoff, the earliest are flagged, as
+        on a DataFrame.
 
         Examples
         --------
@@ -230,12 +235,13 @@ class _Mlq(Generic[FrameT]):
         >>> df.mlq.find_label_issues()["is_label_issue"].arg_true().to_list()
         [7]
         """
-        options = {
-            "filter_by": filter_by,
-            "frac_noise": frac_noise,
-            "num_to_remove_per_class": num_to_remove_per_class,
-            "min_examples_per_class": min_examples_per_class,
-        }
+        options = parse_issue_options(
+            None,
+            filter_by=filter_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class,
+        )
         return self._flagged(labels, pred_probs, class_names, labels_format, options, per_class=False, name=name)
 
     def find_label_issues_per_class(
@@ -266,12 +272,13 @@ class _Mlq(Generic[FrameT]):
         >>> df.mlq.find_label_issues_per_class()["is_label_issue_per_class"][7].to_list()
         [True, True]
         """
-        options = {
-            "filter_by": filter_by,
-            "frac_noise": frac_noise,
-            "num_to_remove_per_class": num_to_remove_per_class,
-            "min_examples_per_class": min_examples_per_class,
-        }
+        options = parse_issue_options(
+            None,
+            filter_by=filter_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class,
+        )
         return self._flagged(labels, pred_probs, class_names, labels_format, options, per_class=True, name=name)
 
     def common_issues(
@@ -334,7 +341,7 @@ class _Mlq(Generic[FrameT]):
         *,
         class_names: Sequence[str] | None = None,
         labels_format: LabelsFormat = "indices",
-    ) -> dict[str, Any]:
+    ) -> HealthSummary:
         """The health score and both tables, from one pass over the flags.
 
         Keys "overall_multilabel_health_score", "classes_by_multilabel_quality" and

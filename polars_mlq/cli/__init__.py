@@ -26,7 +26,13 @@ from polars_mlq.cli.app import build_parser, main
 from polars_mlq.cli.common import PROG, CliError, one_line
 from polars_mlq.cli.demo_data import DEMO_CLASSES_FILE, DEMO_FILE, load_demo
 from polars_mlq.cli.files import EXTENSIONS, FORMATS, atomic_output, format_of, sink
-from polars_mlq.cli.inputs import Input, check_new_column, output_path, read_class_names, read_input
+from polars_mlq.cli.inputs import (
+    Input,
+    check_new_column,
+    output_path,
+    read_class_names,
+    read_input,
+)
 from polars_mlq.cli.options import scoring_kwargs
 from polars_mlq.cli.progress import Progress
 from polars_mlq.cli.tables import MAX_CELL, format_table, frame_table

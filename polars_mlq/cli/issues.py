@@ -7,7 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
-from polars_mlq import cli  # the package: its ``sink`` is looked up when a command writes
+from polars_mlq import (
+    cli,  # the package: its ``sink`` is looked up when a command writes
+)
 from polars_mlq._issues import FILTERS
 from polars_mlq.cli.common import PROG, CliError
 from polars_mlq.cli.files import atomic_output, scan

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from polars_mlq import cli  # the package: its ``sink`` is looked up when a command writes
+from polars_mlq import (
+    cli,  # the package: its ``sink`` is looked up when a command writes
+)
 from polars_mlq.cli.common import PROG
 from polars_mlq.cli.files import atomic_output
 from polars_mlq.cli.inputs import check_new_column, output_path, read_input

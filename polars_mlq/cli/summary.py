@@ -9,7 +9,12 @@ import polars as pl
 
 from polars_mlq.cli.common import PROG
 from polars_mlq.cli.inputs import read_input
-from polars_mlq.cli.options import Subparsers, add_input_arguments, add_terminal_arguments, positive_int
+from polars_mlq.cli.options import (
+    Subparsers,
+    add_input_arguments,
+    add_terminal_arguments,
+    positive_int,
+)
 from polars_mlq.cli.progress import Progress, progress_enabled
 from polars_mlq.cli.tables import frame_table
 

@@ -17,7 +17,14 @@ the earliest row numbers, so every driver flags the same rows.
 """
 
 from polars_mlq.core.chunk import Chunk
-from polars_mlq.core.engine import Found, Source, find, joint_of, merge_all, thresholds_of
+from polars_mlq.core.engine import (
+    Found,
+    Source,
+    find,
+    joint_of,
+    merge_all,
+    thresholds_of,
+)
 from polars_mlq.core.joint import JointPartial
 from polars_mlq.core.options import IssueOptions, parse_issue_options
 from polars_mlq.core.rule import IssueRule

@@ -51,13 +51,29 @@ class IssueOptions:
     rank_by: str | None = None
     rank_adjust: bool = False
 
+    def for_classes(self, num_classes: int) -> IssueOptions:
+        """These options, checked against K (the per-class arrays must have K entries)."""
+        if self.num_to_remove is not None and self.num_to_remove.shape != (num_classes,):
+            msg = (
+                f"num_to_remove_per_class must hold {num_classes} non-negative integers (one per "
+                f"class); got {self.num_to_remove.tolist()!r}"
+            )
+            raise ValueError(msg)
+        if self.confident_joint is not None and self.confident_joint.shape != (num_classes, 2, 2):
+            msg = (
+                f"confident_joint must have shape (K, 2, 2) = ({num_classes or 'K'}, 2, 2): one 2x2 count "
+                f"matrix [given label][confident guess] per class; got shape {self.confident_joint.shape}"
+            )
+            raise ValueError(msg)
+        return self
+
 
 def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def parse_issue_options(
-    num_classes: int,
+    num_classes: int | None,
     *,
     return_indices_ranked_by: str | None = None,
     rank_by_kwargs: Mapping[str, Any] | None = None,
@@ -67,7 +83,8 @@ def parse_issue_options(
     min_examples_per_class: int = 1,
     confident_joint: np.ndarray | None = None,
 ) -> IssueOptions:
-    """Check every option once, before any work; ``num_classes`` is K (the width of pred_probs)."""
+    """Check every option once, before any work; ``num_classes`` is K (the width of pred_probs),
+    or None when it is not known yet (then ``IssueOptions.for_classes`` checks it later)."""
     if not isinstance(filter_by, str) or filter_by not in FILTERS:
         msg = f"filter_by must be one of {list(FILTERS)}; got {filter_by!r}"
         raise ValueError(msg)
@@ -107,20 +124,20 @@ def parse_issue_options(
             )
             raise ValueError(msg)
         values = list(num_to_remove_per_class)
-        if len(values) != num_classes or not all(_is_int(v) and int(v) >= 0 for v in values):
+        if (num_classes is not None and len(values) != num_classes) or not all(_is_int(v) and int(v) >= 0 for v in values):
             msg = (
-                f"num_to_remove_per_class must hold {num_classes} non-negative integers (one per "
+                f"num_to_remove_per_class must hold {num_classes or 'K'} non-negative integers (one per "
                 f"class); got {num_to_remove_per_class!r}"
             )
             raise ValueError(msg)
-        remove = np.asarray(values, dtype=np.int64).reshape(num_classes)
+        remove = np.asarray(values, dtype=np.int64).reshape(len(values))
 
     joint = None
     if confident_joint is not None:
         joint = np.asarray(confident_joint)
-        if joint.shape != (num_classes, 2, 2):
+        if joint.ndim != 3 or joint.shape[1:] != (2, 2) or (num_classes is not None and joint.shape[0] != num_classes):
             msg = (
-                f"confident_joint must have shape (K, 2, 2) = ({num_classes}, 2, 2): one 2x2 count "
+                f"confident_joint must have shape (K, 2, 2) = ({num_classes or 'K'}, 2, 2): one 2x2 count "
                 f"matrix [given label][confident guess] per class; got shape {joint.shape}"
             )
             raise ValueError(msg)

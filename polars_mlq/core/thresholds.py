@@ -21,10 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from polars_mlq._thresholds import EMPTY_GROUP, FLOOR
 from polars_mlq.core import exact
 from polars_mlq.core.binary import SLACK, guess_bounds
 from polars_mlq.core.chunk import Chunk
+
+#: The threshold of a binary label no row has: larger than any probability.
+EMPTY_GROUP = 2.0
+#: Every threshold is at least this.
+FLOOR = 2e-6
 
 
 def finish_thresholds(
@@ -109,7 +113,8 @@ class ThresholdPartial:
             dtype=np.float64,
         ).reshape(self.num_classes, 2)
         values, cuts, wide = finish_thresholds(dtype, means[:, 0], means[:, 1])
-        return ConfidentThresholds(values, cuts, wide, counts, self.num_rows, dtype)
+        exact_means = np.maximum(np.where(np.isnan(means), EMPTY_GROUP, means), FLOOR)
+        return ConfidentThresholds(values, cuts, wide, counts, self.num_rows, dtype, exact_means)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +123,8 @@ class ConfidentThresholds:
 
     ``values`` (K, 2) float64 ``[t_absent, t_present]``; ``cuts`` the thresholds minus 1e-6, in
     each class's dtype (float32 pred_probs keep float32 unless a group is empty: ``wide``);
-    ``counts`` (K, 2) the group sizes; ``num_rows`` the rows scored.
+    ``counts`` (K, 2) the group sizes; ``num_rows`` the rows scored; ``means`` the thresholds in
+    float64 for every dtype.
     """
 
     values: np.ndarray
@@ -127,6 +133,9 @@ class ConfidentThresholds:
     counts: np.ndarray
     num_rows: int
     dtype: np.dtype[Any]
+    #: (K, 2) float64 ``[t_absent, t_present]`` as exact means, never rounded to float32: what
+    #: ``adjust_pred_probs`` shifts the probabilities by.
+    means: np.ndarray
 
     @property
     def num_classes(self) -> int:

@@ -16,7 +16,7 @@ once per call as ``Chunk`` objects (``Chunk.of(batch, first_row)``). Rows tied a
 the earliest row numbers, so every driver flags the same rows.
 """
 
-from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.chunk import Chunk, read_chunk
 from polars_mlq.core.engine import (
     Found,
     Source,
@@ -45,5 +45,6 @@ __all__ = [
     "joint_of",
     "merge_all",
     "parse_issue_options",
+    "read_chunk",
     "thresholds_of",
 ]

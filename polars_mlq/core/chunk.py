@@ -9,11 +9,13 @@ the user's row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
-from polars_mlq._columns import Batch
+from polars_mlq._columns import Batch, LabelsFormat, LabelSpec, Where, read_batch
 from polars_mlq.core.problems import Problems, problems
 
 
@@ -30,3 +32,46 @@ class Chunk:
         n = batch.probs.shape[0]
         local = np.arange(n, dtype=np.int64) if batch.rows is None else batch.rows.astype(np.int64)
         return cls(problems(batch), local + first_row)
+
+
+def read_chunk(
+    frame: pl.DataFrame,
+    labels: str = "labels",
+    pred_probs: str = "pred_probs",
+    *,
+    num_classes: int,
+    first_row: int = 0,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+) -> Chunk:
+    """Read and check one batch of a dataset (for example one Parquet file of a folder).
+
+    Parameters
+    ----------
+    frame
+        The batch, with a labels column and a pred_probs column (as for ``df.mlq``).
+    labels, pred_probs
+        Their column names.
+    num_classes
+        K, the same for every batch of the dataset.
+    first_row
+        The row number, in the whole dataset, of the batch's first row: errors name the
+        dataset's row, and rows tied at a cutoff are ordered by it.
+    class_names, labels_format
+        How labels are read, as for ``df.mlq``.
+
+    Returns
+    -------
+    Chunk
+        The batch's scored rows (rows with a null label list or null pred_probs are left out).
+    """
+    names = None if class_names is None else tuple(class_names)
+    spec = LabelSpec(format=labels_format, class_names=names)
+    batch = read_batch(
+        frame.get_column(labels),
+        frame.get_column(pred_probs),
+        num_classes=num_classes,
+        where=Where(first_row=first_row),
+        spec=spec,
+    )
+    return Chunk.of(batch, first_row)

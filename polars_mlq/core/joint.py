@@ -2,7 +2,7 @@
 
 With the thresholds of pass 1 fixed, a batch contributes
 
-- ``joint`` (K, 2, 2): rows counted by [given label][confident guess] (an entry's guess is
+- ``joint`` (K, 2, 2): rows counted by ``[given label, confident guess]`` (an entry's guess is
   "present" when p > b1 and "absent" when p <= b0, per class);
 - the rows and per-class entries that confident learning flags (the ``low_*`` filters flag as
   many rows as it does);
@@ -118,7 +118,7 @@ class JointPartial:
         )
 
     def confident_joint(self) -> np.ndarray:
-        """(K, 2, 2) int64 [given label][confident guess], diagonal at least 1 (as cleanlab)."""
+        """(K, 2, 2) int64 counts ``[given label, confident guess]``, diagonal at least 1 (as cleanlab)."""
         joint = self.joint.copy()
         joint[:, [0, 1], [0, 1]] = np.maximum(joint[:, [0, 1], [0, 1]], 1)
         return joint

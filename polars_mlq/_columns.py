@@ -100,6 +100,29 @@ class Batch:
         lo, hi = self.label_offsets[start], self.label_offsets[stop]
         return self.label_positions[lo:hi] - start * self.num_classes
 
+    def scatter(self, values: np.ndarray, fill: object) -> np.ndarray:
+        """Per-row ``values`` of the scored rows placed among all ``n_total`` input rows, ``fill``
+        at the others (the array itself when every row is scored)."""
+        if self.rows is None:
+            return values
+        full = np.full((self.n_total, *values.shape[1:]), fill, dtype=values.dtype)
+        full[self.rows] = values
+        return full
+
+    def input_rows(self, indices: np.ndarray) -> np.ndarray:
+        """Indices of scored rows as indices of input rows (int64)."""
+        indices = indices.astype(np.int64, copy=False)
+        return indices if self.rows is None else self.rows[indices].astype(np.int64)
+
+    def with_nulls(self, values: pl.Series) -> pl.Series:
+        """A Series of the scored rows' values as one of all input rows, null at the others."""
+        if self.rows is None:
+            return values
+        position = np.full(self.n_total, -1, dtype=np.int64)
+        position[self.rows] = np.arange(len(self.rows))
+        index = pl.Series(position)
+        return values.gather(index.set(index < 0, None))
+
     def multi_hot(self, start: int, stop: int) -> np.ndarray:
         """The (stop - start, K) boolean label matrix of rows start..stop."""
         offsets = self.label_offsets[start : stop + 1]

@@ -37,11 +37,11 @@ class FrameIssues:
 
     def row_flags(self) -> pl.Series:
         """Boolean per input row; null where labels or pred_probs is null."""
-        return _with_nulls(self.batch, pl.Series(self.rows))
+        return self.batch.with_nulls(pl.Series(self.rows))
 
     def class_flags(self) -> pl.Series:
         k = self.batch.num_classes
-        return _with_nulls(self.batch, pl.Series(self.flags.reshape(-1)).reshape((self.flags.shape[0], k)))
+        return self.batch.with_nulls(pl.Series(self.flags.reshape(-1)).reshape((self.flags.shape[0], k)))
 
     def summary(self) -> IssueCounts:
         counts = _summaries.issue_counts(self.given, self.flags)
@@ -56,15 +56,6 @@ class IssueCounts:
     counts: np.ndarray
     num_rows: int
     flagged_rows: int
-
-
-def _with_nulls(batch: Batch, values: pl.Series) -> pl.Series:
-    if batch.rows is None:
-        return values
-    position = np.full(batch.n_total, -1, dtype=np.int64)
-    position[batch.rows] = np.arange(len(batch.rows))
-    index = pl.Series(position)
-    return values.gather(index.set(index < 0, None))
 
 
 def frame_issues(
@@ -108,7 +99,7 @@ def _flags_udf(
         values = pl.Series(mask.reshape(-1)).reshape(mask.shape) if mask.shape[0] else pl.Series([], dtype=dtype)
     else:
         values = pl.Series(rule.row_mask(chunk), dtype=pl.Boolean)
-    return _with_nulls(batch, values)
+    return batch.with_nulls(values)
 
 
 def lazy_flags(

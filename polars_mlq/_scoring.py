@@ -225,23 +225,10 @@ def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | N
     return out
 
 
-def to_full_rows(batch: Batch, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Place the scored rows' values among all input rows; the mask marks rows that score null."""
-    if batch.rows is None:
-        return values, None
-    full = np.zeros((batch.n_total, *values.shape[1:]), dtype=np.float64)
-    full[batch.rows] = values
-    null = np.ones(batch.n_total, dtype=bool)
-    null[batch.rows] = False
-    return full, null
-
-
 def to_series(name: str, batch: Batch, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
-    """Wrap the values without copying (an (n, K) matrix becomes an Array column); nulls last."""
-    full, null = to_full_rows(batch, values)
-    series = pl.Series(name, full.reshape(-1), dtype=pl.Float64)
-    if full.ndim == 2:
-        series = series.reshape((full.shape[0], full.shape[1])) if full.shape[0] else pl.Series(name, [], dtype=dtype)
-    if null is not None:
-        series = pl.select(pl.when(pl.Series(~null)).then(series)).to_series().alias(name)
-    return series
+    """Wrap the values without copying (an (n, K) matrix becomes an Array column); null where a
+    row is not scored."""
+    series = pl.Series(name, values.reshape(-1), dtype=pl.Float64)
+    if values.ndim == 2:
+        series = series.reshape((values.shape[0], values.shape[1])) if values.shape[0] else pl.Series(name, [], dtype=dtype)
+    return batch.with_nulls(series).alias(name)

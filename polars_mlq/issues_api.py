@@ -41,20 +41,6 @@ class HealthSummary(TypedDict):
 # --------------------------------------------------------------------------- input
 
 
-def _full_rows(batch: Batch, indices: np.ndarray) -> np.ndarray:
-    """Indices of scored rows -> indices of input rows (int64)."""
-    indices = indices.astype(np.int64, copy=False)
-    return indices if batch.rows is None else batch.rows[indices].astype(np.int64)
-
-
-def _full_mask(batch: Batch, mask: np.ndarray) -> np.ndarray:
-    if batch.rows is None:
-        return mask
-    full = np.zeros((batch.n_total, *mask.shape[1:]), dtype=bool)
-    full[batch.rows] = mask
-    return full
-
-
 def _options(batch: Batch, **kwargs: Any) -> _issues.IssueOptions:
     return _issues.parse_issue_options(batch.num_classes, **kwargs)
 
@@ -138,8 +124,8 @@ def find_label_issues(
     )
     result = _issues.find_issues(batch, options)
     if options.rank_by is None:
-        return _full_mask(batch, result)
-    return _full_rows(batch, result)
+        return batch.scatter(result, False)
+    return batch.input_rows(result)
 
 
 def find_multilabel_issues_per_class(
@@ -194,16 +180,11 @@ def find_multilabel_issues_per_class(
         confident_joint=confident_joint,
     )
     if options.rank_by is None:
-        return _full_mask(batch, _issues.find_issues_per_class(batch, options))
-    ranked = [_full_rows(batch, idx) for idx in _issues.ranked_per_class(batch, options)]
+        return batch.scatter(_issues.find_issues_per_class(batch, options), False)
+    ranked = [batch.input_rows(idx) for idx in _issues.ranked_per_class(batch, options)]
     given = batch.multi_hot(0, batch.probs.shape[0]).astype(np.int64)
     probs = batch.probs
-    if batch.rows is not None:
-        full_given = np.full((batch.n_total, batch.num_classes), -1, dtype=np.int64)
-        full_given[batch.rows] = given
-        full_probs = np.full((batch.n_total, batch.num_classes), np.nan, dtype=probs.dtype)
-        full_probs[batch.rows] = probs
-        given, probs = full_given, full_probs
+    given, probs = batch.scatter(given, -1), batch.scatter(probs, np.nan)
     labels_list = [given[:, k].copy() for k in range(batch.num_classes)]
     probs_list = [np.stack([np.subtract(1, probs[:, k]), probs[:, k]], axis=1) for k in range(batch.num_classes)]
     return ranked, labels_list, probs_list

@@ -23,7 +23,6 @@ from polars_mlq._frames import (
     to_probs_expr,
 )
 from polars_mlq._issue_frames import ROW_NUMBER
-from polars_mlq.issues_api import HealthSummary
 from polars_mlq._issues import FilterBy
 from polars_mlq._options import Method, parse_options
 from polars_mlq.core.options import IssueOptions, parse_issue_options
@@ -33,6 +32,7 @@ from polars_mlq.expressions import (
     scored_series,
     scoring_expr,
 )
+from polars_mlq.issues_api import HealthSummary
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 

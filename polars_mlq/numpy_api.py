@@ -12,7 +12,7 @@ import polars as pl
 
 from polars_mlq._columns import Batch, LabelsFormat, read_arrays, read_batch
 from polars_mlq._options import DEFAULT_AGGREGATOR, Method, parse_options
-from polars_mlq._scoring import per_class_matrix, row_scores, to_full_rows
+from polars_mlq._scoring import per_class_matrix, row_scores
 from polars_mlq.expressions import label_spec
 
 LabelsLike = Sequence[Sequence[int]] | Sequence[Sequence[str]] | pl.Series | np.ndarray
@@ -102,10 +102,7 @@ def _batch(
 
 
 def _with_nan_rows(batch: Batch, values: np.ndarray) -> np.ndarray:
-    full, null = to_full_rows(batch, values)
-    if null is not None:
-        full[null] = np.nan
-    return full
+    return batch.scatter(values.astype(np.float64, copy=False), np.nan)
 
 
 def get_label_quality_scores(

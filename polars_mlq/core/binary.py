@@ -120,7 +120,8 @@ SORT_KEYS = ("class", "margin")
 
 def _key(by: str, label: int, p: np.ndarray, a: np.ndarray) -> np.ndarray:
     """What cleanlab sorts the rows of one given label by, smallest first: "class", the
-    probability of the given label; "margin", minus (probability of the other - of the given)."""
+    probability of the given label; "margin", minus (probability of the other - of the given).
+    """
     if by == "class":
         return p if label == 1 else a
     return -(a - p) if label == 1 else -(p - a)
@@ -130,7 +131,8 @@ def guess_bounds(dtype: np.dtype[Any], cut0: np.ndarray, cut1: np.ndarray) -> tu
     """Per class, (b1, b0) with cuts (K,) [absent] and [present]: the confident guess of an entry
     is "present" exactly when p > b1 and "absent" exactly when p <= b0 (as ``confident_joint``
     decides it: a value reaches its threshold when it is >= the cut; if both reach, the larger
-    one wins, ties to absent)."""
+    one wins, ties to absent).
+    """
     one = dtype.type(1)
 
     def guesses(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

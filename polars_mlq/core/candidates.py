@@ -50,7 +50,8 @@ class Candidates:
 @functools.cache
 def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
     """(upper bound on p for labelled entries, lower bound for unlabelled ones): the entries whose
-    key, by either sort key, is at most the key of the first entry that agrees with its label."""
+    key, by either sort key, is at most the key of the first entry that agrees with its label.
+    """
     bounds = boundaries(dtype)
     one = dtype.type(1)
     first1 = np.array([np.nextafter(dtype.type(bounds.extra), dtype.type(2))], dtype=dtype)

@@ -125,7 +125,8 @@ class Found:
 
     def summary(self) -> tuple[np.ndarray, int]:
         """(K, 2) counts [flagged and labelled, flagged and unlabelled] per class, and the number
-        of flagged rows (every filter but the ``low_*`` ones; needs ``joint``)."""
+        of flagged rows (every filter but the ``low_*`` ones; needs ``joint``).
+        """
         k = self.rule.num_classes
         counts = np.zeros((k, 2), dtype=np.int64)
         if self.joint is None or self.num_rows == 0:
@@ -140,7 +141,8 @@ class Found:
 
     def flagged_entries(self) -> tuple[np.ndarray, np.ndarray]:
         """(row numbers, classes) of every flagged entry, from the merged candidates (not the
-        ``low_*`` filters; needs ``joint``)."""
+        ``low_*`` filters; needs ``joint``).
+        """
         assert self.joint is not None
         rows, cls = [], []
         for entries in self.joint.entries:
@@ -153,7 +155,8 @@ class Found:
 
 def find(source: Source, num_classes: int, options: IssueOptions, *, per_class: bool = False, summary: bool = False) -> Found:
     """Run the passes ``options.filter_by`` needs over ``source``; ``per_class`` selects the
-    per-class rule of the ``low_*`` filters, ``summary`` keeps the candidates for ``Found.summary``."""
+    per-class rule of the ``low_*`` filters, ``summary`` keeps the candidates for ``Found.summary``.
+    """
     filter_by, k = options.filter_by, num_classes
     if filter_by == "predicted_neq_given" and not summary:
         return Found(IssueRule(filter_by, k), -1, None, None)

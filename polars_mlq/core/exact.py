@@ -76,7 +76,8 @@ class _Totals:
 
 def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
     """Per column of an (n, K) array of values in [0, 1], the exact sum of its fixed-point values
-    (of ``1 - values``, computed in their dtype, with ``complement``), as Python integers."""
+    (of ``1 - values``, computed in their dtype, with ``complement``), as Python integers.
+    """
     n, k = values.shape
     totals = _Totals(k)
     rows = max(1, min(_MAX_ROWS, _BLOCK_ENTRIES // max(k, 1)))
@@ -99,7 +100,8 @@ def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
 
 def segment_sums(values: np.ndarray, segment: np.ndarray, num_segments: int) -> list[int]:
     """Per segment id in ``range(num_segments)``, the exact fixed-point sum of the 1-D ``values``
-    whose ``segment`` is that id (in units of 2**-80), as Python integers."""
+    whose ``segment`` is that id (in units of 2**-80), as Python integers.
+    """
     totals = _Totals(num_segments)
     for start in range(0, values.size, _MAX_ROWS):
         x = values[start : start + _MAX_ROWS].astype(np.float64)
@@ -112,7 +114,8 @@ def segment_sums(values: np.ndarray, segment: np.ndarray, num_segments: int) -> 
 
 def mean(total: int, count: int) -> float:
     """The mean of ``count`` values whose fixed-point sum is ``total``, correctly rounded to
-    float64 (NaN when ``count`` is 0)."""
+    float64 (NaN when ``count`` is 0).
+    """
     if count == 0:
         return float("nan")
     return float(Fraction(total, count << UNIT_BITS))

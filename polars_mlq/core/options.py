@@ -84,7 +84,8 @@ def parse_issue_options(
     confident_joint: np.ndarray | None = None,
 ) -> IssueOptions:
     """Check every option once, before any work; ``num_classes`` is K (the width of pred_probs),
-    or None when it is not known yet (then ``IssueOptions.for_classes`` checks it later)."""
+    or None when it is not known yet (then ``IssueOptions.for_classes`` checks it later).
+    """
     if not isinstance(filter_by, str) or filter_by not in FILTERS:
         msg = f"filter_by must be one of {list(FILTERS)}; got {filter_by!r}"
         raise ValueError(msg)

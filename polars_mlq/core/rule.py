@@ -49,7 +49,8 @@ class IssueRule:
 
     def entry_flags(self, cand: Candidates, rows: np.ndarray) -> np.ndarray:
         """Which candidates are flagged (every filter but the ``low_*`` ones); ``rows`` are their
-        row numbers in the user's data."""
+        row numbers in the user's data.
+        """
         if self.nothing:
             return np.zeros(cand.cls.size, dtype=bool)
         keep = cand.disagree()

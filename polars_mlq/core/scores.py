@@ -18,7 +18,8 @@ def plain_scores(pb: Problems, method: str) -> np.ndarray:
 
 def ema(scores: np.ndarray, alpha: float = RANK_ALPHA) -> np.ndarray:
     """Exponential moving average of each row from its largest score down to its smallest, in
-    the same operation order as cleanlab (so near-ties sort alike)."""
+    the same operation order as cleanlab (so near-ties sort alike).
+    """
     ordered = np.sort(scores, axis=1)
     n, k = ordered.shape
     if k == 0:

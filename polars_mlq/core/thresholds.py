@@ -37,7 +37,8 @@ def finish_thresholds(
     """Thresholds (K, 2), cuts (K, 2) and ``wide`` (K,) from the group means as ``np.mean`` gives
     them (NaN for an empty group): an empty group's threshold is 2, every threshold is at least
     2e-6, and a cut is the threshold minus 1e-6. Classes with both groups keep pred_probs' dtype
-    (float32): they are clipped and shifted in it; the others are float64."""
+    (float32): they are clipped and shifted in it; the others are float64.
+    """
     means = np.stack([mean_absent, mean_present], axis=1)
     empty = np.isnan(means)
     wide = empty.any(axis=1) | (dtype == np.float64)
@@ -144,5 +145,6 @@ class ConfidentThresholds:
     @functools.cached_property
     def guesses(self) -> tuple[np.ndarray, np.ndarray]:
         """Per class (b1, b0): an entry's confident guess is "present" exactly when p > b1 and
-        "absent" exactly when p <= b0; neither in between (float64, (K,) each)."""
+        "absent" exactly when p <= b0; neither in between (float64, (K,) each).
+        """
         return guess_bounds(self.dtype, self.cuts[:, 0], self.cuts[:, 1])

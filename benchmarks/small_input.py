@@ -39,11 +39,11 @@ def main() -> None:
     import polars as pl
 
     import polars_mlq  # noqa: F401
-    from polars_mlq._aggregate import ema_alpha, ema_terms, ema_weights
-    from polars_mlq._arrow import list_buffers
-    from polars_mlq._columns import read_batch
-    from polars_mlq._options import parse_options
-    from polars_mlq._scoring import row_scores
+    from polars_mlq.scoring.aggregate import ema_alpha, ema_terms, ema_weights
+    from polars_mlq.input.arrow import list_buffers
+    from polars_mlq.input.columns import read_batch
+    from polars_mlq.input.options import parse_options
+    from polars_mlq.scoring.kernel import row_scores
 
     n, k = int(args.n), args.k
     data = make_dataset(n, k, seed=0)

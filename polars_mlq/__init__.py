@@ -6,22 +6,20 @@
 from __future__ import annotations
 
 from polars_mlq import namespace as _namespace  # registers the .mlq namespaces
-from polars_mlq.expressions import (
-    confident_thresholds,
-    label_quality,
-    label_quality_per_class,
-)
-from polars_mlq.issues_api import (
+from polars_mlq.compat import (
     common_multilabel_issues,
     find_label_issues,
     find_multilabel_issues_per_class,
+    get_label_quality_scores,
+    get_label_quality_scores_per_class,
     multilabel_health_summary,
     overall_multilabel_health_score,
     rank_classes_by_multilabel_quality,
 )
-from polars_mlq.numpy_api import (
-    get_label_quality_scores,
-    get_label_quality_scores_per_class,
+from polars_mlq.expressions import (
+    confident_thresholds,
+    label_quality,
+    label_quality_per_class,
 )
 
 __all__ = [

@@ -9,21 +9,24 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from polars_mlq._columns import LabelsFormat, LabelSpec, Where, read_batch
-from polars_mlq._frames import (
+from polars_mlq.core import batch_thresholds, frame_thresholds
+from polars_mlq.input import (
     Frame,
     IntoExpr,
     IntoProbs,
+    LabelsFormat,
+    LabelSpec,
+    Method,
+    ScoringOptions,
+    Where,
     checked_num_classes,
-    frame_thresholds,
+    parse_options,
+    read_batch,
     to_expr,
     to_probs_expr,
 )
-from polars_mlq._options import Method, ScoringOptions, parse_options
-from polars_mlq._scoring import per_class_matrix, row_scores, to_series
-from polars_mlq._thresholds import Thresholds, as_thresholds
-
-ThresholdsLike = pl.DataFrame | np.ndarray | Thresholds
+from polars_mlq.scoring import Thresholds, as_thresholds, per_class_matrix, row_scores, to_series
+from polars_mlq.typing import ThresholdsLike
 
 
 def _check_num_classes(num_classes: int | None) -> int | None:
@@ -50,6 +53,9 @@ def _score_udf(
     first = int(series[2][0]) if len(series) > 2 and len(series[2]) else None
     where = Where(streamed=streamed, first_row=first)
     batch = read_batch(labels, pred_probs, num_classes=num_classes, where=where, spec=spec, defer_range_check=True)
+    if options.adjust_pred_probs and thresholds is None:  # from the column itself
+        batch = batch.checked()
+        thresholds = batch_thresholds(batch)
     if options.aggregator is None:
         values = per_class_matrix(batch, options, thresholds)
     else:

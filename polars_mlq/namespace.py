@@ -10,29 +10,27 @@ from typing import Any, Generic, TypeVar
 
 import polars as pl
 
-from polars_mlq import _issue_frames
-from polars_mlq._columns import LabelsFormat
-from polars_mlq._frames import (
-    IntoExpr,
-    IntoProbs,
-    checked_num_classes,
-    checked_series_num_classes,
-    frame_inputs,
-    frame_thresholds,
-    to_expr,
-    to_probs_expr,
-)
-from polars_mlq._issue_frames import ROW_NUMBER
-from polars_mlq._issues import FilterBy
-from polars_mlq._options import Method, parse_options
-from polars_mlq.core.options import IssueOptions, parse_issue_options
+from polars_mlq.core import IssueOptions, frame_thresholds, parse_issue_options
 from polars_mlq.expressions import (
-    ThresholdsLike,
     label_spec,
     scored_series,
     scoring_expr,
 )
-from polars_mlq.issues_api import HealthSummary
+from polars_mlq.input import (
+    IntoExpr,
+    IntoProbs,
+    LabelsFormat,
+    Method,
+    checked_num_classes,
+    checked_series_num_classes,
+    frame_inputs,
+    parse_options,
+    to_expr,
+    to_probs_expr,
+)
+from polars_mlq.issues import ROW_NUMBER
+from polars_mlq.issues import frames as _issue_frames
+from polars_mlq.typing import FilterBy, HealthSummary, ThresholdsLike
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 

@@ -1,4 +1,4 @@
-"""Reading List/Array columns through the Arrow C stream interface (``polars_mlq._arrow``).
+"""Reading List/Array columns through the Arrow C stream interface (``polars_mlq.input.arrow``).
 
 The views must hold exactly the column's values (sliced columns included), stay valid after
 the Series is gone, be read-only, refuse every case they do not handle (so the polars path
@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import polars_mlq  # noqa: F401  (registers .mlq)
-from polars_mlq import _arrow
-from polars_mlq._arrow import list_buffers
+from polars_mlq.input import arrow as _arrow
+from polars_mlq.input.arrow import list_buffers
 
 INNER = [pl.Int8, pl.UInt8, pl.Int16, pl.UInt16, pl.Int32, pl.UInt32, pl.Int64, pl.UInt64, pl.Float32, pl.Float64]
 

@@ -38,11 +38,10 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from test_cli import console_script
 
 import polars_mlq as mlq
 from polars_mlq import cli
-
-from test_cli import console_script
 
 N_ROWS = 300
 K = 5

@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from test_cli import console_script
 
 import polars_mlq  # noqa: F401  (registers .mlq)
 from polars_mlq import cli
 from polars_mlq.cli import load_demo
-
-from test_cli import console_script
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from test_cli_files import as_json_text, assert_one_line_error, leftovers, run
 
 import polars_mlq  # noqa: F401  (registers .mlq)
 from polars_mlq.cli import load_demo
-
-from test_cli_files import as_json_text, assert_one_line_error, leftovers, run
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from polars_mlq._columns import read_batch
-from polars_mlq.core import Chunk, ThresholdPartial, find, merge_all, parse_issue_options
-from polars_mlq.core import exact
+from polars_mlq import core
+from polars_mlq.core import Chunk, ThresholdPartial, exact, find, merge_all, parse_issue_options
 from polars_mlq.core.options import FILTERS
+from polars_mlq.input import read_batch
 
 
 def chunks(labels: list[list[int]], probs: np.ndarray, cuts: list[int]) -> list[Chunk]:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import polars_mlq as mlq
-from polars_mlq._per_class import CWE_RISING_HIGH, CWE_RISING_LOW
+from polars_mlq.scoring.per_class import CWE_RISING_HIGH, CWE_RISING_LOW
 
 
 def cleanlab_cwe_of_confidence(q: np.ndarray) -> np.ndarray:

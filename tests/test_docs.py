@@ -27,7 +27,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from test_cli import console_script
 
 ROOT = Path(__file__).resolve().parent.parent

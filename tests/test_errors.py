@@ -9,7 +9,6 @@ columns are called ``y`` and ``probs`` so that a message naming the default colu
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 

@@ -32,13 +32,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import test_issues
+import test_parity
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
-
-import polars_mlq as mlq
-import test_issues
-import test_parity
 from test_parity import (
     AGGREGATOR_KINDS,
     METHOD_ADJUST,
@@ -49,6 +47,9 @@ from test_parity import (
     oracle_scores,
     tolerance,
 )
+
+import polars_mlq as mlq
+from polars_mlq import core
 
 #: How many examples each property has run in this process (benchmarks/fuzz.py reports them).
 EXAMPLES: collections.Counter[str] = collections.Counter()
@@ -220,7 +221,7 @@ def assert_differs_only_in_ties(
     assert not np.any(eager_pc & ~lazy_pc), f"{path}: an eager per-class flag is missing lazily"
     assert not np.any(eager_rows & ~lazy_rows), f"{path}: an eager row flag is missing lazily"
     y = multi_hot(data)
-    if filter_by in test_issues._issues.LOW_FILTERS:
+    if filter_by in core.LOW_FILTERS:
         method = "self_confidence" if filter_by == "low_self_confidence" else "normalized_margin"
         per_class_keys = mlq.get_label_quality_scores_per_class(data.labels, data.probs, method=method)
         row_keys = mlq.get_label_quality_scores(data.labels, data.probs, method=method)
@@ -230,7 +231,7 @@ def assert_differs_only_in_ties(
         per_class_keys = data.probs
         np.testing.assert_array_equal(lazy_rows, lazy_pc.any(axis=1), err_msg=path)
     for i, c in zip(*np.nonzero(lazy_pc & ~eager_pc)):
-        low = filter_by in test_issues._issues.LOW_FILTERS
+        low = filter_by in core.LOW_FILTERS
         group = np.arange(len(y)) if low else np.flatnonzero(y[:, c] == y[i, c])
         assert tied(per_class_keys[:, c], int(i), group), f"{path}: ({i}, {c}) flagged lazily only, without a tie"
 

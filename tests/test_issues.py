@@ -18,9 +18,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from polars_mlq import _issues
-from polars_mlq.core import binary
-from polars_mlq.issues_api import (
+from polars_mlq import core
+from polars_mlq.compat.issues import (
     common_multilabel_issues,
     find_label_issues,
     find_multilabel_issues_per_class,
@@ -28,13 +27,14 @@ from polars_mlq.issues_api import (
     overall_multilabel_health_score,
     rank_classes_by_multilabel_quality,
 )
+from polars_mlq.core import binary
 
 cl_filter = pytest.importorskip("cleanlab.multilabel_classification.filter")
 cl_dataset = pytest.importorskip("cleanlab.multilabel_classification.dataset")
 cl_rank = pytest.importorskip("cleanlab.multilabel_classification.rank")
 
-FILTERS = list(_issues.FILTERS)
-PRUNE = list(_issues.PRUNE_FILTERS)
+FILTERS = list(core.FILTERS)
+PRUNE = list(core.PRUNE_FILTERS)
 METHODS = ["self_confidence", "normalized_margin", "confidence_weighted_entropy"]
 SETTINGS = settings(
     max_examples=150,
@@ -251,7 +251,7 @@ def test_find_label_issues_matches_cleanlab(data: tuple[list[list[int]], np.ndar
     ours_mask = find_label_issues(labels, probs, **kw_mask)
 
     special = special_classes(labels, probs.shape[1], filter_by)
-    if filter_by in _issues.LOW_FILTERS:
+    if filter_by in core.LOW_FILTERS:
         # rows with the lowest default score, as many as confident learning flags
         default = cleanlab_scores(labels, probs, "self_confidence", False)
         try:
@@ -295,7 +295,7 @@ def test_per_class_matches_cleanlab(data: tuple[list[list[int]], np.ndarray], ch
     kw = choice.draw(issue_options(k))
     method = kw.pop("return_indices_ranked_by", None)
     adjust = kw.pop("rank_by_kwargs", {}).get("adjust_pred_probs", False)
-    if kw["filter_by"] in _issues.LOW_FILTERS and special_classes(labels, k, "predicted_neq_given").any():
+    if kw["filter_by"] in core.LOW_FILTERS and special_classes(labels, k, "predicted_neq_given").any():
         # cleanlab refuses classes in every row or in none here; per class: the lowest binary
         # scores, as many as confident learning flags in the class
         counts = cleanlab_mask(labels, probs, filter_by="confident_learning").sum(axis=0)
@@ -307,7 +307,7 @@ def test_per_class_matches_cleanlab(data: tuple[list[list[int]], np.ndarray], ch
     else:
         expected = cleanlab_mask(labels, probs, **kw)
     ours = find_multilabel_issues_per_class(labels, probs, **kw)
-    if kw["filter_by"] in _issues.LOW_FILTERS:  # ties between equal binary scores
+    if kw["filter_by"] in core.LOW_FILTERS:  # ties between equal binary scores
         name = "self_confidence" if kw["filter_by"] == "low_self_confidence" else "normalized_margin"
         binary = cleanlab_per_class_scores(labels, probs, name, False)
         for c in range(k):
@@ -326,7 +326,7 @@ def test_per_class_matches_cleanlab(data: tuple[list[list[int]], np.ndarray], ch
         assert_ranked(ranked[c], np.flatnonzero(ours[:, c]), per_class[:, c], method)
         np.testing.assert_array_equal(given_list[c], y[:, c].astype(np.int64))
         np.testing.assert_array_equal(binary_list[c], np.stack([1 - probs[:, c], probs[:, c]], axis=1))
-    low = kw["filter_by"] in _issues.LOW_FILTERS
+    low = kw["filter_by"] in core.LOW_FILTERS
     refused = special_classes(labels, k, "predicted_neq_given" if low else kw["filter_by"])
     if not refused.any() and method != "confidence_weighted_entropy" and not low:
         theirs = quiet(
@@ -365,7 +365,7 @@ def test_boundaries_agree_with_the_tests_they_replace() -> None:
             values = np.array(near + below, dtype=dtype)
             np.testing.assert_array_equal(values <= boundary, test(values))
         cuts = np.array([2e-6 - 1e-6, 0.3, 0.7, 0.999999, 1.999999])
-        limits = binary._absent_reach(np.dtype(dtype), cuts)
+        limits = binary.absent_reach(np.dtype(dtype), cuts)
         values = np.concatenate([np.linspace(0, 1, 2001), limits[(limits >= 0) & (limits <= 1)]]).astype(dtype)
         for cut, limit in zip(cuts, limits, strict=True):
             np.testing.assert_array_equal(values <= limit, (one - values) >= cut)
@@ -412,13 +412,13 @@ def test_tiny_and_narrow_inputs(filter_by: str) -> None:
     for labels, probs in cases:
         k = probs.shape[1]
         ours = find_label_issues(labels, probs, filter_by=filter_by)
-        if filter_by in _issues.LOW_FILTERS and not special_classes(labels, k, "").any():
+        if filter_by in core.LOW_FILTERS and not special_classes(labels, k, "").any():
             try:
                 expected = quiet(cl_filter.find_label_issues, labels, probs, filter_by=filter_by, n_jobs=1)
             except ValueError as error:  # cleanlab validates the labels of this path more strictly
                 assert refused(error)
                 continue
-        elif filter_by in _issues.LOW_FILTERS:
+        elif filter_by in core.LOW_FILTERS:
             continue  # covered by the hypothesis tests
         else:
             expected = cleanlab_mask(labels, probs, filter_by=filter_by).any(axis=1)
@@ -505,17 +505,18 @@ def test_polars_inputs_and_null_rows() -> None:
 
 
 def test_fast_label_reading_matches_the_general_reader() -> None:
-    from polars_mlq import issues_api, numpy_api
+    from polars_mlq.compat import issues as issues_api
+    from polars_mlq.compat import scores as numpy_api
 
     labels = [[0, 2], [], [1], [2, 2, 0]]
     for variant in (labels, [[np.int64(v) for v in row] for row in labels]):
-        fast, general = issues_api._batch(variant, P3), numpy_api._batch(variant, P3)
+        fast, general = issues_api.read_inputs(variant, P3), numpy_api.read_inputs(variant, P3)
         np.testing.assert_array_equal(fast.label_offsets, general.label_offsets)
         np.testing.assert_array_equal(fast.label_values, general.label_values)
     with pytest.raises(ValueError, match="label 3 is not a class index"):
-        issues_api._batch([[0], [3], [], []], P3)
+        issues_api.read_inputs([[0], [3], [], []], P3)
     with pytest.raises(TypeError, match="List of class indices"):
-        issues_api._batch([[True], [False], [], []], P3)
+        issues_api.read_inputs([[True], [False], [], []], P3)
 
 
 def test_class_name_and_multi_hot_labels() -> None:

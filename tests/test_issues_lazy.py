@@ -18,14 +18,16 @@ import polars as pl
 import pytest
 
 import polars_mlq  # noqa: F401  (registers .mlq)
-from polars_mlq import _issue_frames, _issues
-from polars_mlq._columns import LabelSpec
+from polars_mlq import core
+from polars_mlq.core import frames as core_frames
+from polars_mlq.input import LabelSpec
+from polars_mlq.issues import frames as _issue_frames
 
 N, K = 1500, 5
 CHUNK = 97  # streaming chunk size: many small batches
 ROW_GROUP = 200
-FILTERS = list(_issues.FILTERS)
-PRUNE = list(_issues.PRUNE_FILTERS)
+FILTERS = list(core.FILTERS)
+PRUNE = list(core.PRUNE_FILTERS)
 CONFIGS = (
     [(f, {}) for f in FILTERS]
     + [(f, {"frac_noise": 0.6}) for f in PRUNE]
@@ -108,7 +110,7 @@ def test_eager_equals_cleanlab(data: tuple[pl.DataFrame, Path]) -> None:
             mask = cl_filter.find_label_issues(labels, probs, filter_by=filter_by, n_jobs=1)
             per_class = cl_filter.find_multilabel_issues_per_class(labels, probs, filter_by=filter_by, n_jobs=1)
         assert np.array_equal(full.mlq.find_label_issues(filter_by=filter_by)["is_label_issue"].to_numpy(), mask)
-        if filter_by not in _issues.LOW_FILTERS:
+        if filter_by not in core.LOW_FILTERS:
             ours = full.mlq.find_label_issues_per_class(filter_by=filter_by)["is_label_issue_per_class"].to_numpy()
             assert np.array_equal(ours, np.asarray(per_class))
 
@@ -155,7 +157,7 @@ class Recorder:
         self.pass_rows: list[int] = []
         self.udf_rows: list[int] = []
         self._in_pass = False
-        stream, read = _issue_frames.stream_chunks, _issue_frames.read_batch
+        stream, pass_read, udf_read = _issue_frames.stream_chunks, core_frames.read_batch, _issue_frames.read_batch
 
         def counted_stream(*args: Any, **kwargs: Any) -> Any:
             source = stream(*args, **kwargs)
@@ -170,12 +172,17 @@ class Recorder:
 
             return counted
 
-        def batch(labels: pl.Series, *args: Any, **kwargs: Any) -> Any:
-            (self.pass_rows if self._in_pass else self.udf_rows).append(len(labels))
-            return read(labels, *args, **kwargs)
+        def pass_batch(labels: pl.Series, *args: Any, **kwargs: Any) -> Any:
+            self.pass_rows.append(len(labels))
+            return pass_read(labels, *args, **kwargs)
+
+        def udf_batch(labels: pl.Series, *args: Any, **kwargs: Any) -> Any:
+            self.udf_rows.append(len(labels))
+            return udf_read(labels, *args, **kwargs)
 
         monkeypatch.setattr(_issue_frames, "stream_chunks", counted_stream)
-        monkeypatch.setattr(_issue_frames, "read_batch", batch)
+        monkeypatch.setattr(core_frames, "read_batch", pass_batch)
+        monkeypatch.setattr(_issue_frames, "read_batch", udf_batch)
 
 
 def _no_collect(*args: Any, **kwargs: Any) -> None:
@@ -192,7 +199,7 @@ def test_lazy_path_streams_and_never_collects(
         patch.setattr(pl.LazyFrame, "collect", _no_collect)
         plan = pl.scan_parquet(path).mlq.find_label_issues(filter_by=filter_by)
     expected_passes = {"predicted_neq_given": 0, "confident_learning": 1}.get(filter_by, 2)
-    if filter_by in _issues.LOW_FILTERS:
+    if filter_by in core.LOW_FILTERS:
         expected_passes = 3
     assert seen.passes == expected_passes
     assert sum(seen.pass_rows) == expected_passes * N
@@ -280,9 +287,9 @@ def test_errors_surface_in_the_first_pass() -> None:
 
 
 def test_stream_chunks_slices_large_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_issue_frames, "_BATCH_ELEMENTS", 4)
+    monkeypatch.setattr(core_frames, "_BATCH_ELEMENTS", 4)
     df = make_frame(1, 3000, 3, np.float64, nulls=False)
-    source = _issue_frames.stream_chunks(df.lazy(), pl.col("labels"), pl.col("pred_probs"), 3, LabelSpec())
+    source = core_frames.stream_chunks(df.lazy(), pl.col("labels"), pl.col("pred_probs"), 3, LabelSpec())
     chunks = list(source())
     assert sum(c.problems.n for c in chunks) == 3000
     assert max(c.problems.n for c in chunks) == 1024

@@ -18,20 +18,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import polars_mlq as mlq
-from polars_mlq import _threads
-from polars_mlq._columns import TOLERANCE, all_probabilities
-from polars_mlq._per_class import (
+from polars_mlq.input import TOLERANCE, all_probabilities
+from polars_mlq.scoring import threads as _threads
+from polars_mlq.scoring.aggregate import smallest_sorted, use_partition
+from polars_mlq.scoring.kernel import _sorted_in_unit_interval
+from polars_mlq.scoring.per_class import (
     CWE_FROM_CONFIDENCE_HIGH,
     CWE_RISING_LOW,
+    confidence_weighted_entropy,
     cwe_of,
     cwe_of_confidence,
     entropy_bits,
-    confidence_weighted_entropy,
     per_class_scores,
     self_confidence,
 )
-from polars_mlq._aggregate import smallest_sorted, use_partition
-from polars_mlq._scoring import _sorted_in_unit_interval
 
 CONFIGS = [
     {},

@@ -32,12 +32,11 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal, assert_series_equal
+from test_parity import datasets as scoring_datasets
 
 import polars_mlq as mlq
 from polars_mlq import cli
-from polars_mlq._issues import FILTERS
-
-from test_parity import datasets as scoring_datasets
+from polars_mlq.core import FILTERS
 
 NAMES = ["cat", "dog", "fox", "owl", "yak", "emu", "elk", "gnu"]
 #: Batches this small cut even a 40-row frame into several streamed batches.

@@ -40,6 +40,7 @@ from cleanlab.multilabel_classification.rank import (
 from hypothesis import event, given, note
 from hypothesis import strategies as st
 
+from polars_mlq import core
 import polars_mlq as mlq
 
 SC, NM, CWE = "self_confidence", "normalized_margin", "confidence_weighted_entropy"

@@ -19,8 +19,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import polars_mlq as mlq
-import polars_mlq._frames as mlq_frames
 import polars_mlq.expressions as mlq_expressions
+import polars_mlq.core.frames as mlq_frames
 
 N_ROWS = 600
 K = 5

@@ -10,7 +10,6 @@ import polars as pl
 from polars_mlq import (
     cli,  # the package: its ``sink`` is looked up when a command writes
 )
-from polars_mlq._issues import FILTERS
 from polars_mlq.cli.common import PROG, CliError
 from polars_mlq.cli.files import atomic_output, scan
 from polars_mlq.cli.inputs import check_new_column, output_path, read_input
@@ -26,6 +25,7 @@ from polars_mlq.cli.options import (
     scoring_kwargs,
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
+from polars_mlq.core import FILTERS
 
 
 def add_issues(subparsers: Subparsers) -> None:

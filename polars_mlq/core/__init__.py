@@ -25,13 +25,27 @@ from polars_mlq.core.engine import (
     merge_all,
     thresholds_of,
 )
+from polars_mlq.core.frames import frame_thresholds, stream_chunks
 from polars_mlq.core.joint import JointPartial
-from polars_mlq.core.options import IssueOptions, parse_issue_options
+from polars_mlq.core.options import FILTERS, LOW_FILTERS, PRUNE_FILTERS, FilterBy, IssueOptions, parse_issue_options
+from polars_mlq.core.problems import Problems, problems, sub_problems
 from polars_mlq.core.rule import IssueRule
+from polars_mlq.core.scores import ema
 from polars_mlq.core.select import SmallestPartial
-from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
+from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial, batch_thresholds
 
 __all__ = [
+    "FILTERS",
+    "LOW_FILTERS",
+    "PRUNE_FILTERS",
+    "FilterBy",
+    "Problems",
+    "batch_thresholds",
+    "ema",
+    "frame_thresholds",
+    "problems",
+    "stream_chunks",
+    "sub_problems",
     "Chunk",
     "ConfidentThresholds",
     "Found",

@@ -27,7 +27,7 @@ TINY = 1e-100
 _UNIT = 2.0**-53
 
 
-def _largest_true(predicate: Any, dtype: np.dtype[Any], size: int) -> np.ndarray:
+def largest_true(predicate: Any, dtype: np.dtype[Any], size: int) -> np.ndarray:
     """For ``size`` predicates on the floats of ``dtype`` in [0, 1], each true up to some x* and
     false above it, x* as float64 (-1 if false at 0, 2 if true at 1).
 
@@ -73,24 +73,24 @@ class Boundaries:
 def boundaries(dtype: np.dtype[Any]) -> Boundaries:
     one, slack = dtype.type(1), dtype.type(SLACK)
     values = [
-        _largest_true(lambda x: x <= np.subtract(one, x), dtype, 1)[0],
-        _largest_true(lambda x: x <= np.subtract(one, x) + slack, dtype, 1)[0],
-        _largest_true(lambda x: x + slack <= np.subtract(one, x), dtype, 1)[0],
+        largest_true(lambda x: x <= np.subtract(one, x), dtype, 1)[0],
+        largest_true(lambda x: x <= np.subtract(one, x) + slack, dtype, 1)[0],
+        largest_true(lambda x: x + slack <= np.subtract(one, x), dtype, 1)[0],
     ]
     return Boundaries(*values)
 
 
-def _absent_reach(dtype: np.dtype[Any], cuts: np.ndarray) -> np.ndarray:
+def absent_reach(dtype: np.dtype[Any], cuts: np.ndarray) -> np.ndarray:
     """Per class, the boundary b with 1 - p >= cut exactly when p <= b."""
     one = dtype.type(1)
-    return _largest_true(lambda x: np.subtract(one, x) >= cuts, dtype, cuts.size)
+    return largest_true(lambda x: np.subtract(one, x) >= cuts, dtype, cuts.size)
 
 
 #: Per-class comparisons view this many rows as one long row, so numpy's inner loops are long.
 _WIDE_ROWS = 64
 
 
-def _columnwise(op: np.ufunc, probs: np.ndarray, per_class: np.ndarray) -> np.ndarray:
+def compare_columns(op: np.ufunc, probs: np.ndarray, per_class: np.ndarray) -> np.ndarray:
     """(n, K) bool ``op(probs, per_class)`` for a (K,) operand (one value per class)."""
     n, k = probs.shape
     out = np.empty((n, k), dtype=bool)
@@ -104,7 +104,7 @@ def _columnwise(op: np.ufunc, probs: np.ndarray, per_class: np.ndarray) -> np.nd
     return out
 
 
-def _count(mask: np.ndarray) -> np.ndarray:
+def count_columns(mask: np.ndarray) -> np.ndarray:
     """Per-column counts (K,) int64 of an (n, K) bool matrix."""
     n, k = mask.shape
     whole = (n // _WIDE_ROWS) * _WIDE_ROWS
@@ -118,7 +118,7 @@ def _count(mask: np.ndarray) -> np.ndarray:
 SORT_KEYS = ("class", "margin")
 
 
-def _key(by: str, label: int, p: np.ndarray, a: np.ndarray) -> np.ndarray:
+def sort_key(by: str, label: int, p: np.ndarray, a: np.ndarray) -> np.ndarray:
     """What cleanlab sorts the rows of one given label by, smallest first: "class", the
     probability of the given label; "margin", minus (probability of the other - of the given).
     """
@@ -143,8 +143,8 @@ def guess_bounds(dtype: np.dtype[Any], cut0: np.ndarray, cut1: np.ndarray) -> tu
         return g1, reach0 & ~g1
 
     k = int(cut0.size)
-    b1 = _largest_true(lambda x: ~guesses(x)[0], dtype, k)
-    b0 = _largest_true(lambda x: guesses(x)[1], dtype, k)
+    b1 = largest_true(lambda x: ~guesses(x)[0], dtype, k)
+    b0 = largest_true(lambda x: guesses(x)[1], dtype, k)
     return b1, b0
 
 

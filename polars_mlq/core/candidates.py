@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from polars_mlq.core.binary import SORT_KEYS, _key, _largest_true, boundaries
+from polars_mlq.core.binary import SORT_KEYS, boundaries, largest_true, sort_key
 from polars_mlq.core.problems import Problems
 
 
@@ -38,7 +38,7 @@ class Candidates:
     starts: np.ndarray
 
     def keys(self, by: str) -> np.ndarray:
-        return _key(by, self.label, self.p, self.a)
+        return sort_key(by, self.label, self.p, self.a)
 
 
     def disagree(self) -> np.ndarray:
@@ -58,10 +58,10 @@ def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
     first0 = np.array([bounds.missing], dtype=dtype)
     upper, lower = bounds.extra, bounds.missing
     for by in SORT_KEYS:
-        floor1 = _key(by, 1, first1, np.subtract(one, first1))[0]
-        upper = max(upper, float(_largest_true(lambda x, f=floor1, b=by: _key(b, 1, x, np.subtract(one, x)) <= f, dtype, 1)[0]))
-        floor0 = _key(by, 0, first0, np.subtract(one, first0))[0]
-        lower = min(lower, float(_largest_true(lambda x, f=floor0, b=by: _key(b, 0, x, np.subtract(one, x)) > f, dtype, 1)[0]))
+        floor1 = sort_key(by, 1, first1, np.subtract(one, first1))[0]
+        upper = max(upper, float(largest_true(lambda x, f=floor1, b=by: sort_key(b, 1, x, np.subtract(one, x)) <= f, dtype, 1)[0]))
+        floor0 = sort_key(by, 0, first0, np.subtract(one, first0))[0]
+        lower = min(lower, float(largest_true(lambda x, f=floor0, b=by: sort_key(b, 0, x, np.subtract(one, x)) > f, dtype, 1)[0]))
     return upper, lower
 
 

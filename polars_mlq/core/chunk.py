@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from polars_mlq._columns import Batch, LabelsFormat, LabelSpec, Where, read_batch
 from polars_mlq.core.problems import Problems, problems
+from polars_mlq.input import Batch, LabelsFormat, LabelSpec, Where, read_batch
 
 
 @dataclass(frozen=True)

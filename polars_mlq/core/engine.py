@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from polars_mlq.core.binary import _key
+from polars_mlq.core.binary import sort_key
 from polars_mlq.core.calibration import calibrate, prune_counts, prune_nums
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.joint import JointPartial
@@ -76,7 +76,7 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
             pick = np.flatnonzero(inside[entries.cls])  # only the classes whose cutoff falls inside
             order = pick[np.argsort(entries.cls[pick], kind="stable")]
             cls, p, row = entries.cls[order], entries.p[order], entries.rows[order]
-            keys = _key(by, label, p, np.subtract(p.dtype.type(1), p)).astype(np.float64)
+            keys = sort_key(by, label, p, np.subtract(p.dtype.type(1), p)).astype(np.float64)
             starts = np.zeros(k + 1, dtype=np.int64)
             np.cumsum(np.bincount(cls, minlength=k), out=starts[1:])
             for c in np.flatnonzero(inside).tolist():

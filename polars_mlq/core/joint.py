@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from polars_mlq.core.binary import _columnwise, _count
+from polars_mlq.core.binary import compare_columns, count_columns
 from polars_mlq.core.candidates import Candidates, candidates
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.thresholds import ConfidentThresholds
@@ -90,8 +90,8 @@ class JointPartial:
         counts = np.zeros((k, 2, 2), dtype=np.int64)
         if joint:
             b1, b0 = (b.astype(pb.dtype) for b in thr.guesses)
-            guess1 = _count(_columnwise(np.greater, pb.probs, b1))
-            guess0 = _count(_columnwise(np.less_equal, pb.probs, b0))
+            guess1 = count_columns(compare_columns(np.greater, pb.probs, b1))
+            guess0 = count_columns(compare_columns(np.less_equal, pb.probs, b0))
             lab1 = np.bincount(pb.lab_cls[pb.lab_p > b1[pb.lab_cls]], minlength=k)
             lab0 = np.bincount(pb.lab_cls[pb.lab_p <= b0[pb.lab_cls]], minlength=k)
             counts[:, 0, 0] = guess0 - lab0

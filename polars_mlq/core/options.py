@@ -13,7 +13,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from polars_mlq._options import parse_adjust, parse_method
+from polars_mlq.input import parse_adjust, parse_method
 
 FilterBy = Literal[
     "prune_by_noise_rate",
@@ -53,7 +53,8 @@ class IssueOptions:
 
     def for_classes(self, num_classes: int) -> IssueOptions:
         """These options, checked against K (the per-class arrays must have K entries)."""
-        if self.num_to_remove is not None and self.num_to_remove.shape != (num_classes,):
+        remove = self.num_to_remove
+        if remove is not None and (remove.shape != (num_classes,) or remove.dtype != np.int64):
             msg = (
                 f"num_to_remove_per_class must hold {num_classes} non-negative integers (one per "
                 f"class); got {self.num_to_remove.tolist()!r}"
@@ -125,13 +126,15 @@ def parse_issue_options(
             )
             raise ValueError(msg)
         values = list(num_to_remove_per_class)
-        if (num_classes is not None and len(values) != num_classes) or not all(_is_int(v) and int(v) >= 0 for v in values):
+        valid = all(_is_int(v) and int(v) >= 0 for v in values)
+        if num_classes is not None and (len(values) != num_classes or not valid):
             msg = (
-                f"num_to_remove_per_class must hold {num_classes or 'K'} non-negative integers (one per "
+                f"num_to_remove_per_class must hold {num_classes} non-negative integers (one per "
                 f"class); got {num_to_remove_per_class!r}"
             )
             raise ValueError(msg)
-        remove = np.asarray(values, dtype=np.int64).reshape(len(values))
+        # with K unknown yet, invalid values wait for ``for_classes``, whose message names K
+        remove = np.asarray(values, dtype=np.int64 if valid else object).reshape(len(values))
 
     joint = None
     if confident_joint is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from polars_mlq._columns import Batch
+from polars_mlq.input import Batch
 
 
 @dataclass(frozen=True, eq=False)

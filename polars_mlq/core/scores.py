@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from polars_mlq._per_class import per_class_scores
 from polars_mlq.core.options import RANK_ALPHA
 from polars_mlq.core.problems import Problems
+from polars_mlq.scoring import per_class_scores
 
 
 def plain_scores(pb: Problems, method: str) -> np.ndarray:

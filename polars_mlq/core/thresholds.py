@@ -24,11 +24,8 @@ import numpy as np
 from polars_mlq.core import exact
 from polars_mlq.core.binary import SLACK, guess_bounds
 from polars_mlq.core.chunk import Chunk
-
-#: The threshold of a binary label no row has: larger than any probability.
-EMPTY_GROUP = 2.0
-#: Every threshold is at least this.
-FLOOR = 2e-6
+from polars_mlq.input import Batch
+from polars_mlq.scoring import EMPTY_GROUP, FLOOR, Thresholds
 
 
 def finish_thresholds(
@@ -148,3 +145,12 @@ class ConfidentThresholds:
         "absent" exactly when p <= b0; neither in between (float64, (K,) each).
         """
         return guess_bounds(self.dtype, self.cuts[:, 0], self.cuts[:, 1])
+
+    def for_scoring(self) -> Thresholds:
+        """The thresholds ``adjust_pred_probs`` shifts by: the float64 means, for every dtype."""
+        return Thresholds(absent=self.means[:, 0].copy(), present=self.means[:, 1].copy())
+
+
+def batch_thresholds(batch: Batch) -> Thresholds:
+    """The scoring thresholds of one batch's rows."""
+    return ThresholdPartial.of(Chunk.of(batch)).finalize().for_scoring()

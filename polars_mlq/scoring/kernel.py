@@ -12,7 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from polars_mlq._aggregate import (
+from polars_mlq.input import Batch, ScoringOptions, all_probabilities
+from polars_mlq.scoring.aggregate import (
     SORT_KEYS,
     aggregate_callable,
     ema_alpha,
@@ -23,9 +24,7 @@ from polars_mlq._aggregate import (
     softmin,
     use_partition,
 )
-from polars_mlq._columns import Batch, all_probabilities
-from polars_mlq._options import ScoringOptions
-from polars_mlq._per_class import (
+from polars_mlq.scoring.per_class import (
     CWE_FROM_CONFIDENCE_HIGH,
     CWE_RISING_HIGH,
     CWE_RISING_LOW,
@@ -34,15 +33,16 @@ from polars_mlq._per_class import (
     cwe_of_confidence,
     per_class_scores,
 )
-from polars_mlq._threads import run_ranges, scratch
-from polars_mlq._thresholds import Thresholds, batch_thresholds
+from polars_mlq.scoring.threads import run_ranges, scratch
+from polars_mlq.scoring.thresholds import Thresholds
 
 
 def _thresholds_for(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None) -> Thresholds | None:
     if not options.adjust_pred_probs:
         return None
     if thresholds is None:
-        return batch_thresholds(batch)
+        msg = "adjust_pred_probs needs the thresholds (polars_mlq.core.batch_thresholds of the batch)"
+        raise ValueError(msg)
     if thresholds.num_classes != batch.num_classes and batch.probs.shape[0]:
         msg = f"thresholds have {thresholds.num_classes} classes but pred_probs have {batch.num_classes}"
         raise ValueError(msg)

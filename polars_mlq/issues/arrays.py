@@ -11,18 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from polars_mlq._columns import Batch
-from polars_mlq._per_class import per_class_scores
-from polars_mlq.core import engine
-from polars_mlq.core.chunk import Chunk
-from polars_mlq.core.options import FILTERS as FILTERS
-from polars_mlq.core.options import LOW_FILTERS as LOW_FILTERS
-from polars_mlq.core.options import PRUNE_FILTERS as PRUNE_FILTERS
-from polars_mlq.core.options import FilterBy as FilterBy
-from polars_mlq.core.options import IssueOptions as IssueOptions
-from polars_mlq.core.options import parse_issue_options as parse_issue_options
-from polars_mlq.core.problems import Problems, sub_problems
-from polars_mlq.core.scores import ema
+from polars_mlq.core import LOW_FILTERS, Chunk, IssueOptions, Problems, ema, engine, sub_problems
+from polars_mlq.input import Batch
+from polars_mlq.scoring import per_class_scores
 
 
 def _thresholds(pb: Problems) -> engine.ConfidentThresholds:

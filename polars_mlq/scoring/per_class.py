@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from polars_mlq._thresholds import Thresholds
+    from polars_mlq.scoring.thresholds import Thresholds
 
 _LN2 = np.log(2.0)
 _FLOOR = 1e-6  # the floor on self-confidence and on the entropy ratio in confidence_weighted_entropy

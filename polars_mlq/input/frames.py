@@ -1,25 +1,19 @@
-"""Frame-level plumbing: input expressions, schema checks, K, and the streaming threshold pass."""
+"""Frame-level input: column expressions, schema checks and K."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Union
 
 import polars as pl
 import polars.selectors as cs
 
-from polars_mlq._columns import (
+from polars_mlq.input.columns import (
     LabelSpec,
-    Where,
     check_labels_dtype,
     check_pred_probs_dtype,
     pred_probs_width,
-    read_batch,
 )
-from polars_mlq._thresholds import Thresholds, batch_thresholds, thresholds_from
-from polars_mlq.core import engine
-from polars_mlq.core.chunk import Chunk
-from polars_mlq.core.thresholds import ThresholdPartial
 
 IntoExpr = Union[str, pl.Expr]
 #: pred_probs: one List/Array column, or several Float columns (names or a selector), one per class.
@@ -118,41 +112,3 @@ def _nonzero_width(width: int | None, probs_name: str) -> int | None:
         msg = f"column {probs_name!r}: pred_probs rows have width 0; there must be at least one class"
         raise ValueError(msg)
     return width
-
-
-#: Rows are read in slices of at most about this many values.
-_BATCH_ELEMENTS = 1 << 22
-def stream_chunks(
-    frame: pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int, spec: LabelSpec
-) -> engine.Source:
-    """A source that streams the query once per call, as chunks in row order.
-
-    Polars hands over a Parquet row group, or an in-memory frame whole, at a time; slices of at
-    most ``_BATCH_ELEMENTS`` values (zero-copy) keep the per-batch temporaries small. Each chunk
-    knows the row numbers of its rows, so errors and ties name the user's rows.
-    """
-    step = max(1024, _BATCH_ELEMENTS // max(num_classes, 1))
-
-    def source() -> Iterator[Chunk]:
-        first = 0
-        for data in frame.select(labels, pred_probs).collect_batches(maintain_order=True):
-            for start in range(0, data.height, step):
-                part = data.slice(start, step)
-                where = Where(first_row=first + start)
-                batch = read_batch(part[:, 0], part[:, 1], num_classes=num_classes, where=where, spec=spec)
-                yield Chunk.of(batch, first + start)
-            first += data.height
-
-    return source
-
-
-def frame_thresholds(
-    frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int | None, spec: LabelSpec = LabelSpec()
-) -> Thresholds:
-    """Confident thresholds over every row of the frame; a LazyFrame is streamed batch by batch."""
-    if isinstance(frame, pl.DataFrame):
-        data = frame.select(labels, pred_probs)
-        return batch_thresholds(read_batch(data[:, 0], data[:, 1], num_classes=num_classes, spec=spec))
-    if num_classes is None:  # no row has pred_probs: there is nothing to average
-        return thresholds_from(ThresholdPartial.empty(0).finalize())
-    return thresholds_from(engine.thresholds_of(stream_chunks(frame, labels, pred_probs, num_classes, spec), num_classes))

@@ -16,14 +16,19 @@ from functools import partial
 import numpy as np
 import polars as pl
 
-from polars_mlq import _issues, _summaries
-from polars_mlq._columns import Batch, LabelSpec, Where, read_batch
-from polars_mlq._frames import checked_num_classes, stream_chunks
-from polars_mlq.core import engine
-from polars_mlq.core.chunk import Chunk
-from polars_mlq.core.options import IssueOptions, parse_issue_options
-from polars_mlq.core.problems import problems
-from polars_mlq.core.rule import IssueRule
+from polars_mlq.core import (
+    LOW_FILTERS,
+    Chunk,
+    IssueOptions,
+    IssueRule,
+    engine,
+    parse_issue_options,
+    problems,
+    stream_chunks,
+)
+from polars_mlq.input import Batch, LabelSpec, Where, checked_num_classes, read_batch
+from polars_mlq.issues import summaries as _summaries
+from polars_mlq.issues.arrays import find_issues, find_issues_per_class
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,8 @@ def frame_issues(
     columns = frame.select(labels, pred_probs)
     batch = read_batch(columns[:, 0], columns[:, 1], num_classes=num_classes, spec=spec)
     options = options.for_classes(batch.num_classes)
-    flags = _issues.find_issues_per_class(batch, options)
-    rows = _issues.find_issues(batch, options) if options.filter_by in _issues.LOW_FILTERS else flags.any(axis=1)
+    flags = find_issues_per_class(batch, options)
+    rows = find_issues(batch, options) if options.filter_by in LOW_FILTERS else flags.any(axis=1)
     return FrameIssues(batch, flags, batch.multi_hot(0, batch.probs.shape[0]), rows)
 
 

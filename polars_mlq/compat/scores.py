@@ -10,13 +10,20 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from polars_mlq._columns import Batch, LabelsFormat, read_arrays, read_batch
-from polars_mlq._options import DEFAULT_AGGREGATOR, Method, parse_options
-from polars_mlq._scoring import per_class_matrix, row_scores
+from polars_mlq.core import batch_thresholds
 from polars_mlq.expressions import label_spec
-
-LabelsLike = Sequence[Sequence[int]] | Sequence[Sequence[str]] | pl.Series | np.ndarray
-PredProbsLike = np.ndarray | pl.Series
+from polars_mlq.input import (
+    DEFAULT_AGGREGATOR,
+    Batch,
+    LabelsFormat,
+    Method,
+    ScoringOptions,
+    parse_options,
+    read_arrays,
+    read_batch,
+)
+from polars_mlq.scoring import Thresholds, per_class_matrix, row_scores
+from polars_mlq.typing import LabelsLike, PredProbsLike
 
 
 def _first_bool_row(rows: list[Any]) -> int | None:
@@ -72,7 +79,7 @@ def _label_arrays(labels: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
     return offsets, values
 
 
-def _batch(
+def read_inputs(
     labels: LabelsLike,
     pred_probs: PredProbsLike,
     class_names: Sequence[str] | None = None,
@@ -99,6 +106,11 @@ def _batch(
     if isinstance(pred_probs, pl.Series):
         return read_batch(series, pred_probs, spec=spec)
     return read_arrays(series, pred_probs, spec)
+
+
+def _thresholds(batch: Batch, options: ScoringOptions) -> Thresholds | None:
+    """The batch's own thresholds when adjusting (its probabilities checked first)."""
+    return batch_thresholds(batch.checked()) if options.adjust_pred_probs else None
 
 
 def _with_nan_rows(batch: Batch, values: np.ndarray) -> np.ndarray:
@@ -130,8 +142,8 @@ def get_label_quality_scores(
     array([0.9, 0.5])
     """
     options = parse_options(method, adjust_pred_probs, aggregator_kwargs)
-    batch = _batch(labels, pred_probs, class_names, labels_format)
-    return _with_nan_rows(batch, row_scores(batch, options))
+    batch = read_inputs(labels, pred_probs, class_names, labels_format)
+    return _with_nan_rows(batch, row_scores(batch, options, _thresholds(batch, options)))
 
 
 def get_label_quality_scores_per_class(
@@ -154,5 +166,5 @@ def get_label_quality_scores_per_class(
            [0.4, 0.9, 0.9]])
     """
     options = parse_options(method, adjust_pred_probs, None, per_class=True)
-    batch = _batch(labels, pred_probs, class_names, labels_format)
-    return _with_nan_rows(batch, per_class_matrix(batch, options))
+    batch = read_inputs(labels, pred_probs, class_names, labels_format)
+    return _with_nan_rows(batch, per_class_matrix(batch, options, _thresholds(batch, options)))

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from polars_mlq._options import Aggregator
+from polars_mlq.input import Aggregator
 
 EMA_TOLERANCE = 1e-15
 SOFTMIN_MIN_TEMPERATURE = 1e-6

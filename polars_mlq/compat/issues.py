@@ -11,16 +11,17 @@ Rows whose labels are null are left out of every statistic and are never flagged
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from polars_mlq import _issues, _summaries
-from polars_mlq._columns import Batch, LabelsFormat
-from polars_mlq._issues import FilterBy
-from polars_mlq._options import Method
-from polars_mlq.numpy_api import LabelsLike, PredProbsLike, _batch
+from polars_mlq.compat.scores import LabelsLike, PredProbsLike, read_inputs
+from polars_mlq.core import IssueOptions, parse_issue_options
+from polars_mlq.input import Batch, LabelsFormat, Method
+from polars_mlq.issues import find_issues, find_issues_per_class, ranked_per_class
+from polars_mlq.issues import summaries as _summaries
+from polars_mlq.typing import FilterBy, HealthSummary
 
 __all__ = [
     "common_multilabel_issues",
@@ -32,17 +33,11 @@ __all__ = [
 ]
 
 
-class HealthSummary(TypedDict):
-    overall_multilabel_health_score: float
-    classes_by_multilabel_quality: pl.DataFrame
-    common_multilabel_issues: pl.DataFrame
-
-
 # --------------------------------------------------------------------------- input
 
 
-def _options(batch: Batch, **kwargs: Any) -> _issues.IssueOptions:
-    return _issues.parse_issue_options(batch.num_classes, **kwargs)
+def _options(batch: Batch, **kwargs: Any) -> IssueOptions:
+    return parse_issue_options(batch.num_classes, **kwargs)
 
 
 # --------------------------------------------------------------------------- filter
@@ -103,7 +98,7 @@ def find_label_issues(
     Examples
     --------
     >>> import numpy as np
-    >>> from polars_mlq.issues_api import find_label_issues
+    >>> from polars_mlq.compat.issues import find_label_issues
     >>> labels = [[0], [0], [0], [1], [1], [1], [0, 1], [1]]
     >>> pred_probs = np.array([[.9, .1], [.8, .2], [.9, .3], [.1, .9], [.2, .8], [.1, .7], [.8, .9], [.9, .1]])
     >>> find_label_issues(labels, pred_probs).nonzero()[0]
@@ -111,7 +106,7 @@ def find_label_issues(
     >>> find_label_issues(labels, pred_probs, return_indices_ranked_by="self_confidence")
     array([7])
     """
-    batch = _batch(labels, pred_probs, class_names, labels_format)
+    batch = read_inputs(labels, pred_probs, class_names, labels_format)
     options = _options(
         batch,
         return_indices_ranked_by=return_indices_ranked_by,
@@ -122,7 +117,7 @@ def find_label_issues(
         min_examples_per_class=min_examples_per_class,
         confident_joint=confident_joint,
     )
-    result = _issues.find_issues(batch, options)
+    result = find_issues(batch, options)
     if options.rank_by is None:
         return batch.scatter(result, False)
     return batch.input_rows(result)
@@ -157,7 +152,7 @@ def find_multilabel_issues_per_class(
     Examples
     --------
     >>> import numpy as np
-    >>> from polars_mlq.issues_api import find_multilabel_issues_per_class
+    >>> from polars_mlq.compat.issues import find_multilabel_issues_per_class
     >>> labels = [[0], [0], [0], [1], [1], [1], [0, 1], [1]]
     >>> pred_probs = np.array([[.9, .1], [.8, .2], [.9, .3], [.1, .9], [.2, .8], [.1, .7], [.8, .9], [.9, .1]])
     >>> find_multilabel_issues_per_class(labels, pred_probs).nonzero()  # row 7 lacks 0 and wrongly has 1
@@ -168,7 +163,7 @@ def find_multilabel_issues_per_class(
     >>> issues
     [array([7]), array([7])]
     """
-    batch = _batch(labels, pred_probs, class_names, labels_format)
+    batch = read_inputs(labels, pred_probs, class_names, labels_format)
     options = _options(
         batch,
         return_indices_ranked_by=return_indices_ranked_by,
@@ -180,8 +175,8 @@ def find_multilabel_issues_per_class(
         confident_joint=confident_joint,
     )
     if options.rank_by is None:
-        return batch.scatter(_issues.find_issues_per_class(batch, options), False)
-    ranked = [batch.input_rows(idx) for idx in _issues.ranked_per_class(batch, options)]
+        return batch.scatter(find_issues_per_class(batch, options), False)
+    ranked = [batch.input_rows(idx) for idx in ranked_per_class(batch, options)]
     given = batch.multi_hot(0, batch.probs.shape[0]).astype(np.int64)
     probs = batch.probs
     given, probs = batch.scatter(given, -1), batch.scatter(probs, np.nan)
@@ -201,9 +196,9 @@ def _default_flags(
     labels_format: LabelsFormat,
 ) -> tuple[Batch, np.ndarray, np.ndarray]:
     """The batch, its (n, K) flags under the default filter, and its (n, K) given labels."""
-    batch = _batch(labels, pred_probs, class_names, labels_format)
-    options = _issues.parse_issue_options(batch.num_classes, confident_joint=confident_joint)
-    flags = _issues.find_issues_per_class(batch, options)
+    batch = read_inputs(labels, pred_probs, class_names, labels_format)
+    options = parse_issue_options(batch.num_classes, confident_joint=confident_joint)
+    flags = find_issues_per_class(batch, options)
     return batch, flags, batch.multi_hot(0, batch.probs.shape[0])
 
 
@@ -246,7 +241,7 @@ def common_multilabel_issues(
     Examples
     --------
     >>> import numpy as np
-    >>> from polars_mlq.issues_api import common_multilabel_issues
+    >>> from polars_mlq.compat.issues import common_multilabel_issues
     >>> labels = [[0], [0], [0], [1], [1], [1], [0, 1], [1]]
     >>> pred_probs = np.array([[.9, .1], [.8, .2], [.9, .3], [.1, .9], [.2, .8], [.1, .7], [.8, .9], [.9, .1]])
     >>> issues = common_multilabel_issues(labels, pred_probs, class_names=["cat", "dog"])
@@ -294,7 +289,7 @@ def rank_classes_by_multilabel_quality(
     Examples
     --------
     >>> import numpy as np
-    >>> from polars_mlq.issues_api import rank_classes_by_multilabel_quality
+    >>> from polars_mlq.compat.issues import rank_classes_by_multilabel_quality
     >>> labels = [[0], [0], [0], [1], [1], [1], [0, 1], [1]]
     >>> pred_probs = np.array([[.9, .1], [.8, .2], [.9, .3], [.1, .9], [.2, .8], [.1, .7], [.8, .9], [.9, .1]])
     >>> rank_classes_by_multilabel_quality(labels, pred_probs)["Class Index", "Label Quality Score"].rows()
@@ -322,7 +317,7 @@ def overall_multilabel_health_score(
     Examples
     --------
     >>> import numpy as np
-    >>> from polars_mlq.issues_api import overall_multilabel_health_score
+    >>> from polars_mlq.compat.issues import overall_multilabel_health_score
     >>> labels = [[0], [0], [0], [1], [1], [1], [0, 1], [1]]
     >>> pred_probs = np.array([[.9, .1], [.8, .2], [.9, .3], [.1, .9], [.2, .8], [.1, .7], [.8, .9], [.9, .1]])
     >>> overall_multilabel_health_score(labels, pred_probs)
@@ -362,7 +357,7 @@ def multilabel_health_summary(
     Examples
     --------
     >>> import numpy as np
-    >>> from polars_mlq.issues_api import multilabel_health_summary
+    >>> from polars_mlq.compat.issues import multilabel_health_summary
     >>> labels = [[0], [0], [0], [1], [1], [1], [0, 1], [1]]
     >>> pred_probs = np.array([[.9, .1], [.8, .2], [.9, .3], [.1, .9], [.2, .8], [.1, .7], [.8, .9], [.9, .1]])
     >>> summary = multilabel_health_summary(labels, pred_probs)

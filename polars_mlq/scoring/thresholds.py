@@ -1,9 +1,9 @@
 """Confident thresholds: per class, the mean probability of the given binary label.
 
 For class k, ``present[k]`` is the mean of p over rows labelled k and ``absent[k]`` the mean of
-1 - p over rows not labelled k (2.0 when a group is empty, then floored at 2e-6). They come from
-the statistics core (``polars_mlq.core.thresholds``): exact sums merged over batches, so every
-path gets the same thresholds, bit for bit.
+1 - p over rows not labelled k (2.0 when a group is empty, then floored at 2e-6). They are computed
+by the statistics core (``polars_mlq.core.thresholds``): exact sums merged over batches, so every
+path gets the same thresholds, bit for bit; this module holds the values scoring uses.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from polars_mlq._columns import Batch
-from polars_mlq.core.chunk import Chunk
-from polars_mlq.core.thresholds import EMPTY_GROUP as EMPTY_GROUP
-from polars_mlq.core.thresholds import FLOOR as FLOOR
-from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
+#: The threshold of a binary label no row has: larger than any probability.
+EMPTY_GROUP = 2.0
+#: Every threshold is at least this.
+FLOOR = 2e-6
 
 
 @dataclass(frozen=True)
@@ -73,13 +72,3 @@ def as_thresholds(value: object) -> Thresholds:
         msg = f"thresholds must be finite and in [{FLOOR}, {EMPTY_GROUP}]"
         raise ValueError(msg)
     return Thresholds(absent=array[:, 0].copy(), present=array[:, 1].copy())
-
-
-def thresholds_from(found: ConfidentThresholds) -> Thresholds:
-    """The thresholds ``adjust_pred_probs`` uses, from the statistics core's (float64 means)."""
-    return Thresholds(absent=found.means[:, 0].copy(), present=found.means[:, 1].copy())
-
-
-def batch_thresholds(batch: Batch) -> Thresholds:
-    """The thresholds of one batch's rows."""
-    return thresholds_from(ThresholdPartial.of(Chunk.of(batch)).finalize())

@@ -1,0 +1,57 @@
+"""The statistics core driven by Polars frames: a LazyFrame as a source of chunks, and thresholds.
+
+A DataFrame is one chunk; a LazyFrame is streamed (``collect_batches``, in row order), each chunk
+with the row numbers of its rows, so that errors and ties name the user's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+
+from polars_mlq.core import engine
+from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.thresholds import ThresholdPartial, batch_thresholds
+from polars_mlq.input import Frame, LabelSpec, Where, read_batch
+from polars_mlq.scoring import Thresholds
+
+#: Rows are read in slices of at most about this many values.
+_BATCH_ELEMENTS = 1 << 22
+
+
+def stream_chunks(
+    frame: pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int, spec: LabelSpec
+) -> engine.Source:
+    """A source that streams the query once per call, as chunks in row order.
+
+    Polars hands over a Parquet row group, or an in-memory frame whole, at a time; slices of at
+    most ``_BATCH_ELEMENTS`` values (zero-copy) keep the per-batch temporaries small. Each chunk
+    knows the row numbers of its rows, so errors and ties name the user's rows.
+    """
+    step = max(1024, _BATCH_ELEMENTS // max(num_classes, 1))
+
+    def source() -> Iterator[Chunk]:
+        first = 0
+        for data in frame.select(labels, pred_probs).collect_batches(maintain_order=True):
+            for start in range(0, data.height, step):
+                part = data.slice(start, step)
+                where = Where(first_row=first + start)
+                batch = read_batch(part[:, 0], part[:, 1], num_classes=num_classes, where=where, spec=spec)
+                yield Chunk.of(batch, first + start)
+            first += data.height
+
+    return source
+
+
+def frame_thresholds(
+    frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int | None, spec: LabelSpec = LabelSpec()
+) -> Thresholds:
+    """Confident thresholds over every row of the frame; a LazyFrame is streamed batch by batch."""
+    if isinstance(frame, pl.DataFrame):
+        data = frame.select(labels, pred_probs)
+        return batch_thresholds(read_batch(data[:, 0], data[:, 1], num_classes=num_classes, spec=spec))
+    if num_classes is None:  # no row has pred_probs: there is nothing to average
+        return ThresholdPartial.empty(0).finalize().for_scoring()
+    source = stream_chunks(frame, labels, pred_probs, num_classes, spec)
+    return engine.thresholds_of(source, num_classes).for_scoring()

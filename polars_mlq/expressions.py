@@ -138,7 +138,8 @@ def scoring_expr(
     row_numbers: str | None = None,
 ) -> pl.Expr:
     """The one expression every lazy scoring path runs (see ``_scoring_udf``); ``row_numbers``
-    names a column of each row's number in the user's frame, for error messages."""
+    names a column of each row's number in the user's frame, for error messages.
+    """
     udf, dtype, elementwise = _scoring_udf(
         options, thresholds=thresholds, num_classes=num_classes, whole_column=whole_column, spec=spec
     )

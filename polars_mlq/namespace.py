@@ -304,7 +304,8 @@ class _Mlq(Generic[FrameT]):
         labels_format: LabelsFormat = "indices",
     ) -> pl.DataFrame:
         """Classes from the lowest label quality to the highest
-        (:func:`polars_mlq.rank_classes_by_multilabel_quality`)."""
+        (:func:`polars_mlq.rank_classes_by_multilabel_quality`).
+        """
         issues = self._counts(labels, pred_probs, class_names, labels_format)
         return _issue_frames.rank_classes(issues, class_names)
 

@@ -45,9 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Find mislabelled rows in multi-label datasets, from inside Polars:\n"
             "cleanlab's label-quality scores as Polars expressions."
         ),
-        epilog=(
-            "examples:\n" + "\n".join(f"  {PROG} {command:<43}  {what}" for command, what in _EXAMPLES)
-        ),
+        epilog=("examples:\n" + "\n".join(f"  {PROG} {command:<43}  {what}" for command, what in _EXAMPLES)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

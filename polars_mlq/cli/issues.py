@@ -151,7 +151,9 @@ def run_issues(args: argparse.Namespace) -> int:
             report = f"wrote the {progress.rows:,} flagged rows to {out}"
         else:
             flagged = _count_true(out, out_format, args.flag_name) if progress.enabled else None
-            share = f"{flagged:,} of {progress.rows:,} rows flagged" if flagged is not None else f"{progress.rows:,} rows"
+            share = (
+                f"{flagged:,} of {progress.rows:,} rows flagged" if flagged is not None else f"{progress.rows:,} rows"
+            )
             report = f"{share}, written to {out}"
         progress.done(f"{report} in {progress.elapsed:.1f} s")
     return 0

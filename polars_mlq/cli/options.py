@@ -160,10 +160,14 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser
         The subcommand's parser.
     """
-    parser.add_argument("input", metavar="IN", help="input file: .parquet, .csv, .ndjson/.jsonl or .arrow/.ipc/.feather")
+    parser.add_argument(
+        "input", metavar="IN", help="input file: .parquet, .csv, .ndjson/.jsonl or .arrow/.ipc/.feather"
+    )
     group = parser.add_argument_group("input")
     group.add_argument("--format", choices=FORMATS, help="format of IN when its extension does not say it")
-    group.add_argument("--labels", default="labels", metavar="COL", help="column of given labels, e.g. [0, 2] (default: labels)")
+    group.add_argument(
+        "--labels", default="labels", metavar="COL", help="column of given labels, e.g. [0, 2] (default: labels)"
+    )
     probs = group.add_mutually_exclusive_group()
     probs.add_argument(
         "--pred-probs",
@@ -225,7 +229,9 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--alpha", type=float, metavar="A", help="EMA weight in [0, 1] (default: 0.8)")
     group.add_argument("--temperature", type=float, metavar="T", help="softmin temperature > 0 (default: 0.1)")
-    group.add_argument("--name", default="label_quality", metavar="COL", help="name of the score column (default: label_quality)")
+    group.add_argument(
+        "--name", default="label_quality", metavar="COL", help="name of the score column (default: label_quality)"
+    )
 
 
 def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:

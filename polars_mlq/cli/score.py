@@ -45,7 +45,7 @@ def add_score(subparsers: Subparsers) -> None:
             f"  {PROG} score big.parquet -o scored.parquet --adjust-pred-probs --aggregator softmin\n"
             "\n"
             "labels: a List of class indices ([0, 2]), or of names with --class-names; in CSV as\n"
-            "JSON text (\"[0, 2]\"). pred_probs: a List/Array of floats, or one column per class."
+            'JSON text ("[0, 2]"). pred_probs: a List/Array of floats, or one column per class.'
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -27,7 +27,7 @@ from polars_mlq.typing import LabelsLike, PredProbsLike
 
 
 def _first_bool_row(rows: list[Any]) -> int | None:
-    """polars would read True as 1: find a row holding a bool, if any."""
+    """Polars would read True as 1: find a row holding a bool, if any."""
     kinds = set(map(type, itertools.chain.from_iterable(rows)))
     if not any(issubclass(t, (bool, np.bool_)) for t in kinds):
         return None
@@ -64,7 +64,8 @@ def _labels_series(labels: LabelsLike, labels_format: LabelsFormat = "indices") 
 
 def _label_arrays(labels: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
     """(offsets, values) of a plain list of lists of ints, without a Python object per label;
-    None for anything else (the general reader then handles it)."""
+    None for anything else (the general reader then handles it).
+    """
     if set(map(type, labels)) != {list}:
         return None
     flat = list(itertools.chain.from_iterable(labels))

@@ -146,5 +146,3 @@ def guess_bounds(dtype: np.dtype[Any], cut0: np.ndarray, cut1: np.ndarray) -> tu
     b1 = largest_true(lambda x: ~guesses(x)[0], dtype, k)
     b0 = largest_true(lambda x: guesses(x)[1], dtype, k)
     return b1, b0
-
-

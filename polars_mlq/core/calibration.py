@@ -121,5 +121,3 @@ def prune_nums(n_label: np.ndarray, counts: PruneCounts, options: IssueOptions, 
     if options.filter_by in ("prune_by_noise_rate", "both"):
         nums["margin"] = np.where(eligible & ~counts.flip_invalid[:, label], counts.flip[:, label], 0)
     return nums
-
-

@@ -40,7 +40,6 @@ class Candidates:
     def keys(self, by: str) -> np.ndarray:
         return sort_key(by, self.label, self.p, self.a)
 
-
     def disagree(self) -> np.ndarray:
         """Which entries disagree with their given label (the others were kept for ties only)."""
         bounds = boundaries(self.p.dtype)
@@ -59,9 +58,15 @@ def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
     upper, lower = bounds.extra, bounds.missing
     for by in SORT_KEYS:
         floor1 = sort_key(by, 1, first1, np.subtract(one, first1))[0]
-        upper = max(upper, float(largest_true(lambda x, f=floor1, b=by: sort_key(b, 1, x, np.subtract(one, x)) <= f, dtype, 1)[0]))
+        upper = max(
+            upper,
+            float(largest_true(lambda x, f=floor1, b=by: sort_key(b, 1, x, np.subtract(one, x)) <= f, dtype, 1)[0]),
+        )
         floor0 = sort_key(by, 0, first0, np.subtract(one, first0))[0]
-        lower = min(lower, float(largest_true(lambda x, f=floor0, b=by: sort_key(b, 0, x, np.subtract(one, x)) > f, dtype, 1)[0]))
+        lower = min(
+            lower,
+            float(largest_true(lambda x, f=floor0, b=by: sort_key(b, 0, x, np.subtract(one, x)) > f, dtype, 1)[0]),
+        )
     return upper, lower
 
 
@@ -93,5 +98,3 @@ def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Cand
         rows, cls, p = rows[order], cls[order], p[order]
     unlabelled = _with_starts(0, rows, cls, p, pb.complement(p), k)
     return unlabelled, labelled
-
-

@@ -153,7 +153,9 @@ class Found:
         return np.concatenate(rows), np.concatenate(cls)
 
 
-def find(source: Source, num_classes: int, options: IssueOptions, *, per_class: bool = False, summary: bool = False) -> Found:
+def find(
+    source: Source, num_classes: int, options: IssueOptions, *, per_class: bool = False, summary: bool = False
+) -> Found:
     """Run the passes ``options.filter_by`` needs over ``source``; ``per_class`` selects the
     per-class rule of the ``low_*`` filters, ``summary`` keeps the candidates for ``Found.summary``.
     """

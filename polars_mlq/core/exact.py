@@ -108,7 +108,9 @@ def segment_sums(values: np.ndarray, segment: np.ndarray, num_segments: int) -> 
         h = np.empty_like(x)
         _split(x, h)
         ids = segment[start : start + _MAX_ROWS]
-        totals.add(np.bincount(ids, weights=h, minlength=num_segments), np.bincount(ids, weights=x, minlength=num_segments))
+        totals.add(
+            np.bincount(ids, weights=h, minlength=num_segments), np.bincount(ids, weights=x, minlength=num_segments)
+        )
     return totals.flush()
 
 

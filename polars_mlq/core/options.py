@@ -103,9 +103,7 @@ def parse_issue_options(
         raise TypeError(msg)
     rank_adjust = parse_adjust(kwargs.get("adjust_pred_probs", False), rank_by or "self_confidence")
 
-    if isinstance(frac_noise, (bool, np.bool_)) or not isinstance(
-        frac_noise, (int, float, np.integer, np.floating)
-    ):
+    if isinstance(frac_noise, (bool, np.bool_)) or not isinstance(frac_noise, (int, float, np.integer, np.floating)):
         msg = f"frac_noise must be a number in [0, 1]; got {frac_noise!r}"
         raise TypeError(msg)
     frac = float(frac_noise)
@@ -173,5 +171,3 @@ def parse_issue_options(
         rank_by=rank_by,
         rank_adjust=rank_adjust,
     )
-
-

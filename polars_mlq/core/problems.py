@@ -89,5 +89,3 @@ def sub_problems(pb: Problems, rows: np.ndarray) -> Problems:
     """The problems of some of the rows, in the order given."""
     lab_cls, lab_rows = np.nonzero(pb.given[rows].T)
     return _problems(pb.probs[rows], lab_cls.astype(np.int64), lab_rows.astype(np.int64))
-
-

@@ -29,5 +29,3 @@ def ema(scores: np.ndarray, alpha: float = RANK_ALPHA) -> np.ndarray:
     for j in range(k - 2, -1, -1):
         result = alpha * ordered[:, j] + rest * result
     return result
-
-

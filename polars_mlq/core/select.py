@@ -46,7 +46,9 @@ def nth_pair(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[float, int]:
     return float(pivot), int(np.partition(tied, need - 1)[need - 1])
 
 
-def within(values: np.ndarray, rows: np.ndarray, cut_value: np.ndarray | float, cut_row: np.ndarray | int) -> np.ndarray:
+def within(
+    values: np.ndarray, rows: np.ndarray, cut_value: np.ndarray | float, cut_row: np.ndarray | int
+) -> np.ndarray:
     """Which (value, row) pairs are at most the cutoff (element-wise, cutoffs broadcast)."""
     return (values < cut_value) | ((values == cut_value) & (rows <= cut_row))
 

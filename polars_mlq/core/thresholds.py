@@ -81,9 +81,7 @@ class ThresholdPartial:
         absent_all = exact.column_sums(pb.probs, complement=True)
         absent_labelled = exact.segment_sums(pb.complement(pb.lab_p), pb.lab_cls, k)
         present = exact.segment_sums(pb.lab_p, pb.lab_cls, k)
-        sums = tuple(
-            (a - b, c) for a, b, c in zip(absent_all, absent_labelled, present, strict=True)
-        )
+        sums = tuple((a - b, c) for a, b, c in zip(absent_all, absent_labelled, present, strict=True))
         return cls(k, pb.n, pb.counts[:, 1].copy(), sums, pb.dtype.name)
 
     def __add__(self, other: ThresholdPartial) -> ThresholdPartial:
@@ -107,7 +105,10 @@ class ThresholdPartial:
         dtype = np.dtype(self.dtype or "float64")
         counts = np.stack([self.num_rows - self.present, self.present], axis=1).astype(np.int64)
         means = np.array(
-            [[exact.mean(s, int(c)) for s, c in zip(pair, row, strict=True)] for pair, row in zip(self.sums, counts.tolist(), strict=True)],
+            [
+                [exact.mean(s, int(c)) for s, c in zip(pair, row, strict=True)]
+                for pair, row in zip(self.sums, counts.tolist(), strict=True)
+            ],
             dtype=np.float64,
         ).reshape(self.num_classes, 2)
         values, cuts, wide = finish_thresholds(dtype, means[:, 0], means[:, 1])

@@ -61,7 +61,8 @@ class Batch:
     @property
     def block_rows(self) -> int:
         """Rows per block: about BLOCK_ELEMENTS entries, and at most an eighth of the batch, so
-        that a block's temporaries stay well below the size of ``probs`` for small batches too."""
+        that a block's temporaries stay well below the size of ``probs`` for small batches too.
+        """
         n = self.probs.shape[0]
         return max(1, min(BLOCK_ELEMENTS // max(self.num_classes, 1), -(-n // 8)))
 
@@ -87,7 +88,8 @@ class Batch:
 
     def scatter(self, values: np.ndarray, fill: object) -> np.ndarray:
         """Per-row ``values`` of the scored rows placed among all ``n_total`` input rows, ``fill``
-        at the others (the array itself when every row is scored)."""
+        at the others (the array itself when every row is scored).
+        """
         if self.rows is None:
             return values
         full = np.full((self.n_total, *values.shape[1:]), fill, dtype=values.dtype)

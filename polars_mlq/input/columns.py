@@ -37,10 +37,6 @@ class Where:
         return f"row {index}"
 
 
-
-
-
-
 def row_of_flat(offsets: np.ndarray, flat_index: int) -> int:
     return int(np.searchsorted(offsets, flat_index, side="right") - 1)
 
@@ -123,35 +119,3 @@ def check_pred_probs_dtype(dtype: pl.DataType, column: str) -> None:
 def pred_probs_width(dtype: pl.DataType) -> int | None:
     """K when the dtype fixes it (Array), else None."""
     return int(dtype.size) if isinstance(dtype, pl.Array) else None
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -59,14 +59,17 @@ def frame_inputs(frame: pl.DataFrame, labels: pl.Expr, pred_probs: pl.Expr) -> t
     return data.to_series(0), data.to_series(1)
 
 
-def _check_dtypes(label_name: str, label_dtype: pl.DataType, probs_name: str, probs_dtype: pl.DataType, spec: LabelSpec) -> None:
+def _check_dtypes(
+    label_name: str, label_dtype: pl.DataType, probs_name: str, probs_dtype: pl.DataType, spec: LabelSpec
+) -> None:
     check_labels_dtype(label_dtype, label_name, spec)
     check_pred_probs_dtype(probs_dtype, probs_name)
 
 
 def _first_width(pred_probs: pl.Series) -> int | None:
     """K of a List column: the first row's length, else the first non-empty row's (0 when every
-    row is empty, None when there is no row with pred_probs)."""
+    row is empty, None when there is no row with pred_probs).
+    """
     first = pred_probs[0] if len(pred_probs) else None
     if first is not None and len(first):
         return len(first)
@@ -77,7 +80,9 @@ def _first_width(pred_probs: pl.Series) -> int | None:
     return 0 if lengths.max() == 0 else None
 
 
-def checked_num_classes(frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec = LabelSpec()) -> int | None:
+def checked_num_classes(
+    frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec = LabelSpec()
+) -> int | None:
     """Check both columns exist and have usable dtypes (one schema lookup), then find K.
 
     K is the Array width, else the length of the first non-empty pred_probs row (None if no row

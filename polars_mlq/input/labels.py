@@ -25,7 +25,8 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
 
 def _lengths_and_flat(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
     """Row lengths and the concatenated values of a List column without nulls, in one query
-    (each query may have to wake polars' thread pool, which can cost more than the work)."""
+    (each query may have to wake polars' thread pool, which can cost more than the work).
+    """
     column = pl.col(s.name)
     both = s.to_frame().select(
         column.list.len().implode().alias("lengths"),
@@ -35,7 +36,12 @@ def _lengths_and_flat(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
 
 
 def _flat_labels(
-    s: pl.Series, offsets: np.ndarray, where: Where, rows: np.ndarray | None, n_total: int, flat: pl.Series | None = None
+    s: pl.Series,
+    offsets: np.ndarray,
+    where: Where,
+    rows: np.ndarray | None,
+    n_total: int,
+    flat: pl.Series | None = None,
 ) -> pl.Series:
     if flat is None:
         flat = s.explode(empty_as_null=False, keep_nulls=False)
@@ -50,7 +56,13 @@ def _flat_labels(
 
 
 def _names_to_indices(
-    s: pl.Series, flat: pl.Series, offsets: np.ndarray, classes: tuple[str, ...], where: Where, rows: np.ndarray | None, n_total: int
+    s: pl.Series,
+    flat: pl.Series,
+    offsets: np.ndarray,
+    classes: tuple[str, ...],
+    where: Where,
+    rows: np.ndarray | None,
+    n_total: int,
 ) -> np.ndarray:
     names = flat.cast(pl.String)
     indices = names.cast(pl.Enum(list(classes)), strict=False)
@@ -103,7 +115,8 @@ def _indices_by_query(
     s: pl.Series, num_classes: int, where: Where, rows: np.ndarray | None, n_total: int, spec: LabelSpec
 ) -> tuple[np.ndarray, np.ndarray]:
     """Offsets and values of a List labels column through polars: names, inner nulls, several
-    chunks, 128-bit integers (what ``list_buffers`` leaves)."""
+    chunks, 128-bit integers (what ``list_buffers`` leaves).
+    """
     lengths, flat = _lengths_and_flat(s)
     offsets = _offsets(lengths)
     flat = _flat_labels(s, offsets, where, rows, n_total, flat)

@@ -79,9 +79,7 @@ def _check_alpha(alpha: object) -> float | None:
 
 
 def _check_temperature(temperature: object) -> float:
-    if isinstance(temperature, bool) or not isinstance(
-        temperature, (int, float, np.integer, np.floating)
-    ):
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
         msg = f"temperature must be a positive number; got {temperature!r}"
         raise TypeError(msg)
     value = float(temperature)
@@ -126,10 +124,7 @@ def parse_aggregator(aggregator_kwargs: Mapping[str, Any] | None) -> Aggregator:
         raise ValueError(msg)
     unknown = set(kwargs) - _AGGREGATOR_KEYS[method] - {"axis"}
     if unknown:
-        msg = (
-            f"aggregator {method!r} takes {sorted(_AGGREGATOR_KEYS[method])}; "
-            f"unknown key(s) {sorted(unknown)}"
-        )
+        msg = f"aggregator {method!r} takes {sorted(_AGGREGATOR_KEYS[method])}; unknown key(s) {sorted(unknown)}"
         raise ValueError(msg)
     if method == "softmin":
         return Aggregator(kind=method, temperature=_check_temperature(kwargs.get("temperature", 0.1)))

@@ -26,7 +26,8 @@ def _as_array(s: pl.Series, width: int) -> pl.Series | None:
 
 def _fixed_width_rows(s: pl.Series, width: int) -> np.ndarray | None:
     """(n, width) zero-copy view of a List column whose every row has ``width`` values and no
-    null; None otherwise (then polars reads it, and names a bad row)."""
+    null; None otherwise (then polars reads it, and names a bad row).
+    """
     buffers = list_buffers(s) if width else None
     if buffers is None:
         return None
@@ -40,7 +41,8 @@ def read_probs(
     s: pl.Series, num_classes: int | None, where: Where, rows: np.ndarray | None, n_total: int, check_range: bool = True
 ) -> np.ndarray:
     """(n, K) view of the non-null rows of ``s`` (already filtered), checked and clipped (the
-    value range only if ``check_range``)."""
+    value range only if ``check_range``).
+    """
     column = s.name
     n = len(s)
     if isinstance(s.dtype, pl.Array):
@@ -83,13 +85,17 @@ def read_probs(
     return check_probs(probs, column, where, rows, n_total, source=s) if check_range else probs
 
 
-_ONE_BITS = {np.dtype(np.float64): np.float64(1.0).view(np.uint64), np.dtype(np.float32): np.float32(1.0).view(np.uint32)}
+_ONE_BITS = {
+    np.dtype(np.float64): np.float64(1.0).view(np.uint64),
+    np.dtype(np.float32): np.float32(1.0).view(np.uint32),
+}
 
 
 def all_probabilities(probs: np.ndarray) -> bool:
     """True if every value is in [+0.0, 1.0], with one integer reduction: read as unsigned
     integers, exactly those floats are at most the bits of 1.0 (a set sign bit, NaN and inf are
-    all larger). False says nothing: -0.0, a tolerated value or an error; look closer."""
+    all larger). False says nothing: -0.0, a tolerated value or an error; look closer.
+    """
     one = _ONE_BITS[probs.dtype]
     return bool(probs.view(one.dtype).max() <= one) if probs.flags.c_contiguous else False
 
@@ -113,10 +119,7 @@ def check_probs(
         value = probs[i, j]
         row = where.row(original_row(rows, i), n_total)
         if np.isnan(value) and source is not None and source[i].to_list()[j] is None:
-            msg = (
-                f"column {column!r}, {row}: pred_probs contains a null element at class {j}; "
-                "fill or drop it first"
-            )
+            msg = f"column {column!r}, {row}: pred_probs contains a null element at class {j}; fill or drop it first"
         else:
             msg = (
                 f"column {column!r}, {row}: pred_probs value {float(value)!r} at class {j} is not a "

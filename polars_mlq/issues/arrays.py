@@ -58,8 +58,6 @@ def binary_scores(pb: Problems, method: str, adjust: bool, rows: np.ndarray | No
     return out
 
 
-
-
 def row_scores(pb: Problems, method: str, adjust: bool, rows: np.ndarray | None = None) -> np.ndarray:
     """Aggregated (EMA, alpha 0.8) scores of ``rows``."""
     return ema(binary_scores(pb, method, adjust, rows))

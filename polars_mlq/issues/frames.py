@@ -56,7 +56,8 @@ class FrameIssues:
 @dataclass(frozen=True)
 class IssueCounts:
     """What the dataset summaries need: per class the flagged rows that carry it and that lack it
-    (K, 2), the number of scored rows and of flagged rows."""
+    (K, 2), the number of scored rows and of flagged rows.
+    """
 
     counts: np.ndarray
     num_rows: int
@@ -118,13 +119,16 @@ def lazy_flags(
     name: str,
 ) -> pl.LazyFrame:
     """The flags of a LazyFrame appended as a column: the streaming passes run now (how many
-    depends on the filter), the flags when the query runs, batch by batch."""
+    depends on the filter), the flags when the query runs, batch by batch.
+    """
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     if num_classes is None:  # no row has pred_probs: every flag is null
         dtype: pl.DataType = pl.Array(pl.Boolean, 0) if per_class else pl.Boolean()
         return frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
     options = options.for_classes(num_classes)
-    found = engine.find(stream_chunks(frame, labels, pred_probs, num_classes, spec), num_classes, options, per_class=per_class)
+    found = engine.find(
+        stream_chunks(frame, labels, pred_probs, num_classes, spec), num_classes, options, per_class=per_class
+    )
     udf = partial(_flags_udf, rule=found.rule, num_classes=num_classes, spec=spec, per_class=per_class)
     dtype = pl.Array(pl.Boolean, num_classes) if per_class else pl.Boolean()
     numbered = frame.with_row_index(ROW_NUMBER)
@@ -132,7 +136,9 @@ def lazy_flags(
     return numbered.with_columns(flags.alias(name)).drop(ROW_NUMBER)
 
 
-def issue_counts(frame: pl.DataFrame | pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec) -> IssueCounts:
+def issue_counts(
+    frame: pl.DataFrame | pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec
+) -> IssueCounts:
     """The counts behind the summaries (default filter); a LazyFrame is streamed, not collected."""
     if isinstance(frame, pl.DataFrame):
         return frame_issues(frame, labels, pred_probs, spec, IssueOptions()).summary()

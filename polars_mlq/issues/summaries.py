@@ -80,7 +80,7 @@ def class_quality(counts: np.ndarray, num_rows: int, names: list[str] | None) ->
     k = counts.shape[0]
     # cleanlab lists the classes as they first appear in the sorted common-issues table, then
     # sorts by quality; the first order decides how ties come out of the second sort
-    first_seen = np.repeat(np.arange(k), 2)[_descending((counts.reshape(-1) / num_rows))]
+    first_seen = np.repeat(np.arange(k), 2)[_descending(counts.reshape(-1) / num_rows)]
     _, where = np.unique(first_seen, return_index=True)
     classes = first_seen[np.sort(where)]
     noise = counts[classes, 0] / num_rows

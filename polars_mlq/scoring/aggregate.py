@@ -35,7 +35,8 @@ def ema_terms(alpha: float, num_classes: int) -> int:
 
 def ema_weights(alpha: float, terms: int) -> np.ndarray:
     """Weights of the ``terms`` smallest scores, smallest first; they sum to 1 (none for a batch
-    without classes, which has no row to weigh)."""
+    without classes, which has no row to weigh).
+    """
     weights = alpha * (1.0 - alpha) ** np.arange(terms, dtype=np.float64)
     if terms:
         weights[-1] = (1.0 - alpha) ** (terms - 1)
@@ -70,7 +71,8 @@ def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
 
 def ema_of_smallest(smallest: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """EMA from each row's smallest scores, ascending, and their ``ema_weights`` (see the module
-    docstring)."""
+    docstring).
+    """
     # einsum sums each row in a fixed order, so a row's score does not depend on its batch
     # (a BLAS matrix-vector product can change the last bits with the batch's shape). The
     # weights sum to 1 only up to rounding: clip so a row of ones cannot score 1 + 2e-16.

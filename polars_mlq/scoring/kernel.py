@@ -80,7 +80,9 @@ def _rows_positions(batch: Batch, start: int, rows: np.ndarray) -> np.ndarray:
     return row_of * batch.num_classes + batch.label_values[first[row_of] + within]
 
 
-def _smallest_cwe(batch: Batch, start: int, confidence: np.ndarray, terms: int, check: bool = False) -> np.ndarray | None:
+def _smallest_cwe(
+    batch: Batch, start: int, confidence: np.ndarray, terms: int, check: bool = False
+) -> np.ndarray | None:
     """The ``terms`` smallest confidence_weighted_entropy scores of each block row, ascending.
 
     ``confidence`` holds the block's self-confidences q (float64) and is reordered. Inside
@@ -131,7 +133,9 @@ def _sorted_in_unit_interval(rows: np.ndarray) -> bool:
     return bool(keys[:, 0].min() >= 0 and keys[:, -1].max() <= _ONE_KEYS[rows.dtype])
 
 
-def _aggregate_rows(batch: Batch, dtype: np.dtype | type, out: np.ndarray, aggregate: Aggregate, *, checks_range: bool = False) -> bool:
+def _aggregate_rows(
+    batch: Batch, dtype: np.dtype | type, out: np.ndarray, aggregate: Aggregate, *, checks_range: bool = False
+) -> bool:
     """out[a:b] = aggregate(a, b, scores buffer, check) for every row block, on threads.
 
     With a pending range check each block is checked as it is read (by ``aggregate`` itself when
@@ -200,7 +204,7 @@ def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds 
     temperature = options.aggregator.temperature
     adjustment = _adjustment(thresholds, min(batch.block_rows, batch.probs.shape[0]))
 
-    def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray:  # noqa: ARG001 - never asked
+    def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray:  # check: never asked
         per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, scores)
         return softmin(scores, temperature)
 
@@ -227,8 +231,11 @@ def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | N
 
 def to_series(name: str, batch: Batch, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
     """Wrap the values without copying (an (n, K) matrix becomes an Array column); null where a
-    row is not scored."""
+    row is not scored.
+    """
     series = pl.Series(name, values.reshape(-1), dtype=pl.Float64)
     if values.ndim == 2:
-        series = series.reshape((values.shape[0], values.shape[1])) if values.shape[0] else pl.Series(name, [], dtype=dtype)
+        series = (
+            series.reshape((values.shape[0], values.shape[1])) if values.shape[0] else pl.Series(name, [], dtype=dtype)
+        )
     return batch.with_nulls(series).alias(name)

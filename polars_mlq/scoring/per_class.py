@@ -39,13 +39,13 @@ def _flat(array: np.ndarray) -> np.ndarray:
 
 
 def self_confidence(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
-    """out = p where the class is labelled, 1 - p where it is not (computed in the dtype of ``probs``)."""
+    """Out = p where the class is labelled, 1 - p where it is not (computed in the dtype of ``probs``)."""
     np.subtract(1, probs, out=out)
     _flat(out)[positions] = _flat(probs)[positions]
 
 
 def normalized_margin(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
-    """out = ((q_given - q_other) + 1) / 2, evaluated literally (it can differ from q_given by an ulp)."""
+    """Out = ((q_given - q_other) + 1) / 2, evaluated literally (it can differ from q_given by an ulp)."""
     np.subtract(1, probs, out=out)  # q_given of an unlabelled class
     np.subtract(out, probs, out=out)  # (1 - p) - p
     out += 1
@@ -55,8 +55,9 @@ def normalized_margin(probs: np.ndarray, positions: np.ndarray, out: np.ndarray)
 
 
 def _xlogx(x: np.ndarray, positive: bool, out: np.ndarray | None = None) -> np.ndarray:
-    """x * ln(x) in float64, with 0 * ln(0) = 0 (``positive``: no x is 0, skip that case);
-    into ``out`` (float64, not ``x``) when given."""
+    """X * ln(x) in float64, with 0 * ln(0) = 0 (``positive``: no x is 0, skip that case);
+    into ``out`` (float64, not ``x``) when given.
+    """
     x = x.astype(np.float64, copy=False)
     if out is None:
         out = np.empty_like(x)
@@ -73,7 +74,8 @@ def cwe_of(entropy: np.ndarray, confidence: np.ndarray, work: np.ndarray | None 
     """ln(r + 1) / max(r, 1e-6), r = entropy / max(confidence, 1e-6); overwrites ``entropy``.
 
     ``work`` (float64, the shape of ``entropy``; float64 ``confidence`` only) holds both floors
-    instead of two new arrays."""
+    instead of two new arrays.
+    """
     floored = np.maximum(confidence, _FLOOR, out=work)  # in the dtype of confidence, as the definition does
     np.divide(entropy, floored, out=entropy)  # r
     ratio_floor = np.maximum(entropy, _FLOOR, out=work)
@@ -87,8 +89,9 @@ def entropy_bits(probs: np.ndarray, out: np.ndarray | None = None, work: np.ndar
     """Binary entropy in bits of [1 - p, p] (1 - p in the dtype of p), float64.
 
     For float64 ``probs``, ``out`` and ``work`` (float64, the shape of ``probs``; ``work`` is
-    overwritten) replace the three arrays it would allocate."""
-    positive = probs.size > 0 and 0 < probs.min() and probs.max() < 1
+    overwritten) replace the three arrays it would allocate.
+    """
+    positive = probs.size > 0 and probs.min() > 0 and probs.max() < 1
     complement = np.subtract(1, probs, out=work)
     entropy = _xlogx(complement, positive, out)
     entropy += _xlogx(probs, positive, work)  # complement is no longer needed
@@ -197,7 +200,7 @@ def per_class_scores(
         _margin_in_dtype(normalized_margin, probs, positions, out)
 
 
-def _margin_in_dtype(score, probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:  # noqa: ANN001
+def _margin_in_dtype(score, probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
     if out.dtype == probs.dtype:
         score(probs, positions, out)
         return

@@ -69,7 +69,7 @@ def run_ranges(n_rows: int, num_classes: int, fill: Callable[[int, int], None]) 
     first: BaseException | None = None
     try:
         fill(*ranges[0])
-    except BaseException as exc:  # noqa: BLE001 - re-raised below, after the other ranges end
+    except BaseException as exc:  # re-raised below, after the other ranges end
         first = exc
     for future in futures:
         exc = future.exception()
@@ -85,7 +85,8 @@ _local = threading.local()
 def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
     """A work buffer owned by the calling thread and kept between calls, so that its pages stay
     mapped: a fresh 512 KiB buffer costs more in page faults than a pass of numpy over it. Every
-    ``name`` is one buffer: a caller must not hold two scratch arrays of the same name at once."""
+    ``name`` is one buffer: a caller must not hold two scratch arrays of the same name at once.
+    """
     buffers: dict[tuple[str, np.dtype], np.ndarray] | None = getattr(_local, "buffers", None)
     if buffers is None:
         buffers = _local.buffers = {}

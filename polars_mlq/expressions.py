@@ -64,6 +64,7 @@ def _score_udf(
 
 
 def label_spec(class_names: Sequence[str] | None, labels_format: LabelsFormat) -> LabelSpec:
+    """Return the ``LabelSpec`` of the public ``class_names`` and ``labels_format`` arguments, checked."""
     if class_names is not None:
         if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
             msg = f"class_names must be a list of strings; got {class_names!r}"
@@ -83,7 +84,7 @@ def _scoring_udf(
     whole_column: bool,
     spec: LabelSpec,
 ) -> tuple[partial[pl.Series], pl.DataType, bool]:
-    """The batch function every scoring path runs, its output dtype, and whether it is elementwise.
+    """Return the batch function every scoring path runs, its output dtype, and whether it is elementwise.
 
     It is elementwise (streams batch by batch) when K is known now (``num_classes``, an Array
     width, or thresholds) and nothing dataset-level is left to compute; thresholds computed from
@@ -137,8 +138,9 @@ def scoring_expr(
     spec: LabelSpec,
     row_numbers: str | None = None,
 ) -> pl.Expr:
-    """The one expression every lazy scoring path runs (see ``_scoring_udf``); ``row_numbers``
-    names a column of each row's number in the user's frame, for error messages.
+    """Return the one expression every lazy scoring path runs (see ``_scoring_udf``).
+
+    ``row_numbers`` names a column of each row's number in the user's frame, for error messages.
     """
     udf, dtype, elementwise = _scoring_udf(
         options, thresholds=thresholds, num_classes=num_classes, whole_column=whole_column, spec=spec
@@ -159,7 +161,7 @@ def scored_series(
     name: str,
     spec: LabelSpec,
 ) -> pl.Series:
-    """Eagerly, the same batch function on two whole columns, without building a query."""
+    """Run the same batch function eagerly on two whole columns, without building a query."""
     udf, _, _ = _scoring_udf(options, thresholds=thresholds, num_classes=num_classes, whole_column=True, spec=spec)
     return udf([labels, pred_probs]).alias(name)
 

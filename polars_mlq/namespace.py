@@ -303,8 +303,9 @@ class _Mlq(Generic[FrameT]):
         class_names: Sequence[str] | None = None,
         labels_format: LabelsFormat = "indices",
     ) -> pl.DataFrame:
-        """Classes from the lowest label quality to the highest
-        (:func:`polars_mlq.rank_classes_by_multilabel_quality`).
+        """Rank the classes from the lowest label quality to the highest.
+
+        The table of :func:`polars_mlq.rank_classes_by_multilabel_quality` (default filter).
         """
         issues = self._counts(labels, pred_probs, class_names, labels_format)
         return _issue_frames.rank_classes(issues, class_names)
@@ -317,7 +318,7 @@ class _Mlq(Generic[FrameT]):
         class_names: Sequence[str] | None = None,
         labels_format: LabelsFormat = "indices",
     ) -> float:
-        """The fraction of rows without a label issue (default filter).
+        """Return the fraction of rows without a label issue (default filter).
 
         Examples
         --------
@@ -341,7 +342,7 @@ class _Mlq(Generic[FrameT]):
         class_names: Sequence[str] | None = None,
         labels_format: LabelsFormat = "indices",
     ) -> HealthSummary:
-        """The health score and both tables, from one pass over the flags.
+        """Return the health score and both tables, from one pass over the flags.
 
         Keys "overall_multilabel_health_score", "classes_by_multilabel_quality" and
         "common_multilabel_issues", as :func:`polars_mlq.multilabel_health_summary`.

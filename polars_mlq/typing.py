@@ -8,7 +8,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict, Union
+from typing import TypeAlias, TypedDict
 
 import numpy as np
 import polars as pl
@@ -18,11 +18,11 @@ from polars_mlq.input import IntoExpr, IntoProbs, LabelsFormat, Method
 from polars_mlq.scoring import Thresholds
 
 #: Fitted thresholds: ``confident_thresholds``' frame, or a (K, 2) array ``[absent, present]``.
-ThresholdsLike = Union[pl.DataFrame, np.ndarray, Thresholds]
+ThresholdsLike: TypeAlias = pl.DataFrame | np.ndarray | Thresholds
 #: labels for the NumPy functions: lists of class indices (or names), a Series, or multi-hot rows.
-LabelsLike = Union[Sequence[Sequence[int]], Sequence[Sequence[str]], pl.Series, np.ndarray]
+LabelsLike: TypeAlias = Sequence[Sequence[int]] | Sequence[Sequence[str]] | pl.Series | np.ndarray
 #: pred_probs for the NumPy functions: an (N, K) array or a Series of lists/arrays.
-PredProbsLike = Union[np.ndarray, pl.Series]
+PredProbsLike: TypeAlias = np.ndarray | pl.Series
 
 
 class HealthSummary(TypedDict):

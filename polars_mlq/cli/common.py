@@ -29,7 +29,9 @@ def one_line(exc: BaseException) -> str:
     --------
     >>> one_line(ValueError("bad value\n\nResolved plan until failure:\n\tSCAN"))
     'bad value'
-    >>> one_line(ValueError('no JSON\n\nThis error occurred in the following expression:\n\tcol("x").str.json_decode()\n'))
+    >>> one_line(
+    ...     ValueError('no JSON\n\nThis error occurred in the following expression:\n\tcol("x").str.json_decode()\n')
+    ... )
     'no JSON (in col("x").str.json_decode())'
     """
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

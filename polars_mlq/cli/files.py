@@ -56,7 +56,10 @@ def format_of(path: Path, role: str) -> str:
     if fmt is None:
         known = " ".join(EXTENSIONS)
         hint = "; or name the format with --format" if role == "IN" else ""
-        msg = f"{role} {path}: cannot tell the file format from the extension {path.suffix or '(none)'!r}; known: {known}{hint}"
+        msg = (
+            f"{role} {path}: cannot tell the file format from the extension {path.suffix or '(none)'!r}; "
+            f"known: {known}{hint}"
+        )
         raise CliError(msg)
     return fmt
 

@@ -195,7 +195,7 @@ def _default_flags(
     class_names: Sequence[str] | None,
     labels_format: LabelsFormat,
 ) -> tuple[Batch, np.ndarray, np.ndarray]:
-    """The batch, its (n, K) flags under the default filter, and its (n, K) given labels."""
+    """Return the batch, its (n, K) flags under the default filter, and its (n, K) given labels."""
     batch = read_inputs(labels, pred_probs, class_names, labels_format)
     options = parse_issue_options(batch.num_classes, confident_joint=confident_joint)
     flags = find_issues_per_class(batch, options)
@@ -312,7 +312,7 @@ def overall_multilabel_health_score(
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
 ) -> float:
-    """The fraction of rows with no label issue (default filter).
+    """Return the fraction of rows with no label issue (default filter).
 
     Examples
     --------
@@ -337,7 +337,7 @@ def multilabel_health_summary(
     verbose: bool = False,
     labels_format: LabelsFormat = "indices",
 ) -> HealthSummary:
-    """The three summaries above from one pass over the data.
+    """Return the three summaries above from one pass over the data.
 
     Parameters
     ----------

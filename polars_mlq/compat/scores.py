@@ -63,8 +63,9 @@ def _labels_series(labels: LabelsLike, labels_format: LabelsFormat = "indices") 
 
 
 def _label_arrays(labels: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(offsets, values) of a plain list of lists of ints, without a Python object per label;
-    None for anything else (the general reader then handles it).
+    """Return (offsets, values) of a plain list of lists of ints, without a Python object per label.
+
+    Return None for anything else (the general reader then handles it).
     """
     if set(map(type, labels)) != {list}:
         return None
@@ -86,7 +87,7 @@ def read_inputs(
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
 ) -> Batch:
-    """The validated batch.
+    """Read and validate the inputs as one batch.
 
     cleanlab's own input, a list of lists of ints with an (N, K) array, takes a shortcut: building
     a polars Series of N lists costs about 8 us a row, far more than the scoring. pred_probs then
@@ -110,7 +111,7 @@ def read_inputs(
 
 
 def _thresholds(batch: Batch, options: ScoringOptions) -> Thresholds | None:
-    """The batch's own thresholds when adjusting (its probabilities checked first)."""
+    """Return the batch's own thresholds when adjusting (its probabilities checked first)."""
     return batch_thresholds(batch.checked()) if options.adjust_pred_probs else None
 
 

@@ -28,11 +28,11 @@ _UNIT = 2.0**-53
 
 
 def largest_true(predicate: Any, dtype: np.dtype[Any], size: int) -> np.ndarray:
-    """For ``size`` predicates on the floats of ``dtype`` in [0, 1], each true up to some x* and
-    false above it, x* as float64 (-1 if false at 0, 2 if true at 1).
+    """Return the point x* where each of ``size`` predicates on the floats of ``dtype`` in [0, 1] turns false.
 
-    ``predicate(x)`` takes a (size,) array of ``dtype`` and returns a (size,) bool array. Non-
-    negative floats are ordered like their bit patterns, so this bisects the integers.
+    Each predicate is true up to some x* and false above it; x* is returned as float64 (-1 if false
+    at 0, 2 if true at 1). ``predicate(x)`` takes a (size,) array of ``dtype`` and returns a (size,)
+    bool array. Non-negative floats are ordered like their bit patterns, so this bisects the integers.
     """
     itype = np.int64 if dtype == np.float64 else np.int32
     zeros = np.zeros(size, dtype=dtype)
@@ -71,6 +71,7 @@ class Boundaries:
 
 @functools.cache
 def boundaries(dtype: np.dtype[Any]) -> Boundaries:
+    """Return the constant ``Boundaries`` on p for pred_probs of ``dtype`` (computed once per dtype)."""
     one, slack = dtype.type(1), dtype.type(SLACK)
     values = [
         largest_true(lambda x: x <= np.subtract(one, x), dtype, 1)[0],
@@ -119,8 +120,10 @@ SORT_KEYS = ("class", "margin")
 
 
 def sort_key(by: str, label: int, p: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """What cleanlab sorts the rows of one given label by, smallest first: "class", the
-    probability of the given label; "margin", minus (probability of the other - of the given).
+    """Return what cleanlab sorts the rows of one given label by, smallest first.
+
+    ``by="class"``: the probability of the given label; ``by="margin"``: minus (probability of the
+    other - of the given).
     """
     if by == "class":
         return p if label == 1 else a
@@ -128,10 +131,12 @@ def sort_key(by: str, label: int, p: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 def guess_bounds(dtype: np.dtype[Any], cut0: np.ndarray, cut1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per class, (b1, b0) with cuts (K,) [absent] and [present]: the confident guess of an entry
-    is "present" exactly when p > b1 and "absent" exactly when p <= b0 (as ``confident_joint``
-    decides it: a value reaches its threshold when it is >= the cut; if both reach, the larger
-    one wins, ties to absent).
+    """Return, per class, the boundaries (b1, b0) of the confident guess of an entry.
+
+    With cuts (K,) ``cut0`` [absent] and ``cut1`` [present], the confident guess of an entry is
+    "present" exactly when p > b1 and "absent" exactly when p <= b0 (as ``confident_joint`` decides
+    it: a value reaches its threshold when it is >= the cut; if both reach, the larger one wins,
+    ties to absent).
     """
     one = dtype.type(1)
 

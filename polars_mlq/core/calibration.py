@@ -56,8 +56,10 @@ def calibrate(joint: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PruneCounts:
-    """Per class and given label c: the rows to keep (``keep[:, c]``) and the rows whose true
-    label is the other one (``flip[:, c]``); ``flip_invalid`` marks undefined counts (0/0).
+    """Per class and given label c, the rows to keep and the rows whose true label is the other one.
+
+    ``keep[:, c]`` counts the rows to keep, ``flip[:, c]`` the rows whose true label is the other
+    one; ``flip_invalid`` marks undefined counts (0/0).
     """
 
     keep: np.ndarray  # (K, 2) int64
@@ -66,8 +68,10 @@ class PruneCounts:
 
 
 def prune_counts(calibrated: np.ndarray, counts: np.ndarray, options: IssueOptions) -> PruneCounts:
-    """How many rows to flag: the calibrated joint with at least ``min_examples`` rows kept per
-    given label and a fraction ``frac_noise`` of the others, or ``num_to_remove`` if given.
+    """Compute how many rows to flag, per class and given label.
+
+    The counts come from the calibrated joint with at least ``min_examples`` rows kept per given
+    label and a fraction ``frac_noise`` of the others, or from ``num_to_remove`` if given.
     """
     c = calibrated.astype(np.float64)
     diag = c[:, [0, 1], [0, 1]]  # (K, 2): rows given c and guessed c
@@ -110,7 +114,9 @@ def _remove_counts(
 
 
 def prune_nums(n_label: np.ndarray, counts: PruneCounts, options: IssueOptions, label: int) -> dict[str, np.ndarray]:
-    """Per sort key ("class", "margin") of the prune filter, how many rows of each class's subset
+    """Compute, per sort key of the prune filter, how many rows of each class's subset to flag.
+
+    For each sort key ("class", "margin") of the prune filter: how many rows of each class's subset
     with given label ``label`` to flag (K,); ``n_label`` (K,) is the size of those subsets.
     """
     # cleanlab skips a given label with too few rows, and never flags the only row of a label

@@ -24,10 +24,11 @@ from polars_mlq.core.problems import Problems
 
 @dataclass(frozen=True)
 class Candidates:
-    """The entries (row, class) of one given label c where the model disagrees with it, which is
-    cleanlab's last check on every flag: for c = 1 (labelled) p + 1e-6 <= 1 - p, for c = 0
-    (unlabelled) p > (1 - p) + 1e-6. Every flag of every filter lies among them. They are sorted by
-    class, then row; ``starts`` (K + 1,) delimits the classes.
+    """The entries (row, class) of one given label c where the model disagrees with it.
+
+    Disagreement is cleanlab's last check on every flag: for c = 1 (labelled) p + 1e-6 <= 1 - p,
+    for c = 0 (unlabelled) p > (1 - p) + 1e-6. Every flag of every filter lies among them. They are
+    sorted by class, then row; ``starts`` (K + 1,) delimits the classes.
     """
 
     label: int
@@ -38,18 +39,21 @@ class Candidates:
     starts: np.ndarray
 
     def keys(self, by: str) -> np.ndarray:
+        """Return the entries' sort keys for the prune filter's sort key ``by`` ("class" or "margin")."""
         return sort_key(by, self.label, self.p, self.a)
 
     def disagree(self) -> np.ndarray:
-        """Which entries disagree with their given label (the others were kept for ties only)."""
+        """Return which entries disagree with their given label (the others were kept for ties only)."""
         bounds = boundaries(self.p.dtype)
         return self.p <= bounds.extra if self.label == 1 else self.p > bounds.missing
 
 
 @functools.cache
 def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
-    """(upper bound on p for labelled entries, lower bound for unlabelled ones): the entries whose
-    key, by either sort key, is at most the key of the first entry that agrees with its label.
+    """Return (upper bound on p for labelled entries, lower bound for unlabelled ones) of the widened candidates.
+
+    The bounds delimit the entries whose key, by either sort key, is at most the key of the first
+    entry that agrees with its label.
     """
     bounds = boundaries(dtype)
     one = dtype.type(1)
@@ -77,7 +81,7 @@ def _with_starts(label: int, rows: np.ndarray, cls: np.ndarray, p: np.ndarray, a
 
 
 def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Candidates]:
-    """(unlabelled, labelled) candidates; ``widened`` adds the entries that tie with them."""
+    """Return the (unlabelled, labelled) candidates; ``widened`` adds the entries that tie with them."""
     k = pb.num_classes
     bounds = boundaries(pb.dtype)
     upper, lower = widened_bounds(pb.dtype) if widened else (bounds.extra, bounds.missing)

@@ -28,7 +28,7 @@ class Chunk:
 
     @classmethod
     def of(cls, batch: Batch, first_row: int = 0) -> Chunk:
-        """The chunk of a validated batch whose first row is row ``first_row`` of the data."""
+        """Return the chunk of a validated batch whose first row is row ``first_row`` of the data."""
         n = batch.probs.shape[0]
         local = np.arange(n, dtype=np.int64) if batch.rows is None else batch.rows.astype(np.int64)
         return cls(problems(batch), local + first_row)

@@ -44,17 +44,17 @@ def merge_all(partials: Iterable[P], empty: P) -> P:
 
 
 def thresholds_of(source: Source, num_classes: int) -> ConfidentThresholds:
-    """Pass 1: the confident thresholds of every row of the source."""
+    """Run pass 1: compute the confident thresholds of every row of the source."""
     return merge_all((ThresholdPartial.of(c) for c in source()), ThresholdPartial.empty(num_classes)).finalize()
 
 
 def joint_of(source: Source, thr: ConfidentThresholds, *, joint: bool = True) -> JointPartial:
-    """Pass 2: the confident joint, confident learning's counts and the candidates."""
+    """Run pass 2: compute the confident joint, confident learning's counts and the candidates."""
     return merge_all((JointPartial.of(c, thr, joint=joint) for c in source()), JointPartial.empty(thr))
 
 
 def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueOptions) -> tuple[Cutoffs, ...]:
-    """Per sort key of the prune filter, class and given label: the last (key, row) flagged."""
+    """Return, per sort key of the prune filter, class and given label, the last (key, row) flagged."""
     calibrated = options.confident_joint
     if calibrated is None:
         calibrated = calibrate(found.confident_joint(), thr.counts)
@@ -91,7 +91,7 @@ def _row_scores(chunk: Chunk) -> np.ndarray:
 
 
 def low_cutoffs(source: Source, found: JointPartial, filter_by: str, *, per_class: bool) -> IssueRule:
-    """Pass 3 of the ``low_*`` filters: the scores of the rows (or entries) to flag."""
+    """Run pass 3 of the ``low_*`` filters: find the scores of the rows (or entries) to flag."""
     k = int(found.cl_classes.size)
     if not per_class:
         m = found.cl_rows
@@ -124,8 +124,10 @@ class Found:
     joint: JointPartial | None
 
     def summary(self) -> tuple[np.ndarray, int]:
-        """(K, 2) counts [flagged and labelled, flagged and unlabelled] per class, and the number
-        of flagged rows (every filter but the ``low_*`` ones; needs ``joint``).
+        """Return the (K, 2) counts of flagged entries per class, and the number of flagged rows.
+
+        The counts are [flagged and labelled, flagged and unlabelled] per class (every filter but
+        the ``low_*`` ones; needs ``joint``).
         """
         k = self.rule.num_classes
         counts = np.zeros((k, 2), dtype=np.int64)
@@ -140,8 +142,9 @@ class Found:
         return counts, int(np.unique(np.concatenate(rows)).size)
 
     def flagged_entries(self) -> tuple[np.ndarray, np.ndarray]:
-        """(row numbers, classes) of every flagged entry, from the merged candidates (not the
-        ``low_*`` filters; needs ``joint``).
+        """Return (row numbers, classes) of every flagged entry, from the merged candidates.
+
+        Not for the ``low_*`` filters; needs ``joint``.
         """
         assert self.joint is not None
         rows, cls = [], []
@@ -156,8 +159,10 @@ class Found:
 def find(
     source: Source, num_classes: int, options: IssueOptions, *, per_class: bool = False, summary: bool = False
 ) -> Found:
-    """Run the passes ``options.filter_by`` needs over ``source``; ``per_class`` selects the
-    per-class rule of the ``low_*`` filters, ``summary`` keeps the candidates for ``Found.summary``.
+    """Run the passes ``options.filter_by`` needs over ``source``.
+
+    ``per_class`` selects the per-class rule of the ``low_*`` filters, ``summary`` keeps the
+    candidates for ``Found.summary``.
     """
     filter_by, k = options.filter_by, num_classes
     if filter_by == "predicted_neq_given" and not summary:

@@ -75,8 +75,10 @@ class _Totals:
 
 
 def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
-    """Per column of an (n, K) array of values in [0, 1], the exact sum of its fixed-point values
-    (of ``1 - values``, computed in their dtype, with ``complement``), as Python integers.
+    """Return, per column of an (n, K) array of values in [0, 1], the exact sum of its fixed-point values.
+
+    With ``complement``, the sums are of ``1 - values`` (computed in their dtype). The sums are
+    Python integers.
     """
     n, k = values.shape
     totals = _Totals(k)
@@ -99,8 +101,10 @@ def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
 
 
 def segment_sums(values: np.ndarray, segment: np.ndarray, num_segments: int) -> list[int]:
-    """Per segment id in ``range(num_segments)``, the exact fixed-point sum of the 1-D ``values``
-    whose ``segment`` is that id (in units of 2**-80), as Python integers.
+    """Return, per segment id in ``range(num_segments)``, the exact fixed-point sum of its values.
+
+    The sum of segment id s is over the 1-D ``values`` whose ``segment`` is s (in units of 2**-80),
+    as a Python integer.
     """
     totals = _Totals(num_segments)
     for start in range(0, values.size, _MAX_ROWS):
@@ -115,8 +119,9 @@ def segment_sums(values: np.ndarray, segment: np.ndarray, num_segments: int) -> 
 
 
 def mean(total: int, count: int) -> float:
-    """The mean of ``count`` values whose fixed-point sum is ``total``, correctly rounded to
-    float64 (NaN when ``count`` is 0).
+    """Return the mean of ``count`` values whose fixed-point sum is ``total``.
+
+    The mean is correctly rounded to float64 (NaN when ``count`` is 0).
     """
     if count == 0:
         return float("nan")

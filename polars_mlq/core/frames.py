@@ -23,7 +23,7 @@ _BATCH_ELEMENTS = 1 << 22
 def stream_chunks(
     frame: pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int, spec: LabelSpec
 ) -> engine.Source:
-    """A source that streams the query once per call, as chunks in row order.
+    """Return a source that streams the query once per call, as chunks in row order.
 
     Polars hands over a Parquet row group, or an in-memory frame whole, at a time; slices of at
     most ``_BATCH_ELEMENTS`` values (zero-copy) keep the per-batch temporaries small. Each chunk
@@ -47,7 +47,7 @@ def stream_chunks(
 def frame_thresholds(
     frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int | None, spec: LabelSpec = LabelSpec()
 ) -> Thresholds:
-    """Confident thresholds over every row of the frame; a LazyFrame is streamed batch by batch."""
+    """Compute confident thresholds over every row of the frame; a LazyFrame is streamed batch by batch."""
     if isinstance(frame, pl.DataFrame):
         data = frame.select(labels, pred_probs)
         return batch_thresholds(read_batch(data[:, 0], data[:, 1], num_classes=num_classes, spec=spec))

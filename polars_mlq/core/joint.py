@@ -36,6 +36,7 @@ class Entries:
 
     @classmethod
     def of(cls, cand: Candidates, rows: np.ndarray) -> Entries:
+        """Return the entries of ``cand``, with its batch-local rows mapped through ``rows`` to row numbers."""
         return cls(cand.label, rows[cand.rows], cand.cls.astype(np.int64), cand.p)
 
     def __add__(self, other: Entries) -> Entries:
@@ -47,13 +48,13 @@ class Entries:
         )
 
     def as_candidates(self) -> Candidates:
-        """The entries as ``Candidates`` in their stored order (``starts`` is empty: not sorted)."""
+        """Return the entries as ``Candidates`` in their stored order (``starts`` is empty: not sorted)."""
         a = np.subtract(self.p.dtype.type(1), self.p)
         return Candidates(self.label, self.rows, self.cls, self.p, a, np.zeros(0, dtype=np.int64))
 
 
 def confident_flags(cand: Candidates, thr: ConfidentThresholds) -> np.ndarray:
-    """Which candidates confident learning flags: their confident guess is the other label."""
+    """Return which candidates confident learning flags: their confident guess is the other label."""
     b1, b0 = thr.guesses
     if cand.label == 0:
         return cand.p > b1[cand.cls]
@@ -76,13 +77,14 @@ class JointPartial:
 
     @classmethod
     def empty(cls, thr: ConfidentThresholds) -> JointPartial:
+        """Return the partial of no rows."""
         k = thr.num_classes
         entries = (_empty_entries(0, thr.dtype), _empty_entries(1, thr.dtype))
         return cls(np.zeros((k, 2, 2), dtype=np.int64), 0, np.zeros(k, dtype=np.int64), entries)
 
     @classmethod
     def of(cls, chunk: Chunk, thr: ConfidentThresholds, *, joint: bool = True) -> JointPartial:
-        """The partial of one batch; ``joint=False`` skips counting the joint (it is supplied)."""
+        """Return the partial of one batch; ``joint=False`` skips counting the joint (it is supplied)."""
         pb = chunk.problems
         k = pb.num_classes
         if pb.n == 0:
@@ -118,7 +120,7 @@ class JointPartial:
         )
 
     def confident_joint(self) -> np.ndarray:
-        """(K, 2, 2) int64 counts ``[given label, confident guess]``, diagonal at least 1 (as cleanlab)."""
+        """Return the (K, 2, 2) int64 counts ``[given label, confident guess]``, diagonal at least 1 (as cleanlab)."""
         joint = self.joint.copy()
         joint[:, [0, 1], [0, 1]] = np.maximum(joint[:, [0, 1], [0, 1]], 1)
         return joint

@@ -52,7 +52,7 @@ class IssueOptions:
     rank_adjust: bool = False
 
     def for_classes(self, num_classes: int) -> IssueOptions:
-        """These options, checked against K (the per-class arrays must have K entries)."""
+        """Return these options, checked against K (the per-class arrays must have K entries)."""
         remove = self.num_to_remove
         if remove is not None and (remove.shape != (num_classes,) or remove.dtype != np.int64):
             msg = (
@@ -84,8 +84,10 @@ def parse_issue_options(
     min_examples_per_class: int = 1,
     confident_joint: np.ndarray | None = None,
 ) -> IssueOptions:
-    """Check every option once, before any work; ``num_classes`` is K (the width of pred_probs),
-    or None when it is not known yet (then ``IssueOptions.for_classes`` checks it later).
+    """Check every option once, before any work, and return them as ``IssueOptions``.
+
+    ``num_classes`` is K (the width of pred_probs), or None when it is not known yet (then
+    ``IssueOptions.for_classes`` checks it later).
     """
     if not isinstance(filter_by, str) or filter_by not in FILTERS:
         msg = f"filter_by must be one of {list(FILTERS)}; got {filter_by!r}"

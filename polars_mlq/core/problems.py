@@ -42,14 +42,17 @@ class Problems:
 
     @property
     def n(self) -> int:
+        """The number of rows."""
         return int(self.probs.shape[0])
 
     @property
     def num_classes(self) -> int:
+        """K, the number of classes."""
         return int(self.probs.shape[1])
 
     @property
     def dtype(self) -> np.dtype[Any]:
+        """The dtype of pred_probs."""
         return self.probs.dtype
 
     def complement(self, p: np.ndarray) -> np.ndarray:
@@ -74,6 +77,7 @@ def _problems(probs: np.ndarray, lab_cls: np.ndarray, lab_rows: np.ndarray) -> P
 
 
 def problems(batch: Batch) -> Problems:
+    """Return the K binary problems of a validated batch."""
     probs = batch.probs
     n = probs.shape[0]
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.label_offsets))
@@ -86,6 +90,6 @@ def problems(batch: Batch) -> Problems:
 
 
 def sub_problems(pb: Problems, rows: np.ndarray) -> Problems:
-    """The problems of some of the rows, in the order given."""
+    """Return the problems of some of the rows, in the order given."""
     lab_cls, lab_rows = np.nonzero(pb.given[rows].T)
     return _problems(pb.probs[rows], lab_cls.astype(np.int64), lab_rows.astype(np.int64))

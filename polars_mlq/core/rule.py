@@ -31,7 +31,7 @@ class Cutoffs:
 
 
 def low_method(filter_by: str) -> str:
-    """The binary score the per-class ``low_*`` filters rank by."""
+    """Return the binary score the per-class ``low_*`` filters rank by."""
     return "self_confidence" if filter_by == "low_self_confidence" else "normalized_margin"
 
 
@@ -48,8 +48,9 @@ class IssueRule:
     nothing: bool = False  # no row was scored
 
     def entry_flags(self, cand: Candidates, rows: np.ndarray) -> np.ndarray:
-        """Which candidates are flagged (every filter but the ``low_*`` ones); ``rows`` are their
-        row numbers in the user's data.
+        """Return which candidates are flagged (every filter but the ``low_*`` ones).
+
+        ``rows`` are their row numbers in the user's data.
         """
         if self.nothing:
             return np.zeros(cand.cls.size, dtype=bool)
@@ -65,7 +66,7 @@ class IssueRule:
         return keep
 
     def flagged_entries(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
-        """(positions in the chunk, classes) of the flagged entries (not the ``low_*`` filters)."""
+        """Return (positions in the chunk, classes) of the flagged entries (not the ``low_*`` filters)."""
         found_rows, found_cls = [], []
         for cand in candidates(chunk.problems):
             hit = self.entry_flags(cand, chunk.rows[cand.rows])
@@ -74,7 +75,7 @@ class IssueRule:
         return np.concatenate(found_rows).astype(np.int64), np.concatenate(found_cls).astype(np.int64)
 
     def class_mask(self, chunk: Chunk) -> np.ndarray:
-        """(n, K) bool flags of a batch's scored rows."""
+        """Return the (n, K) bool flags of a batch's scored rows."""
         pb = chunk.problems
         if self.nothing or pb.n == 0:
             return np.zeros(pb.probs.shape, dtype=bool)
@@ -89,7 +90,7 @@ class IssueRule:
         return mask
 
     def row_mask(self, chunk: Chunk) -> np.ndarray:
-        """(n,) bool flags of a batch's scored rows (the ``low_*`` filters rank whole rows)."""
+        """Return the (n,) bool flags of a batch's scored rows (the ``low_*`` filters rank whole rows)."""
         pb = chunk.problems
         if self.nothing or pb.n == 0:
             return np.zeros(pb.n, dtype=bool)

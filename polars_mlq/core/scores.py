@@ -10,15 +10,16 @@ from polars_mlq.scoring import per_class_scores
 
 
 def plain_scores(pb: Problems, method: str) -> np.ndarray:
-    """(n, K) float64 binary scores (self confidence or normalized margin) of every entry."""
+    """Return the (n, K) float64 binary scores (self confidence or normalized margin) of every entry."""
     out = np.empty(pb.probs.shape, dtype=np.float64)
     per_class_scores(np.ascontiguousarray(pb.probs), pb.label_positions, method, None, out)
     return out
 
 
 def ema(scores: np.ndarray, alpha: float = RANK_ALPHA) -> np.ndarray:
-    """Exponential moving average of each row from its largest score down to its smallest, in
-    the same operation order as cleanlab (so near-ties sort alike).
+    """Return the exponential moving average of each row, from its largest score down to its smallest.
+
+    The operations run in the same order as cleanlab's (so near-ties sort alike).
     """
     ordered = np.sort(scores, axis=1)
     n, k = ordered.shape

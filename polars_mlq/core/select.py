@@ -20,7 +20,7 @@ EVERYTHING = (math.inf, np.iinfo(np.int64).max)
 
 
 def smallest(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``m`` smallest (value, row) pairs, in no particular order (all of them if fewer)."""
+    """Return the ``m`` smallest (value, row) pairs, in no particular order (all of them if fewer)."""
     if values.size <= m:
         return values, rows
     if m <= 0:
@@ -35,7 +35,7 @@ def smallest(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[np.ndarray, 
 
 
 def nth_pair(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[float, int]:
-    """The m-th smallest (value, row) pair (1-based) of distinct pairs."""
+    """Return the m-th smallest (value, row) pair (1-based) of distinct pairs."""
     if m <= 0:
         return NOTHING
     if m > values.size:
@@ -49,7 +49,7 @@ def nth_pair(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[float, int]:
 def within(
     values: np.ndarray, rows: np.ndarray, cut_value: np.ndarray | float, cut_row: np.ndarray | int
 ) -> np.ndarray:
-    """Which (value, row) pairs are at most the cutoff (element-wise, cutoffs broadcast)."""
+    """Return which (value, row) pairs are at most the cutoff (element-wise, cutoffs broadcast)."""
     return (values < cut_value) | ((values == cut_value) & (rows <= cut_row))
 
 
@@ -63,10 +63,12 @@ class SmallestPartial:
 
     @classmethod
     def empty(cls, m: int) -> SmallestPartial:
+        """Return the partial of no pairs."""
         return cls(m, np.zeros(0), np.zeros(0, dtype=np.int64))
 
     @classmethod
     def of(cls, values: np.ndarray, rows: np.ndarray, m: int) -> SmallestPartial:
+        """Return the partial of the given (value, row) pairs (the ``m`` smallest of them)."""
         kept = smallest(np.asarray(values, dtype=np.float64), np.asarray(rows, dtype=np.int64), m)
         return cls(m, *kept)
 
@@ -76,5 +78,5 @@ class SmallestPartial:
         )
 
     def cutoff(self) -> tuple[float, int]:
-        """The m-th smallest pair: exactly m pairs seen are within it (all, if fewer were seen)."""
+        """Return the m-th smallest pair: exactly m pairs seen are within it (all, if fewer were seen)."""
         return nth_pair(self.values, self.rows, self.m)

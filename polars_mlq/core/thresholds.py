@@ -31,10 +31,12 @@ from polars_mlq.scoring import EMPTY_GROUP, FLOOR, Thresholds
 def finish_thresholds(
     dtype: np.dtype[Any], mean_absent: np.ndarray, mean_present: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Thresholds (K, 2), cuts (K, 2) and ``wide`` (K,) from the group means as ``np.mean`` gives
-    them (NaN for an empty group): an empty group's threshold is 2, every threshold is at least
-    2e-6, and a cut is the threshold minus 1e-6. Classes with both groups keep pred_probs' dtype
-    (float32): they are clipped and shifted in it; the others are float64.
+    """Return thresholds (K, 2), cuts (K, 2) and ``wide`` (K,) from the group means.
+
+    The means are as ``np.mean`` gives them (NaN for an empty group): an empty group's threshold is
+    2, every threshold is at least 2e-6, and a cut is the threshold minus 1e-6. Classes with both
+    groups keep pred_probs' dtype (float32): they are clipped and shifted in it; the others are
+    float64.
     """
     means = np.stack([mean_absent, mean_present], axis=1)
     empty = np.isnan(means)
@@ -68,12 +70,12 @@ class ThresholdPartial:
 
     @classmethod
     def empty(cls, num_classes: int) -> ThresholdPartial:
-        """The partial of no rows."""
+        """Return the partial of no rows."""
         return cls(num_classes, 0, np.zeros(num_classes, dtype=np.int64), ((0, 0),) * num_classes, None)
 
     @classmethod
     def of(cls, chunk: Chunk) -> ThresholdPartial:
-        """The partial statistic of one batch."""
+        """Return the partial statistic of one batch."""
         pb = chunk.problems
         k = pb.num_classes
         if pb.n == 0:
@@ -101,7 +103,7 @@ class ThresholdPartial:
         )
 
     def finalize(self) -> ConfidentThresholds:
-        """The thresholds of every row merged into this partial."""
+        """Return the thresholds of every row merged into this partial."""
         dtype = np.dtype(self.dtype or "float64")
         counts = np.stack([self.num_rows - self.present, self.present], axis=1).astype(np.int64)
         means = np.array(
@@ -138,20 +140,23 @@ class ConfidentThresholds:
 
     @property
     def num_classes(self) -> int:
+        """K, the number of classes."""
         return int(self.values.shape[0])
 
     @functools.cached_property
     def guesses(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per class (b1, b0): an entry's confident guess is "present" exactly when p > b1 and
-        "absent" exactly when p <= b0; neither in between (float64, (K,) each).
+        """Per class (b1, b0), the boundaries of an entry's confident guess.
+
+        An entry's confident guess is "present" exactly when p > b1 and "absent" exactly when
+        p <= b0; neither in between (float64, (K,) each).
         """
         return guess_bounds(self.dtype, self.cuts[:, 0], self.cuts[:, 1])
 
     def for_scoring(self) -> Thresholds:
-        """The thresholds ``adjust_pred_probs`` shifts by: the float64 means, for every dtype."""
+        """Return the thresholds ``adjust_pred_probs`` shifts by: the float64 means, for every dtype."""
         return Thresholds(absent=self.means[:, 0].copy(), present=self.means[:, 1].copy())
 
 
 def batch_thresholds(batch: Batch) -> Thresholds:
-    """The scoring thresholds of one batch's rows."""
+    """Return the scoring thresholds of one batch's rows."""
     return ThresholdPartial.of(Chunk.of(batch)).finalize().for_scoring()

@@ -87,8 +87,9 @@ _OFFSETS = {b"+L": np.dtype(np.int64), b"+l": np.dtype(np.int32)}
 
 
 class _Exported:
-    """Owns one exported Arrow array; releasing it (when the last view goes) frees nothing of
-    polars' own, it drops the export's references to the buffers.
+    """Owns one exported Arrow array, released when the last view goes.
+
+    Releasing it frees nothing of polars' own: it drops the export's references to the buffers.
     """
 
     def __init__(self, array: _Array) -> None:
@@ -126,8 +127,9 @@ class ListBuffers(NamedTuple):
 
 
 def list_buffers(s: pl.Series) -> ListBuffers | None:
-    """Zero-copy views of a non-empty List or Array Series of integers or floats without nulls;
-    None for anything else (several chunks, a null anywhere, other types, no rows).
+    """Return zero-copy views of a non-empty List or Array Series of integers or floats without nulls.
+
+    Return None for anything else (several chunks, a null anywhere, other types, no rows).
     """
     if len(s) == 0 or s.n_chunks() != 1 or not isinstance(s.dtype, (pl.List, pl.Array)) or s.null_count():
         return None

@@ -49,25 +49,27 @@ class Batch:
     pending: PendingCheck | None = None
 
     def checked(self) -> Batch:
-        """This batch with its probabilities range-checked (an error names the first bad row)."""
+        """Return the batch with its probabilities range-checked (an error names the first bad row)."""
         if self.pending is None:
             return self
         return replace(self, probs=self.pending.check(self.probs), pending=None)
 
     @property
     def num_classes(self) -> int:
+        """K, the number of classes."""
         return int(self.probs.shape[1])
 
     @property
     def block_rows(self) -> int:
-        """Rows per block: about BLOCK_ELEMENTS entries, and at most an eighth of the batch, so
-        that a block's temporaries stay well below the size of ``probs`` for small batches too.
+        """Rows per block: about BLOCK_ELEMENTS entries, and at most an eighth of the batch.
+
+        The eighth keeps a block's temporaries well below the size of ``probs`` for small batches too.
         """
         n = self.probs.shape[0]
         return max(1, min(BLOCK_ELEMENTS // max(self.num_classes, 1), -(-n // 8)))
 
     def blocks(self) -> Iterator[tuple[int, int]]:
-        """(start, stop) of consecutive row blocks covering every scored row."""
+        """Yield (start, stop) of consecutive row blocks covering every scored row."""
         n = self.probs.shape[0]
         step = self.block_rows
         for start in range(0, n, step):
@@ -82,13 +84,14 @@ class Batch:
         return positions
 
     def positions(self, start: int, stop: int) -> np.ndarray:
-        """Flat indices of the labels of rows start..stop, within that row block of ``probs``."""
+        """Return flat indices of the labels of rows start..stop, within that row block of ``probs``."""
         lo, hi = self.label_offsets[start], self.label_offsets[stop]
         return self.label_positions[lo:hi] - start * self.num_classes
 
     def scatter(self, values: np.ndarray, fill: object) -> np.ndarray:
-        """Per-row ``values`` of the scored rows placed among all ``n_total`` input rows, ``fill``
-        at the others (the array itself when every row is scored).
+        """Place per-row ``values`` of the scored rows among all ``n_total`` input rows.
+
+        The other rows get ``fill``; the array itself is returned when every row is scored.
         """
         if self.rows is None:
             return values
@@ -97,12 +100,12 @@ class Batch:
         return full
 
     def input_rows(self, indices: np.ndarray) -> np.ndarray:
-        """Indices of scored rows as indices of input rows (int64)."""
+        """Return indices of scored rows as indices of input rows (int64)."""
         indices = indices.astype(np.int64, copy=False)
         return indices if self.rows is None else self.rows[indices].astype(np.int64)
 
     def with_nulls(self, values: pl.Series) -> pl.Series:
-        """A Series of the scored rows' values as one of all input rows, null at the others."""
+        """Return a Series of the scored rows' values as one of all input rows, null at the others."""
         if self.rows is None:
             return values
         position = np.full(self.n_total, -1, dtype=np.int64)
@@ -111,7 +114,7 @@ class Batch:
         return values.gather(index.set(index < 0, None))
 
     def multi_hot(self, start: int, stop: int) -> np.ndarray:
-        """The (stop - start, K) boolean label matrix of rows start..stop."""
+        """Return the (stop - start, K) boolean label matrix of rows start..stop."""
         offsets = self.label_offsets[start : stop + 1]
         values = self.label_values[offsets[0] : offsets[-1]]
         mask = np.zeros((stop - start, self.num_classes), dtype=bool)
@@ -131,6 +134,7 @@ class PendingCheck:
     source: pl.Series | None
 
     def check(self, probs: np.ndarray) -> np.ndarray:
+        """Return ``probs`` through ``check_probs``: bad values refused (naming the row), tolerated ones clipped."""
         return check_probs(probs, self.column, self.where, self.rows, self.n_total, source=self.source)
 
 

@@ -27,6 +27,7 @@ class Where:
     first_row: int | None = None
 
     def row(self, index: int, n_rows: int) -> str:
+        """Return how an error message names row ``index`` of a batch of ``n_rows`` rows."""
         if self.first_row is not None:
             return f"row {self.first_row + index}"
         if self.streamed:
@@ -38,10 +39,12 @@ class Where:
 
 
 def row_of_flat(offsets: np.ndarray, flat_index: int) -> int:
+    """Return the row whose values hold flat index ``flat_index``, given the rows' ``offsets``."""
     return int(np.searchsorted(offsets, flat_index, side="right") - 1)
 
 
 def original_row(rows: np.ndarray | None, index: int) -> int:
+    """Return the input row of scored row ``index`` (``rows`` maps scored rows to input rows; None: the same)."""
     return index if rows is None else int(rows[index])
 
 
@@ -67,10 +70,12 @@ class LabelSpec:
 
 
 def is_named(inner: pl.DataType) -> bool:
+    """Return True if a labels column with this inner dtype holds class names (String, Categorical, Enum)."""
     return inner == pl.String or isinstance(inner, (pl.Categorical, pl.Enum))
 
 
 def check_labels_dtype(dtype: pl.DataType, column: str, spec: LabelSpec = LabelSpec()) -> None:
+    """Raise a TypeError naming ``column`` unless its dtype can hold labels in the format of ``spec``."""
     if spec.format == "multi_hot":
         if isinstance(dtype, (pl.List, pl.Array)) and (dtype.inner == pl.Boolean or dtype.inner.is_integer()):
             return
@@ -98,7 +103,7 @@ def check_labels_dtype(dtype: pl.DataType, column: str, spec: LabelSpec = LabelS
 
 
 def class_names_of(dtype: pl.DataType, spec: LabelSpec) -> tuple[str, ...] | None:
-    """The class names: given, or an Enum's categories."""
+    """Return the class names: given, or an Enum's categories."""
     if spec.class_names is not None:
         return spec.class_names
     inner = getattr(dtype, "inner", None)
@@ -108,6 +113,7 @@ def class_names_of(dtype: pl.DataType, spec: LabelSpec) -> tuple[str, ...] | Non
 
 
 def check_pred_probs_dtype(dtype: pl.DataType, column: str) -> None:
+    """Raise a TypeError naming ``column`` unless its dtype is a List or Array of Float32/Float64."""
     if not (isinstance(dtype, (pl.List, pl.Array)) and dtype.inner in (pl.Float32, pl.Float64)):
         msg = (
             f"column {column!r}: pred_probs must be a List or Array of Float32/Float64 "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
+from typing import TypeAlias
 
 import polars as pl
 import polars.selectors as cs
@@ -15,13 +15,16 @@ from polars_mlq.input.columns import (
     pred_probs_width,
 )
 
-IntoExpr = Union[str, pl.Expr]
+#: A column: its name or an expression.
+IntoExpr: TypeAlias = str | pl.Expr
 #: pred_probs: one List/Array column, or several Float columns (names or a selector), one per class.
-IntoProbs = Union[str, pl.Expr, Sequence[str]]
-Frame = Union[pl.DataFrame, pl.LazyFrame]
+IntoProbs: TypeAlias = str | pl.Expr | Sequence[str]
+#: A frame the namespaces accept: eager or lazy.
+Frame: TypeAlias = pl.DataFrame | pl.LazyFrame
 
 
 def to_expr(value: IntoExpr, argument: str) -> pl.Expr:
+    """Return a column name or an expression as an expression (a TypeError names ``argument``)."""
     if isinstance(value, str):
         return pl.col(value)
     if isinstance(value, pl.Expr):
@@ -31,7 +34,7 @@ def to_expr(value: IntoExpr, argument: str) -> pl.Expr:
 
 
 def to_probs_expr(value: IntoProbs) -> pl.Expr:
-    """One pred_probs expression; several Float columns become one Array, in the given order."""
+    """Return one pred_probs expression; several Float columns become one Array, in the given order."""
     if isinstance(value, cs.Selector) or (
         isinstance(value, Sequence) and not isinstance(value, str) and all(isinstance(v, str) for v in value)
     ):
@@ -43,7 +46,7 @@ def to_probs_expr(value: IntoProbs) -> pl.Expr:
 
 
 def frame_inputs(frame: pl.DataFrame, labels: pl.Expr, pred_probs: pl.Expr) -> tuple[pl.Series, pl.Series]:
-    """The two input columns of an eager frame; plain column references are taken as they are."""
+    """Return the two input columns of an eager frame; plain column references are taken as they are."""
 
     def column(expr: pl.Expr) -> pl.Series | None:
         if expr.meta.is_column():
@@ -67,8 +70,9 @@ def _check_dtypes(
 
 
 def _first_width(pred_probs: pl.Series) -> int | None:
-    """K of a List column: the first row's length, else the first non-empty row's (0 when every
-    row is empty, None when there is no row with pred_probs).
+    """Return K of a List column: the first row's length, else the first non-empty row's.
+
+    Return 0 when every row is empty, None when there is no row with pred_probs.
     """
     first = pred_probs[0] if len(pred_probs) else None
     if first is not None and len(first):
@@ -104,7 +108,7 @@ def checked_num_classes(
 
 
 def checked_series_num_classes(labels: pl.Series, pred_probs: pl.Series, spec: LabelSpec = LabelSpec()) -> int | None:
-    """``checked_num_classes`` on two Series already in hand (no query)."""
+    """Run ``checked_num_classes`` on two Series already in hand (no query)."""
     _check_dtypes(labels.name, labels.dtype, pred_probs.name, pred_probs.dtype, spec)
     width = pred_probs_width(pred_probs.dtype)
     if width is None:

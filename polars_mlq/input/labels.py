@@ -24,8 +24,10 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
 
 
 def _lengths_and_flat(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
-    """Row lengths and the concatenated values of a List column without nulls, in one query
-    (each query may have to wake polars' thread pool, which can cost more than the work).
+    """Return the row lengths and the concatenated values of a List column without nulls, in one query.
+
+    One query, because each query may have to wake polars' thread pool, which can cost more than
+    the work.
     """
     column = pl.col(s.name)
     both = s.to_frame().select(
@@ -114,8 +116,10 @@ def _multi_hot_to_indices(
 def _indices_by_query(
     s: pl.Series, num_classes: int, where: Where, rows: np.ndarray | None, n_total: int, spec: LabelSpec
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets and values of a List labels column through polars: names, inner nulls, several
-    chunks, 128-bit integers (what ``list_buffers`` leaves).
+    """Return the offsets and values of a List labels column through polars.
+
+    This path reads what ``list_buffers`` leaves: names, inner nulls, several chunks, 128-bit
+    integers.
     """
     lengths, flat = _lengths_and_flat(s)
     offsets = _offsets(lengths)
@@ -144,6 +148,11 @@ def read_labels(
     n_total: int,
     spec: LabelSpec = LabelSpec(),
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Return the offsets and flat class indices (intp) of the non-null rows of a labels column ``s``.
+
+    Row i's labels are ``values[offsets[i]:offsets[i + 1]]``, each checked to be in [0, K); an
+    error names the column, the row and the value.
+    """
     if spec.format == "multi_hot":
         return _multi_hot_to_indices(s, num_classes, where, rows, n_total)
     column = s.name
@@ -171,6 +180,7 @@ def read_labels(
 
 
 def check_class_count(classes: tuple[str, ...] | None, num_classes: int, n_rows: int, spec: LabelSpec) -> None:
+    """Raise a ValueError if the class names (given, or an Enum's) are not K, the width of pred_probs."""
     if classes is not None and n_rows and len(classes) != num_classes:
         given = "class_names has" if spec.class_names is not None else "the labels' Enum has"
         msg = f"{given} {len(classes)} names but pred_probs have K = {num_classes} classes"

@@ -35,12 +35,15 @@ class Aggregator:
 
 @dataclass(frozen=True)
 class ScoringOptions:
+    """Validated scoring arguments: the per-class method, the adjustment, and how rows aggregate."""
+
     method: str
     adjust_pred_probs: bool
     aggregator: Aggregator | None  # None for per-class scores
 
 
 def parse_method(method: object) -> str:
+    """Return the scoring method's name, checked (case-insensitive) against ``METHODS``."""
     if not isinstance(method, str):
         msg = f"method must be a string, one of {list(METHODS)}; got {method!r}"
         raise TypeError(msg)
@@ -52,6 +55,7 @@ def parse_method(method: object) -> str:
 
 
 def parse_adjust(adjust_pred_probs: object, method: str) -> bool:
+    """Return ``adjust_pred_probs`` as a bool, checked against the method (not defined for entropy)."""
     if not isinstance(adjust_pred_probs, (bool, np.bool_)):
         msg = f"adjust_pred_probs must be True or False; got {adjust_pred_probs!r}"
         raise TypeError(msg)
@@ -98,6 +102,7 @@ def _accepts_axis(function: Callable[..., Any]) -> bool:
 
 
 def parse_aggregator(aggregator_kwargs: Mapping[str, Any] | None) -> Aggregator:
+    """Return the validated ``Aggregator`` of cleanlab-style ``aggregator_kwargs`` (the default if empty)."""
     if not aggregator_kwargs:
         aggregator_kwargs = DEFAULT_AGGREGATOR
     if not isinstance(aggregator_kwargs, Mapping):
@@ -138,6 +143,7 @@ def parse_options(
     *,
     per_class: bool = False,
 ) -> ScoringOptions:
+    """Return the validated scoring options; ``per_class`` scores have no aggregator."""
     name = parse_method(method)
     adjust = parse_adjust(adjust_pred_probs, name)
     aggregator = None if per_class else parse_aggregator(aggregator_kwargs)

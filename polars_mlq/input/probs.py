@@ -15,7 +15,7 @@ from polars_mlq.input.columns import (
 
 
 def _as_array(s: pl.Series, width: int) -> pl.Series | None:
-    """The List column as Array(width), or None if some row has another length (a cheap cast)."""
+    """Return the List column as Array(width), or None if some row has another length (a cheap cast)."""
     if width == 0:
         return None
     try:
@@ -25,8 +25,9 @@ def _as_array(s: pl.Series, width: int) -> pl.Series | None:
 
 
 def _fixed_width_rows(s: pl.Series, width: int) -> np.ndarray | None:
-    """(n, width) zero-copy view of a List column whose every row has ``width`` values and no
-    null; None otherwise (then polars reads it, and names a bad row).
+    """Return an (n, width) zero-copy view of a List column whose every row has ``width`` values and no null.
+
+    Return None otherwise (then polars reads it, and names a bad row).
     """
     buffers = list_buffers(s) if width else None
     if buffers is None:
@@ -40,8 +41,9 @@ def _fixed_width_rows(s: pl.Series, width: int) -> np.ndarray | None:
 def read_probs(
     s: pl.Series, num_classes: int | None, where: Where, rows: np.ndarray | None, n_total: int, check_range: bool = True
 ) -> np.ndarray:
-    """(n, K) view of the non-null rows of ``s`` (already filtered), checked and clipped (the
-    value range only if ``check_range``).
+    """Return an (n, K) view of the non-null rows of ``s`` (already filtered), checked and clipped.
+
+    The value range is checked only if ``check_range``.
     """
     column = s.name
     n = len(s)
@@ -92,9 +94,11 @@ _ONE_BITS = {
 
 
 def all_probabilities(probs: np.ndarray) -> bool:
-    """True if every value is in [+0.0, 1.0], with one integer reduction: read as unsigned
-    integers, exactly those floats are at most the bits of 1.0 (a set sign bit, NaN and inf are
-    all larger). False says nothing: -0.0, a tolerated value or an error; look closer.
+    """Return True if every value is in [+0.0, 1.0], with one integer reduction.
+
+    Read as unsigned integers, exactly those floats are at most the bits of 1.0 (a set sign bit,
+    NaN and inf are all larger). False says nothing: -0.0, a tolerated value or an error; look
+    closer.
     """
     one = _ONE_BITS[probs.dtype]
     return bool(probs.view(one.dtype).max() <= one) if probs.flags.c_contiguous else False

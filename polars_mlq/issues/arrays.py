@@ -1,5 +1,7 @@
-"""Issue finding on arrays in hand (the NumPy functions and eager DataFrames): the statistics core
-run over one batch, plus the rankings that only the cleanlab-signature functions return.
+"""Issue finding on arrays in hand (the NumPy functions and eager DataFrames).
+
+The statistics core is run over one batch, plus the rankings that only the cleanlab-signature
+functions return.
 
 The flags come from ``polars_mlq.core``: the same partial statistics, merges and rules as for a
 streamed LazyFrame, with the whole batch as the only chunk, so every path flags the same rows.
@@ -22,8 +24,10 @@ def _thresholds(pb: Problems) -> engine.ConfidentThresholds:
 
 
 def binary_scores(pb: Problems, method: str, adjust: bool, rows: np.ndarray | None = None) -> np.ndarray:
-    """(len(rows), K) float64 per-class scores of ``rows`` (all rows if None), as the binary
-    scorers give them; with ``adjust`` the thresholds come from all rows of ``pb``.
+    """Return the (len(rows), K) float64 per-class scores of ``rows`` (all rows if None).
+
+    The scores are as the binary scorers give them; with ``adjust`` the thresholds come from all
+    rows of ``pb``.
 
     The adjusted scores are computed in the thresholds' dtype (float32 for float32 input unless a
     group is empty), with each row divided by its own sum, so that they sort as cleanlab's do.
@@ -59,7 +63,7 @@ def binary_scores(pb: Problems, method: str, adjust: bool, rows: np.ndarray | No
 
 
 def row_scores(pb: Problems, method: str, adjust: bool, rows: np.ndarray | None = None) -> np.ndarray:
-    """Aggregated (EMA, alpha 0.8) scores of ``rows``."""
+    """Return the aggregated (EMA, alpha 0.8) scores of ``rows``."""
     return ema(binary_scores(pb, method, adjust, rows))
 
 
@@ -73,7 +77,7 @@ def _found(chunk: Chunk, options: IssueOptions, *, per_class: bool) -> engine.Fo
 
 
 def find_issues(batch: Batch, options: IssueOptions) -> np.ndarray:
-    """Row mask (n,) of the batch's scored rows, or their ranked indices if ``rank_by`` is set.
+    """Return the row mask (n,) of the batch's scored rows, or their ranked indices if ``rank_by`` is set.
 
     A row is flagged if any class of it is (the ``low_*`` filters: if its aggregated score is
     among the lowest); ranked rows are ordered by their aggregated score (rank_by, EMA 0.8).
@@ -97,13 +101,13 @@ def find_issues(batch: Batch, options: IssueOptions) -> np.ndarray:
 
 
 def find_issues_per_class(batch: Batch, options: IssueOptions) -> np.ndarray:
-    """(n, K) bool mask of the flagged entries."""
+    """Return the (n, K) bool mask of the flagged entries."""
     chunk = Chunk.of(batch)
     return _found(chunk, options, per_class=True).rule.class_mask(chunk)
 
 
 def ranked_per_class(batch: Batch, options: IssueOptions) -> list[np.ndarray]:
-    """Per class, its flagged rows ordered by their binary score for that class (worst first)."""
+    """Return, per class, its flagged rows ordered by their binary score for that class (worst first)."""
     assert options.rank_by is not None
     chunk = Chunk.of(batch)
     mask = _found(chunk, options, per_class=True).rule.class_mask(chunk)

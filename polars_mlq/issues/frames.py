@@ -45,18 +45,22 @@ class FrameIssues:
         return self.batch.with_nulls(pl.Series(self.rows))
 
     def class_flags(self) -> pl.Series:
+        """Return an Array(Boolean, K) per input row; null where labels or pred_probs is null."""
         k = self.batch.num_classes
         return self.batch.with_nulls(pl.Series(self.flags.reshape(-1)).reshape((self.flags.shape[0], k)))
 
     def summary(self) -> IssueCounts:
+        """Return the counts behind the summaries."""
         counts = _summaries.issue_counts(self.given, self.flags)
         return IssueCounts(counts, int(self.batch.probs.shape[0]), int(np.count_nonzero(self.rows)))
 
 
 @dataclass(frozen=True)
 class IssueCounts:
-    """What the dataset summaries need: per class the flagged rows that carry it and that lack it
-    (K, 2), the number of scored rows and of flagged rows.
+    """What the dataset summaries need: flagged rows per class, scored rows and flagged rows.
+
+    ``counts`` (K, 2) holds per class the flagged rows that carry it and that lack it; then come
+    the number of scored rows and of flagged rows.
     """
 
     counts: np.ndarray
@@ -71,7 +75,7 @@ def frame_issues(
     spec: LabelSpec,
     options: IssueOptions,
 ) -> FrameIssues:
-    """Flags of a DataFrame, from its whole columns."""
+    """Compute the flags of a DataFrame, from its whole columns."""
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     columns = frame.select(labels, pred_probs)
     batch = read_batch(columns[:, 0], columns[:, 1], num_classes=num_classes, spec=spec)
@@ -118,8 +122,10 @@ def lazy_flags(
     per_class: bool,
     name: str,
 ) -> pl.LazyFrame:
-    """The flags of a LazyFrame appended as a column: the streaming passes run now (how many
-    depends on the filter), the flags when the query runs, batch by batch.
+    """Return the LazyFrame with its flags appended as a column.
+
+    The streaming passes run now (how many depends on the filter), the flags when the query runs,
+    batch by batch.
     """
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     if num_classes is None:  # no row has pred_probs: every flag is null
@@ -139,7 +145,7 @@ def lazy_flags(
 def issue_counts(
     frame: pl.DataFrame | pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, spec: LabelSpec
 ) -> IssueCounts:
-    """The counts behind the summaries (default filter); a LazyFrame is streamed, not collected."""
+    """Compute the counts behind the summaries (default filter); a LazyFrame is streamed, not collected."""
     if isinstance(frame, pl.DataFrame):
         return frame_issues(frame, labels, pred_probs, spec, IssueOptions()).summary()
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
@@ -152,16 +158,20 @@ def issue_counts(
 
 
 def names(class_names: Sequence[str] | None) -> list[str] | None:
+    """Return the class names as a list (None stays None)."""
     return None if class_names is None else list(class_names)
 
 
 def common_issues(issues: IssueCounts, class_names: Sequence[str] | None) -> pl.DataFrame:
+    """Return the common-issues table of the counts (see ``summaries.common_issues``)."""
     return _summaries.common_issues(issues.counts, issues.num_rows, names(class_names))
 
 
 def rank_classes(issues: IssueCounts, class_names: Sequence[str] | None) -> pl.DataFrame:
+    """Return the classes ranked by label quality (see ``summaries.class_quality``)."""
     return _summaries.class_quality(issues.counts, issues.num_rows, names(class_names))
 
 
 def health_score(issues: IssueCounts) -> float:
+    """Return the fraction of scored rows without a label issue (see ``summaries.health_score``)."""
     return _summaries.health_score(issues.flagged_rows, issues.num_rows)

@@ -20,11 +20,12 @@ SOFTMIN_MIN_TEMPERATURE = 1e-6
 
 
 def ema_alpha(alpha: float | None, num_classes: int) -> float:
+    """Return the EMA's alpha: as given, or 2 / (K + 1) when None."""
     return 2.0 / (num_classes + 1) if alpha is None else alpha
 
 
 def ema_terms(alpha: float, num_classes: int) -> int:
-    """How many of the smallest scores determine the EMA to within EMA_TOLERANCE."""
+    """Return how many of the smallest scores determine the EMA to within EMA_TOLERANCE."""
     if alpha >= 1.0:
         return 1
     if alpha <= 0.0:
@@ -34,8 +35,9 @@ def ema_terms(alpha: float, num_classes: int) -> int:
 
 
 def ema_weights(alpha: float, terms: int) -> np.ndarray:
-    """Weights of the ``terms`` smallest scores, smallest first; they sum to 1 (none for a batch
-    without classes, which has no row to weigh).
+    """Return the weights of the ``terms`` smallest scores, smallest first.
+
+    They sum to 1 (there are none for a batch without classes, which has no row to weigh).
     """
     weights = alpha * (1.0 - alpha) ** np.arange(terms, dtype=np.float64)
     if terms:
@@ -44,7 +46,10 @@ def ema_weights(alpha: float, terms: int) -> np.ndarray:
 
 
 def use_partition(terms: int, num_classes: int) -> bool:
-    """Measured with numpy 2.4 on AVX-512: a full row sort wins below a few hundred classes."""
+    """Return whether to partition rows before sorting them.
+
+    Measured with numpy 2.4 on AVX-512: a full row sort wins below a few hundred classes.
+    """
     return num_classes >= 384 and terms * 4 <= num_classes
 
 
@@ -55,7 +60,7 @@ SORT_KEYS = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.
 
 
 def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
-    """The ``terms`` smallest values of each row, ascending; ``values`` is reordered in place.
+    """Return the ``terms`` smallest values of each row, ascending; ``values`` is reordered in place.
 
     Rows are ordered by their bits (``SORT_KEYS``): exactly the float order for scores >= +0, which
     every valid score is. A value with the sign bit set (-0.0, a negative, -NaN) sorts before every
@@ -70,8 +75,9 @@ def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
 
 
 def ema_of_smallest(smallest: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """EMA from each row's smallest scores, ascending, and their ``ema_weights`` (see the module
-    docstring).
+    """Return the EMA from each row's smallest scores, ascending, and their ``ema_weights``.
+
+    See the module docstring.
     """
     # einsum sums each row in a fixed order, so a row's score does not depend on its batch
     # (a BLAS matrix-vector product can change the last bits with the batch's shape). The
@@ -86,7 +92,7 @@ _SOFTMIN_UNSHIFTED_TEMPERATURE = 1.0 / 600.0
 
 
 def softmin(scores: np.ndarray, temperature: float) -> np.ndarray:
-    """Sum of scores weighted by softmax((1 - s) / T) per row; small T tends to the row minimum.
+    """Return the sum of scores weighted by softmax((1 - s) / T) per row; small T tends to the row minimum.
 
     softmax((1 - s) / T) = softmax(-s / T): the constant 1 / T cancels. ``scores`` is kept.
     """

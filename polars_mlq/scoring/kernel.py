@@ -83,7 +83,7 @@ def _rows_positions(batch: Batch, start: int, rows: np.ndarray) -> np.ndarray:
 def _smallest_cwe(
     batch: Batch, start: int, confidence: np.ndarray, terms: int, check: bool = False
 ) -> np.ndarray | None:
-    """The ``terms`` smallest confidence_weighted_entropy scores of each block row, ascending.
+    """Return the ``terms`` smallest confidence_weighted_entropy scores of each block row, ascending.
 
     ``confidence`` holds the block's self-confidences q (float64) and is reordered. Inside
     [CWE_RISING_LOW, CWE_RISING_HIGH] the score rises with q, so a row whose q all lie there has
@@ -118,8 +118,9 @@ Aggregate = Callable[[int, int, np.ndarray, bool], "np.ndarray | None"]
 
 
 def _sorted_in_unit_interval(rows: np.ndarray) -> bool:
-    """The range check read off self-confidence or normalized-margin scores sorted row by row
-    (``smallest_sorted``, on their bits).
+    """Return the range check read off self-confidence or normalized-margin scores sorted row by row.
+
+    The rows are sorted by ``smallest_sorted``, on their bits.
 
     Each such score is p or 1 - p (the margin: (2p)/2 or (2 - 2p)/2, rounded), so every score of
     a block lies in [0, 1], NaN excluded, exactly when every p does, except for p within about
@@ -230,8 +231,9 @@ def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | N
 
 
 def to_series(name: str, batch: Batch, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
-    """Wrap the values without copying (an (n, K) matrix becomes an Array column); null where a
-    row is not scored.
+    """Wrap the values without copying (an (n, K) matrix becomes an Array column).
+
+    The Series is null where a row is not scored.
     """
     series = pl.Series(name, values.reshape(-1), dtype=pl.Float64)
     if values.ndim == 2:

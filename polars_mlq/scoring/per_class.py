@@ -39,13 +39,13 @@ def _flat(array: np.ndarray) -> np.ndarray:
 
 
 def self_confidence(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
-    """Out = p where the class is labelled, 1 - p where it is not (computed in the dtype of ``probs``)."""
+    """Set ``out`` to p where the class is labelled, 1 - p where it is not (in the dtype of ``probs``)."""
     np.subtract(1, probs, out=out)
     _flat(out)[positions] = _flat(probs)[positions]
 
 
 def normalized_margin(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
-    """Out = ((q_given - q_other) + 1) / 2, evaluated literally (it can differ from q_given by an ulp)."""
+    """Set ``out`` to ((q_given - q_other) + 1) / 2, evaluated literally (it can differ from q_given by an ulp)."""
     np.subtract(1, probs, out=out)  # q_given of an unlabelled class
     np.subtract(out, probs, out=out)  # (1 - p) - p
     out += 1
@@ -55,8 +55,9 @@ def normalized_margin(probs: np.ndarray, positions: np.ndarray, out: np.ndarray)
 
 
 def _xlogx(x: np.ndarray, positive: bool, out: np.ndarray | None = None) -> np.ndarray:
-    """X * ln(x) in float64, with 0 * ln(0) = 0 (``positive``: no x is 0, skip that case);
-    into ``out`` (float64, not ``x``) when given.
+    """Return x * ln(x) in float64, with 0 * ln(0) = 0 (``positive``: no x is 0, skip that case).
+
+    The result goes into ``out`` (float64, not ``x``) when given.
     """
     x = x.astype(np.float64, copy=False)
     if out is None:
@@ -71,7 +72,7 @@ def _xlogx(x: np.ndarray, positive: bool, out: np.ndarray | None = None) -> np.n
 
 
 def cwe_of(entropy: np.ndarray, confidence: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
-    """ln(r + 1) / max(r, 1e-6), r = entropy / max(confidence, 1e-6); overwrites ``entropy``.
+    """Return ln(r + 1) / max(r, 1e-6), r = entropy / max(confidence, 1e-6); overwrites ``entropy``.
 
     ``work`` (float64, the shape of ``entropy``; float64 ``confidence`` only) holds both floors
     instead of two new arrays.
@@ -86,7 +87,7 @@ def cwe_of(entropy: np.ndarray, confidence: np.ndarray, work: np.ndarray | None 
 
 
 def entropy_bits(probs: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
-    """Binary entropy in bits of [1 - p, p] (1 - p in the dtype of p), float64.
+    """Return the binary entropy in bits of [1 - p, p] (1 - p in the dtype of p), float64.
 
     For float64 ``probs``, ``out`` and ``work`` (float64, the shape of ``probs``; ``work`` is
     overwritten) replace the three arrays it would allocate.
@@ -100,8 +101,9 @@ def entropy_bits(probs: np.ndarray, out: np.ndarray | None = None, work: np.ndar
 
 
 def cwe_of_confidence(confidence: np.ndarray) -> np.ndarray:
-    """confidence_weighted_entropy from the self-confidence q alone, for q in
-    [CWE_RISING_LOW, CWE_FROM_CONFIDENCE_HIGH] (float64).
+    """Return confidence_weighted_entropy from the self-confidence q alone (float64).
+
+    The self-confidences q must lie in [CWE_RISING_LOW, CWE_FROM_CONFIDENCE_HIGH].
 
     The entropy is symmetric in [1 - q, q], so this is the score whichever binary label q belongs
     to. For a labelled class (q = p), or an unlabelled one with p >= 0.5 (1 - p is exact), it is
@@ -121,7 +123,7 @@ def cwe_of_confidence(confidence: np.ndarray) -> np.ndarray:
 
 
 def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
-    """The score of every entry from its own p: binary entropy over the self-confidence."""
+    """Set ``out`` to the score of every entry from its own p: binary entropy over the self-confidence."""
     confidence = np.empty(probs.shape, dtype=probs.dtype)
     self_confidence(probs, positions, confidence)
     if probs.dtype == np.float64 and out.dtype == np.float64:  # in out and one more block buffer
@@ -152,6 +154,7 @@ class Adjustment:
 
     @classmethod
     def of(cls, thresholds: Thresholds, rows: int) -> Adjustment:
+        """Return the constants of ``thresholds``, tiled over ``rows`` rows."""
         t0, t1 = thresholds.absent, thresholds.present
         shift = np.maximum(t0, t1)
         c0 = (1 - t0) + shift
@@ -161,7 +164,7 @@ class Adjustment:
 
 
 def adjusted(probs: np.ndarray, positions: np.ndarray, adjustment: Adjustment, out: np.ndarray) -> None:
-    """Self-confidence on probabilities shifted by the per-class confident thresholds, float64.
+    """Set ``out`` to the self-confidence on probabilities shifted by the per-class confident thresholds, float64.
 
     Binary matrix [1 - p, p] minus [t_absent, t_present], plus max(t_absent, t_present), then
     normalised to sum 1 (see ``Adjustment``). ``out`` gets the unlabelled entries densely; the

@@ -8,6 +8,7 @@ knob bounds both libraries. The calling thread works on the first range itself.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -35,6 +36,7 @@ if hasattr(os, "register_at_fork"):
 
 
 def thread_count() -> int:
+    """Return the number of threads to score on: polars' pool size, at most the CPU count."""
     return max(1, min(pl.thread_pool_size(), os.cpu_count() or 1))
 
 
@@ -47,10 +49,10 @@ def _executor(workers: int) -> ThreadPoolExecutor:
 
 
 def split_rows(n_rows: int, parts: int) -> list[tuple[int, int]]:
-    """``parts`` contiguous (start, stop) ranges of about equal size covering 0..n_rows."""
+    """Return ``parts`` contiguous (start, stop) ranges of about equal size covering 0..n_rows."""
     parts = max(1, min(parts, n_rows))
     cuts = [n_rows * i // parts for i in range(parts + 1)]
-    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
 def run_ranges(n_rows: int, num_classes: int, fill: Callable[[int, int], None]) -> None:
@@ -83,9 +85,11 @@ _local = threading.local()
 
 
 def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
-    """A work buffer owned by the calling thread and kept between calls, so that its pages stay
-    mapped: a fresh 512 KiB buffer costs more in page faults than a pass of numpy over it. Every
-    ``name`` is one buffer: a caller must not hold two scratch arrays of the same name at once.
+    """Return a work buffer owned by the calling thread and kept between calls.
+
+    Keeping it keeps its pages mapped: a fresh 512 KiB buffer costs more in page faults than a
+    pass of numpy over it. Every ``name`` is one buffer: a caller must not hold two scratch arrays
+    of the same name at once.
     """
     buffers: dict[tuple[str, np.dtype], np.ndarray] | None = getattr(_local, "buffers", None)
     if buffers is None:

@@ -28,9 +28,11 @@ class Thresholds:
 
     @property
     def num_classes(self) -> int:
+        """K, the number of classes."""
         return int(self.absent.shape[0])
 
     def to_frame(self) -> pl.DataFrame:
+        """Return the thresholds as a frame: columns class, threshold_absent and threshold_present."""
         return pl.DataFrame(
             {
                 "class": pl.Series(np.arange(self.num_classes), dtype=pl.UInt32),

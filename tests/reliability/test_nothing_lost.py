@@ -7,13 +7,14 @@ tolerance outside [0, 1] (clipped inside, never in the input), and, around them,
 kind a user's frame has (text with nulls, floats with NaN/inf/-0.0, lists, structs, datetimes,
 booleans) in a random order. Each property is checked through
 
-* the eager, lazy (in-memory and streaming) paths and a bare expression, for scoring (aggregated
-  and per class) and issue finding (per row and per class);
+* the eager and lazy (in-memory and streaming) paths, for scoring (aggregated and per class) and
+  issue finding (per row and per class), and a bare expression (eager and streamed);
 * ``scan_parquet`` → ``.mlq`` → ``sink_parquet`` over a file of several row groups;
 * the command line (``polars-mlq score`` and ``issues``) on such a file;
 
 and the frames, Series and numpy arrays given as input must be unchanged afterwards (checked
 against a byte-for-byte snapshot, and numpy arrays are passed read-only so that a write raises).
+Fixed frames and arrays, with values just outside [0, 1], are not mutated either.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import helpers
 import numpy as np
 import polars as pl
 import polars.selectors as cs
@@ -32,15 +34,14 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal, assert_series_equal
-from test_parity import datasets as scoring_datasets
 
 import polars_mlq as mlq
-from polars_mlq import cli
 from polars_mlq.core import FILTERS
 
 NAMES = ["cat", "dog", "fox", "owl", "yak", "emu", "elk", "gnu"]
 #: Batches this small cut even a 40-row frame into several streamed batches.
 CHUNK = 7
+K = helpers.K
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,37 +198,18 @@ OPTIONS = st.fixed_dictionaries(
 FILTER_BY = st.sampled_from(list(FILTERS))
 
 
-def operations(table: Table, options: dict[str, Any], filter_by: str) -> dict[str, tuple[str, Any]]:
-    """name -> (new column, function of a DataFrame or LazyFrame returning a frame)."""
+def operations(table: Table, options: dict[str, Any], filter_by: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """.mlq method -> (the column it adds, its keyword arguments)."""
     kw = table.kwargs
     return {
-        "label_quality": ("label_quality", lambda f: f.mlq.label_quality(**kw, **options)),
-        "label_quality_per_class": (
-            "label_quality_per_class",
-            lambda f: f.mlq.label_quality_per_class(**kw, **options),
-        ),
-        "find_label_issues": ("is_label_issue", lambda f: f.mlq.find_label_issues(**kw, filter_by=filter_by)),
-        "find_label_issues_per_class": (
-            "is_label_issue_per_class",
-            lambda f: f.mlq.find_label_issues_per_class(**kw, filter_by=filter_by),
-        ),
+        "label_quality": ("label_quality", {**kw, **options}),
+        "label_quality_per_class": ("label_quality_per_class", {**kw, **options}),
+        "find_label_issues": ("is_label_issue", {**kw, "filter_by": filter_by}),
+        "find_label_issues_per_class": ("is_label_issue_per_class", {**kw, "filter_by": filter_by}),
     }
 
 
 OPERATIONS = ["label_quality", "label_quality_per_class", "find_label_issues", "find_label_issues_per_class"]
-
-
-def frame_paths(df: pl.DataFrame) -> list[tuple[str, pl.DataFrame | pl.LazyFrame, str]]:
-    """(path, what the .mlq method is called on, the engine that collects it)."""
-    return [
-        ("eager", df, "auto"),
-        ("lazy-in-memory", df.lazy(), "in-memory"),
-        ("lazy-streaming", df.lazy(), "streaming"),
-    ]
-
-
-def collect(frame: pl.DataFrame | pl.LazyFrame, engine: str) -> pl.DataFrame:
-    return frame.collect(engine=engine) if isinstance(frame, pl.LazyFrame) else frame
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,18 +217,23 @@ def collect(frame: pl.DataFrame | pl.LazyFrame, engine: str) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
+# (a Parquet file in, a Parquet file out: test_sink_parquet_keeps_every_row_and_column below)
+@pytest.mark.parametrize(
+    "every_path", ("eager", "lazy-in-memory", "lazy-streaming", "expr", "expr-streaming"), indirect=True
+)
 @given(table=tables(), options=OPTIONS, filter_by=FILTER_BY)
-def test_frames_keep_every_row_and_column(table: Table, options: dict[str, Any], filter_by: str) -> None:
+def test_frames_keep_every_row_and_column(
+    every_path: helpers.EntryPoint, table: Table, options: dict[str, Any], filter_by: str
+) -> None:
     df = table.df
     before = snapshot(df)
-    with pl.Config(streaming_chunk_size=CHUNK):
-        for name, (new, run) in operations(table, options, filter_by).items():
-            for path, source, engine in frame_paths(df):
-                note(f"{name} via {path}")
-                assert_kept(collect(run(source), engine), df, new)
-        expr = mlq.label_quality(table.labels, table.pred_probs, **table.options, **options).alias("q")
-        assert_kept(df.with_columns(expr), df, "q")
-        assert_kept(df.lazy().with_columns(expr).collect(engine="streaming"), df, "q")
+    if every_path.name.startswith("expr"):  # a bare expression scores; issue finding takes whole-frame passes
+        expr_kw = {"labels": table.labels, "pred_probs": table.pred_probs, **table.options, **options}
+        assert_kept(every_path.run(df, "label_quality", **expr_kw, name="q"), df, "q")
+    else:
+        for name, (new, kwargs) in operations(table, options, filter_by).items():
+            note(f"{name} via {every_path.name}")
+            assert_kept(every_path.run(df, name, **kwargs), df, new)
     assert_frame_equal(df, before, check_exact=True)
 
 
@@ -287,8 +274,8 @@ def test_sink_parquet_keeps_every_row_and_column(
     source, target = folder / "in.parquet", folder / "out.parquet"
     table.df.write_parquet(source, row_group_size=row_group)
     original = pl.read_parquet(source)
-    new, run = operations(table, options, filter_by)[op]
-    run(pl.scan_parquet(source)).sink_parquet(target)
+    new, kwargs = operations(table, options, filter_by)[op]
+    getattr(pl.scan_parquet(source).mlq, op)(**kwargs).sink_parquet(target)
     assert_kept(pl.read_parquet(target), original, new)
     assert_frame_equal(pl.read_parquet(source), original, check_exact=True)
 
@@ -299,10 +286,8 @@ def test_sink_parquet_keeps_every_row_and_column(
 
 
 def run_cli(*argv: str) -> None:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = cli.main(list(argv))
-    assert code == 0, err.getvalue()
+    code, stderr = helpers.run_cli_main(list(argv))
+    assert code == 0, stderr
 
 
 def cli_columns(table: Table) -> list[str]:
@@ -380,7 +365,7 @@ def every_numpy_function(labels: Any, probs: Any, joint: np.ndarray) -> None:
         mlq.multilabel_health_summary(labels, probs)
 
 
-@given(data=scoring_datasets(max_n=120, max_k=12), tolerance_seed=st.integers(0, 2**32 - 1))
+@given(data=helpers.datasets(max_n=120, max_k=12), tolerance_seed=st.integers(0, 2**32 - 1))
 def test_numpy_inputs_are_never_mutated(data: Any, tolerance_seed: int) -> None:
     labels = [list(row) for row in data.labels]
     probs = data.probs.copy()
@@ -430,3 +415,49 @@ def test_selector_pred_probs_keep_every_column() -> None:
     out = df.lazy().mlq.find_label_issues(table.labels, cs.starts_with("p_")).collect(engine="streaming")
     assert_kept(out, df, "is_label_issue")
     assert_frame_equal(df, before, check_exact=True)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. fixed frames and arrays, with values inside the tolerance outside [0, 1], are not mutated
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("adjust", [False, True])
+@pytest.mark.parametrize("kind", ["list", "array"])
+def test_input_frames_not_mutated(kind: str, adjust: bool, scoring_data: helpers.Data) -> None:
+    labels, probs = scoring_data
+    probs = probs.copy()
+    probs[0, 0], probs[1, 1] = 1 + 5e-7, -5e-7  # clipped inside: the frame must keep them
+    df = helpers.scoring_frame(labels, probs, kind=kind, float_dtype=pl.Float64())
+    before = df.clone()
+    df.mlq.label_quality(adjust_pred_probs=adjust)
+    df.mlq.label_quality_per_class(adjust_pred_probs=adjust)
+    df.lazy().mlq.label_quality(adjust_pred_probs=adjust).collect(engine="streaming")
+    df.with_columns(mlq.label_quality(adjust_pred_probs=adjust))
+    df.with_columns(mlq.label_quality_per_class(adjust_pred_probs=adjust, num_classes=K))
+    mlq.confident_thresholds(df)
+    mlq.get_label_quality_scores(df["labels"], df["pred_probs"], adjust_pred_probs=adjust)
+    assert_frame_equal(df, before)
+    assert df["pred_probs"].to_list()[0][0] == 1 + 5e-7
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_input_arrays_not_mutated(dtype: type, scoring_data: helpers.Data) -> None:
+    labels, probs = scoring_data
+    probs = probs.astype(dtype)
+    probs[0, 0], probs[1, 1] = dtype(1 + 5e-7), dtype(-5e-7)  # inside the tolerance: clipped in a copy
+    labels_before = [list(row) for row in labels]
+    probs_before = probs.copy()
+    for adjust in (False, True):
+        mlq.get_label_quality_scores(labels, probs, adjust_pred_probs=adjust)
+        mlq.get_label_quality_scores_per_class(labels, probs, adjust_pred_probs=adjust)
+    mlq.get_label_quality_scores(labels, probs, method="confidence_weighted_entropy")
+    mlq.get_label_quality_scores(labels, probs, aggregator_kwargs={"method": np.median})
+    np.testing.assert_array_equal(probs, probs_before)
+    assert labels == labels_before
+    # a read-only array is fine: nothing is written into the input
+    readonly = probs_before.copy()
+    readonly.setflags(write=False)
+    np.testing.assert_array_equal(
+        mlq.get_label_quality_scores(labels, readonly), mlq.get_label_quality_scores(labels, probs_before)
+    )

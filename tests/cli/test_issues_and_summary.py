@@ -1,7 +1,7 @@
 """``polars-mlq issues`` and ``polars-mlq summary``: the installed console script on real files.
 
 The expected flags and summaries come from the library called in-process (``df.mlq``), which
-tests/test_issues.py checks against cleanlab.
+tests/compat/ checks against cleanlab.
 """
 
 from __future__ import annotations
@@ -12,15 +12,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from test_cli_files import as_json_text, assert_one_line_error, leftovers, run
+from helpers import as_json_text, assert_one_line_error, leftovers, run_on_a_terminal
+from helpers import run_script as run
 
 import polars_mlq  # noqa: F401  (registers .mlq)
 from polars_mlq.cli import load_demo
-
-
-@pytest.fixture(scope="module")
-def demo() -> pl.DataFrame:
-    return load_demo()[0]
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +136,6 @@ def test_help_has_an_example(command: str) -> None:
 
 
 def test_issues_progress_on_a_terminal(folder: Path, tmp_path: Path) -> None:
-    from test_cli_files import run_on_a_terminal
-
     code, drawn = run_on_a_terminal("issues", folder / "demo.parquet", "-o", tmp_path / "all.parquet")
     assert code == 0
     flagged = int(pl.read_parquet(tmp_path / "all.parquet")["is_label_issue"].sum())

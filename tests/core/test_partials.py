@@ -7,7 +7,6 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from polars_mlq import core
 from polars_mlq.core import Chunk, ThresholdPartial, exact, find, merge_all, parse_issue_options
 from polars_mlq.core.options import FILTERS
 from polars_mlq.input import read_batch

@@ -27,9 +27,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from test_cli import console_script
+from helpers import ROOT, console_script
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.MULTILINE | re.DOTALL)
 SHELLS = {"bash", "sh", "shell"}

@@ -6,51 +6,19 @@ to a temporary directory, and checks the output file against the library called 
 
 from __future__ import annotations
 
-import json
 import os
-import pty
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from test_cli import console_script
+from helpers import as_json_text, assert_one_line_error, leftovers, run_on_a_terminal
+from helpers import run_script as run
 
 import polars_mlq  # noqa: F401  (registers .mlq)
 from polars_mlq import cli
 from polars_mlq.cli import load_demo
-
-
-def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    command = [console_script(), *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=cwd)
-
-
-def as_json_text(column: pl.Series) -> pl.Series:
-    """A List/Array column as the JSON text a CSV file holds: [0, 2] -> "[0,2]"."""
-    return pl.Series(column.name, [None if v is None else json.dumps(list(v)) for v in column.to_list()])
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert result.returncode == 1, (result.returncode, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("polars-mlq: error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-
-
-def leftovers(directory: Path) -> list[str]:
-    """Temporary files an interrupted or failed write would leave behind."""
-    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".part"))
-
-
-@pytest.fixture(scope="module")
-def demo() -> pl.DataFrame:
-    return load_demo()[0]
 
 
 @pytest.fixture(scope="module")
@@ -313,24 +281,6 @@ def test_interrupt_removes_the_temporary_file(
 
 
 # --------------------------------------------------------------------------- progress and help
-
-
-def run_on_a_terminal(*args: str | Path) -> tuple[int, str]:
-    """Run the script with stderr on a pseudo-terminal; return its exit code and what it drew there."""
-    leader, follower = pty.openpty()
-    process = subprocess.Popen([console_script(), *map(str, args)], stdout=subprocess.DEVNULL, stderr=follower)
-    os.close(follower)
-    drawn = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # EIO: the script exited and closed the terminal
-            break
-        if not chunk:
-            break
-        drawn += chunk
-    os.close(leader)
-    return process.wait(timeout=120), drawn.decode()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")

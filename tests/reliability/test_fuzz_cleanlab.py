@@ -1,22 +1,22 @@
 """Differential fuzzing: every public scoring, issue-finding and summary function against cleanlab.
 
-One generator feeds every property: ``test_parity.datasets`` (K = 1..64, N = 1..150, float32 and
+One generator feeds every property: ``helpers.datasets`` (K = 1..64, N = 1..150, float32 and
 float64, exact 0 and 1 and values next to them, rows with no labels, rows with every label,
 classes never labelled or labelled in every row, duplicated labels). The oracles are the ones the
-parity tests already use, so the documented differences (docs/differences-from-cleanlab.md) are
-respected the same way everywhere:
+parity tests already use (tests/helpers.py), so the documented differences
+(docs/differences-from-cleanlab.md) are respected the same way everywhere:
 
-* scoring: ``test_parity.oracle_scores`` / ``oracle_per_class`` (cleanlab where it accepts valid
+* scoring: ``helpers.oracle_scores`` / ``oracle_per_class`` (cleanlab where it accepts valid
   data, cleanlab's per-class scores with the spec's aggregation where it refuses) within
-  ``test_parity.tolerance`` (1e-6 for float32 with adjust_pred_probs or CWE, else 1e-12);
-* issue finding: the bodies of ``test_issues.test_find_label_issues_matches_cleanlab`` and
-  ``test_per_class_matches_cleanlab`` (cleanlab, with the spec's flags for the classes it
+  ``helpers.tolerance`` (1e-6 for float32 with adjust_pred_probs or CWE, else 1e-12);
+* issue finding: ``helpers.check_find_label_issues`` and ``check_issues_per_class``, the checks of
+  tests/compat/test_issues_vs_cleanlab.py (cleanlab, with the spec's flags for the classes it
   refuses), run on options drawn here; the DataFrame methods must then equal the numpy functions,
   and the LazyFrame methods too except at ties, where they flag every tied row (the difference
   documented under "Issue finding on a LazyFrame");
-* summaries: ``test_issues.test_summaries_match_cleanlab`` where cleanlab accepts the data, and
+* summaries: ``helpers.check_summaries_match_cleanlab`` where cleanlab accepts the data, and
   where it refuses (a class in every row, no labels at all) a reference built from the spec-aware
-  per-class flags ``test_issues.cleanlab_mask``.
+  per-class flags ``helpers.cleanlab_mask``.
 
 With the default "ci" hypothesis profile each property runs a bounded number of examples (see
 ``scaled``); ``python benchmarks/fuzz.py --minutes 10`` runs the same properties for as long as
@@ -30,14 +30,10 @@ import os
 import warnings
 from typing import Any
 
+import helpers
 import numpy as np
 import polars as pl
-import test_issues
-import test_parity
-from hypothesis import event, given, note, settings
-from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
-from test_parity import (
+from helpers import (
     AGGREGATOR_KINDS,
     METHOD_ADJUST,
     Dataset,
@@ -47,6 +43,9 @@ from test_parity import (
     oracle_scores,
     tolerance,
 )
+from hypothesis import event, given, note, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 import polars_mlq as mlq
 from polars_mlq import core
@@ -67,22 +66,22 @@ def scaled(factor: float) -> settings:
 
 
 def datasets() -> Any:
-    return test_parity.datasets(max_n=MAX_N, max_k=MAX_K)
+    return helpers.datasets(max_n=MAX_N, max_k=MAX_K)
 
 
 def frame(data: Dataset, layout: str = "array") -> pl.DataFrame:
     """id, labels, pred_probs (List or Array of the data's float dtype)."""
-    df = test_parity.frame(data.labels, data.probs, layout)
+    df = helpers.probs_frame(data.labels, data.probs, layout)
     return df.insert_column(0, pl.Series("id", np.arange(df.height)))
 
 
 def multi_hot(data: Dataset) -> np.ndarray:
-    return test_parity.multi_hot(data.labels, data.probs.shape[1])
+    return helpers.multi_hot(data.labels, data.probs.shape[1])
 
 
 def count(name: str, data: Dataset) -> None:
     EXAMPLES[name] += 1
-    test_parity.describe(data)
+    helpers.describe(data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,7 +162,7 @@ def test_confident_thresholds_match_cleanlab(data: Dataset) -> None:
     count("confident thresholds", data)
     theirs = cleanlab_thresholds(data)
     # float32: cleanlab averages in float32, we in float64 (a documented difference)
-    atol = test_parity.LOOSE if data.probs.dtype == np.float32 else test_parity.EXACT
+    atol = helpers.LOOSE if data.probs.dtype == np.float32 else helpers.EXACT
     df = frame(data, "list")
     with pl.Config(streaming_chunk_size=CHUNK):
         for path, source in (("eager", df), ("lazy", df.lazy())):
@@ -175,16 +174,6 @@ def test_confident_thresholds_match_cleanlab(data: Dataset) -> None:
 # --------------------------------------------------------------------------------------------
 # issue finding
 # --------------------------------------------------------------------------------------------
-
-
-class Drawn:
-    """Stands in for hypothesis's ``st.data()`` in a reused test body: its one draw is ``value``."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def draw(self, strategy: Any, label: str | None = None) -> Any:
-        return dict(self.value)
 
 
 FRAME_OPTIONS = ("filter_by", "frac_noise", "num_to_remove_per_class", "min_examples_per_class")
@@ -241,10 +230,11 @@ def assert_differs_only_in_ties(
 def test_issue_finding_matches_cleanlab(data: Dataset, choice: st.DataObject) -> None:
     count("issue finding", data)
     labels, probs = data.labels, data.probs
-    kw = choice.draw(test_issues.issue_options(probs.shape[1]), label="options")
-    # numpy functions against cleanlab (and the spec where cleanlab refuses), by the tests of test_issues
-    test_issues.test_find_label_issues_matches_cleanlab.hypothesis.inner_test(data=(labels, probs), choice=Drawn(kw))
-    test_issues.test_per_class_matches_cleanlab.hypothesis.inner_test(data=(labels, probs), choice=Drawn(kw))
+    kw = choice.draw(helpers.issue_options(probs.shape[1]), label="options")
+    # numpy functions against cleanlab (and the spec where cleanlab refuses), by the checks of
+    # tests/compat/test_issues_vs_cleanlab.py
+    helpers.check_find_label_issues(labels, probs, kw)
+    helpers.check_issues_per_class(labels, probs, kw)
     # the frame methods give the numpy functions' flags (a LazyFrame's, up to ties)
     options = {key: value for key, value in kw.items() if key in FRAME_OPTIONS}
     expected = (
@@ -272,14 +262,14 @@ def test_issue_finding_matches_cleanlab(data: Dataset, choice: st.DataObject) ->
 
 def cleanlab_refuses_summaries(labels: list[list[int]], k: int) -> bool:
     """A class in every row (no "absent" group), or no labels at all: cleanlab's dataset functions raise."""
-    return bool(test_issues.special_classes(labels, k, "").any()) or not any(labels)
+    return bool(helpers.special_classes(labels, k, "").any()) or not any(labels)
 
 
 def check_summary(summary: dict[str, Any], labels: list[list[int]], flags: np.ndarray) -> None:
     """The summary is what the (n, K) per-class flags under the default filter imply:
     the health score, the counts and rates of both tables, and their orders."""
     n, k = flags.shape
-    y = test_issues.multi_hot(labels, k)
+    y = helpers.multi_hot(labels, k)
     labelled, unlabelled = (flags & y).sum(axis=0), (flags & ~y).sum(axis=0)
     assert summary["overall_multilabel_health_score"] == 1.0 - flags.any(axis=1).sum() / n
     issues = summary["common_multilabel_issues"]
@@ -315,9 +305,9 @@ def test_summaries_match_cleanlab(data: Dataset, named: bool) -> None:
     summary = mlq.multilabel_health_summary(labels, probs, class_names=names)
     if refused:
         note("cleanlab refuses these data: checked against the spec-aware per-class flags")
-        check_summary(summary, labels, test_issues.cleanlab_mask(labels, probs))
+        check_summary(summary, labels, helpers.cleanlab_mask(labels, probs))
     else:  # numpy functions against cleanlab itself
-        test_issues.test_summaries_match_cleanlab.hypothesis.inner_test(data=(labels, probs), named=named)
+        helpers.check_summaries_match_cleanlab(labels, probs, named)
     # the numpy functions of each part give the summary's parts
     assert mlq.overall_multilabel_health_score(labels, probs) == summary["overall_multilabel_health_score"]
     common = mlq.common_multilabel_issues(labels, probs, class_names=names)

@@ -1,9 +1,9 @@
-"""The ``polars-mlq`` command line: the installed console script, run as a user would."""
+"""``polars-mlq demo``, ``--help`` and ``python -m polars_mlq``: the installed console script, run as a
+user would."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,24 +11,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from helpers import console_script
 
 import polars_mlq
 from polars_mlq.cli import main
 
 DATA = Path(polars_mlq.__file__).parent / "data"
 ROW = re.compile(r"^\s*(\d+)\s+(\d\.\d{4})\s{2}")
-
-
-def console_script() -> str:
-    """The ``polars-mlq`` script installed beside this interpreter (or else on PATH)."""
-    bin_dir = Path(sys.executable).parent
-    for name in ("polars-mlq", "polars-mlq.exe"):
-        if (bin_dir / name).exists():
-            return str(bin_dir / name)
-    found = shutil.which("polars-mlq")
-    if found is None:
-        pytest.fail("the polars-mlq console script is not installed; run: pip install -e '.[test]'")
-    return found
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

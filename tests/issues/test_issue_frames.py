@@ -1,7 +1,8 @@
-"""Issue finding and summaries on a LazyFrame: streaming passes plus an elementwise flag expression.
+"""Issue finding and summaries on a LazyFrame (``polars_mlq.issues.frames``): streaming passes plus an
+elementwise flag expression.
 
-The eager DataFrame path equals cleanlab (tests/test_issues.py; checked again here on the same
-data). On data without exact ties (continuous probabilities) the LazyFrame path, streamed in small
+The eager DataFrame path equals cleanlab (tests/compat/test_issues_vs_cleanlab.py; checked again
+here on the same data). On data without exact ties (continuous probabilities) the LazyFrame path, streamed in small
 batches or through a Parquet file with many row groups, must give the eager result bit for bit;
 with ties at a cutoff it flags every tied entry (docs/differences-from-cleanlab.md).
 """
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import helpers
 import numpy as np
 import polars as pl
 import pytest
@@ -67,35 +69,45 @@ def data(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     return df, path
 
 
-def lazy_results(df: pl.DataFrame, path: Path, method: str, **kwargs: Any) -> Iterator[pl.DataFrame]:
-    """The method on a LazyFrame: in-memory source streamed in small batches, then a Parquet
-    scan sunk to Parquet."""
-    with pl.Config(streaming_chunk_size=CHUNK):
-        yield getattr(df.lazy().mlq, method)(**kwargs).collect(engine="streaming")
-        out = path.with_name(f"{path.stem}_out.parquet")
-        getattr(pl.scan_parquet(path).mlq, method)(**kwargs).sink_parquet(out)
-        yield pl.read_parquet(out)
+#: The LazyFrame paths: an in-memory source streamed in small batches, and a Parquet scan (row
+#: groups of ROW_GROUP rows) sunk to Parquet.
+LAZY_PATHS = ("lazy-streaming", "parquet")
+
+
+@pytest.fixture(scope="module")
+def eager_results(data: tuple[pl.DataFrame, Path]) -> dict[tuple[str, ...], pl.DataFrame]:
+    """The eager result of each method and options on ``data``, computed once for every lazy path."""
+    return {}
 
 
 # ------------------------------------------------------------------------------- flags
 
 
+@pytest.mark.parametrize("every_path", LAZY_PATHS, indirect=True)
 @pytest.mark.parametrize(("filter_by", "options"), CONFIGS, ids=[f"{f}-{'-'.join(o) or 'default'}" for f, o in CONFIGS])
 @pytest.mark.parametrize("per_class", [False, True], ids=["rows", "per_class"])
 def test_lazy_flags_equal_eager(
-    data: tuple[pl.DataFrame, Path], filter_by: str, options: dict[str, Any], per_class: bool
+    data: tuple[pl.DataFrame, Path],
+    filter_by: str,
+    options: dict[str, Any],
+    per_class: bool,
+    every_path: helpers.EntryPoint,
+    eager_results: dict[tuple[str, ...], pl.DataFrame],
 ) -> None:
-    df, path = data
+    df, _ = data
     method = "find_label_issues_per_class" if per_class else "find_label_issues"
     name = "is_label_issue_per_class" if per_class else "is_label_issue"
-    eager = getattr(df.mlq, method)(filter_by=filter_by, **options)
+    key = (method, filter_by, repr(options))
+    if key not in eager_results:
+        eager_results[key] = getattr(df.mlq, method)(filter_by=filter_by, **options)
+    eager = eager_results[key]
     assert eager[name].null_count() > 0  # null rows stay null
     flagged = eager[name].cast(pl.List(pl.Boolean)).list.sum().sum() if per_class else eager[name].sum()
     assert flagged > 0 or (filter_by == "both" and "num_to_remove_per_class" in options)
-    for lazy in lazy_results(df, path, method, filter_by=filter_by, **options):
-        assert lazy.columns == eager.columns
-        assert lazy[name].dtype == eager[name].dtype
-        assert lazy[name].equals(eager[name]), (filter_by, options)
+    lazy = every_path.run(df, method, filter_by=filter_by, **options)
+    assert lazy.columns == eager.columns
+    assert lazy[name].dtype == eager[name].dtype
+    assert lazy[name].equals(eager[name]), (filter_by, options)
 
 
 def test_eager_equals_cleanlab(data: tuple[pl.DataFrame, Path]) -> None:
@@ -132,18 +144,17 @@ def test_lazy_flags_with_class_names_and_list_probs(data: tuple[pl.DataFrame, Pa
 # ------------------------------------------------------------------------------- summaries
 
 
-def test_lazy_summaries_equal_eager(data: tuple[pl.DataFrame, Path]) -> None:
-    df, path = data
+@pytest.mark.parametrize("every_path", LAZY_PATHS, indirect=True)
+def test_lazy_summaries_equal_eager(data: tuple[pl.DataFrame, Path], every_path: helpers.EntryPoint) -> None:
+    df, _ = data
     expected = df.mlq.health_summary(class_names=[f"c{j}" for j in range(K)])
-    with pl.Config(streaming_chunk_size=CHUNK):
-        for lf in (df.lazy(), pl.scan_parquet(path)):
-            assert lf.mlq.common_issues().equals(df.mlq.common_issues())
-            assert lf.mlq.rank_classes().equals(df.mlq.rank_classes())
-            assert lf.mlq.health_score() == df.mlq.health_score()
-            summary = lf.mlq.health_summary(class_names=[f"c{j}" for j in range(K)])
-            assert summary["overall_multilabel_health_score"] == expected["overall_multilabel_health_score"]
-            for key in ("classes_by_multilabel_quality", "common_multilabel_issues"):
-                assert summary[key].equals(expected[key])
+    assert every_path.run(df, "common_issues").equals(df.mlq.common_issues())
+    assert every_path.run(df, "rank_classes").equals(df.mlq.rank_classes())
+    assert every_path.run(df, "health_score") == df.mlq.health_score()
+    summary = every_path.run(df, "health_summary", class_names=[f"c{j}" for j in range(K)])
+    assert summary["overall_multilabel_health_score"] == expected["overall_multilabel_health_score"]
+    for key in ("classes_by_multilabel_quality", "common_multilabel_issues"):
+        assert summary[key].equals(expected[key])
 
 
 # ------------------------------------------------------------------------------- streaming

@@ -1,0 +1,33 @@
+"""The binary problems of the core: the exact boundaries that replace cleanlab's float tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from polars_mlq.core import binary
+
+
+def test_boundaries_agree_with_the_tests_they_replace() -> None:
+    """p <= boundary exactly when cleanlab's test on [1 - p, p] holds, around every boundary."""
+    for dtype in (np.float32, np.float64):
+        b = binary.boundaries(np.dtype(dtype))
+        one, slack = dtype(1), dtype(1e-6)
+        for boundary, test in (
+            (b.absent_wins, lambda x: x <= one - x),
+            (b.missing, lambda x: ~(x > (one - x) + slack)),
+            (b.extra, lambda x: x + slack <= one - x),
+        ):
+            x = dtype(boundary)
+            near = [x]
+            for _ in range(50):
+                near.append(np.nextafter(near[-1], dtype(1)))
+            below = [x]
+            for _ in range(50):
+                below.append(np.nextafter(below[-1], dtype(0)))
+            values = np.array(near + below, dtype=dtype)
+            np.testing.assert_array_equal(values <= boundary, test(values))
+        cuts = np.array([2e-6 - 1e-6, 0.3, 0.7, 0.999999, 1.999999])
+        limits = binary.absent_reach(np.dtype(dtype), cuts)
+        values = np.concatenate([np.linspace(0, 1, 2001), limits[(limits >= 0) & (limits <= 1)]]).astype(dtype)
+        for cut, limit in zip(cuts, limits, strict=True):
+            np.testing.assert_array_equal(values <= limit, (one - values) >= cut)

@@ -1,0 +1,106 @@
+"""The range check of pred_probs inside the scoring kernels (``polars_mlq.scoring.kernel``).
+
+The kernels defer the check: they read it off the sorted per-class scores (first and last
+column), and send a block that fails to the full check, which names the first bad row. Values
+within the tolerance outside [0, 1] pass and are clipped, in a copy.
+"""
+
+from __future__ import annotations
+
+import helpers
+import numpy as np
+import polars as pl
+import pytest
+from cleanlab.multilabel_classification import get_label_quality_scores as cleanlab_scores
+from hypothesis import given
+from hypothesis import strategies as st
+
+import polars_mlq as mlq
+from polars_mlq.input import TOLERANCE
+from polars_mlq.scoring.aggregate import smallest_sorted
+from polars_mlq.scoring.kernel import _sorted_in_unit_interval
+from polars_mlq.scoring.per_class import per_class_scores
+
+CONFIGS = helpers.SCORING_OPTIONS
+_SPECIAL = helpers.SPECIAL_VALUES
+
+
+@pytest.mark.usefixtures("always_threads")
+@pytest.mark.parametrize("lazy", [False, True])
+def test_a_bad_value_deep_in_a_threaded_batch_names_the_first_bad_row(lazy: bool) -> None:
+    labels, probs = helpers.kernel_data(30_000, 12)
+    probs[29_000, 3] = np.nan  # in the last thread's range
+    probs[20_001, 5] = 1.5  # an earlier row, in another range
+    df = pl.DataFrame({"labels": labels, "pred_probs": probs})
+    frame = df.lazy() if lazy else df
+    with pytest.raises(ValueError, match=r"column 'pred_probs', row 20001.*value 1\.5 at class 5"):
+        out = frame.mlq.label_quality()
+        if lazy:
+            out.collect(engine="in-memory")
+
+
+@pytest.mark.usefixtures("always_threads")
+@pytest.mark.parametrize("options", CONFIGS[:2] + CONFIGS[-2:], ids=str)
+def test_values_within_the_tolerance_are_clipped_on_the_deferred_path(options: dict) -> None:
+    labels, probs = helpers.kernel_data(20_000, 15)
+    probs[17_000, 2] = 1 + 5e-7
+    probs[18_000, 4] = -5e-7
+    got = pl.DataFrame({"labels": labels, "pred_probs": probs}).mlq.label_quality(**options)["label_quality"].to_numpy()
+    np.testing.assert_array_equal(got, mlq.get_label_quality_scores(labels, np.clip(probs, 0, 1), **options))
+    assert probs[17_000, 2] == 1 + 5e-7  # the input is not mutated
+
+
+def _sorted_scores(probs: np.ndarray, labelled: list[int], method: str) -> np.ndarray:
+    """The scores of one row, sorted as the EMA kernels sort them (on their bits)."""
+    scores = np.empty_like(probs)
+    per_class_scores(probs, np.array(labelled, dtype=np.intp), method, None, scores)
+    smallest_sorted(scores, scores.shape[1])
+    return scores
+
+
+_ANY_VALUE = st.one_of(st.sampled_from(_SPECIAL), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(values=st.lists(_ANY_VALUE, min_size=1, max_size=4), labelled=st.sets(st.integers(0, 5)))
+def test_sorted_margin_scores_pass_the_range_check_only_when_clipping_changes_nothing(
+    method: str, dtype: type, values: list[float], labelled: set[int]
+) -> None:
+    """The kernels read the range check off sorted scores (first and last column). A row that
+    passes must be one the full check would accept and clip, and its scores must equal those of
+    the clipped row; a row with any value beyond the tolerance, NaN or inf must fail, whatever
+    else it holds (-0.0 beside a negative value included: its bits sort first)."""
+    with np.errstate(over="ignore"):
+        probs = np.array([[0.25, *values, 0.75]], dtype=dtype)
+    positions = sorted(i for i in labelled if i < probs.shape[1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        scores = _sorted_scores(probs, positions, method)
+    passes = _sorted_in_unit_interval(scores)
+    with np.errstate(invalid="ignore"):
+        if not bool(np.all((probs >= -TOLERANCE) & (probs <= 1 + TOLERANCE))):  # an error (NaN too)
+            assert not passes
+    if passes:
+        clipped = _sorted_scores(np.clip(probs, 0, 1), positions, method)
+        np.testing.assert_array_equal(scores, clipped)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
+def test_a_labelled_minus_zero_scores_as_zero_and_hides_no_negative_value(lazy: bool, method: str) -> None:
+    """-0.0 is a probability of 0 whose bits sort before every score: the deferred check sends
+    its block to the full check, which scores it as 0; a negative value beside it is an error."""
+
+    def scored(probs: list[list[float]], labels: list[list[int]]) -> list[float]:
+        frame = pl.DataFrame({"labels": labels, "pred_probs": probs})
+        frame = frame.lazy() if lazy else frame
+        result = frame.mlq.label_quality(method=method)
+        return (result.collect() if lazy else result)["label_quality"].to_list()
+
+    labels = [[0], [1], [0, 2]]
+    zero = [[0.0, 0.5, 0.2], [0.3, 0.6, 0.1], [0.9, 0.2, 0.7]]
+    with_minus_zero = scored([[-0.0, *zero[0][1:]], *zero[1:]], labels)
+    assert with_minus_zero == scored(zero, labels)
+    assert with_minus_zero == pytest.approx(cleanlab_scores(labels, np.array(zero), method=method), abs=1e-12)
+    with pytest.raises(ValueError, match=r"row 1\b.*: pred_probs value -0\.5 at class 2"):
+        scored([[0.1, 0.5, 0.2], [-0.0, 0.6, -0.5], [0.9, 0.2, 0.7]], [[0], [0, 2], [1]])

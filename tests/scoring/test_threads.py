@@ -1,0 +1,119 @@
+"""The scoring kernels on threads (``polars_mlq.scoring.threads``): row ranges, scratch buffers, errors, fork.
+
+Scores on threads equal the scores on one thread bit for bit, and cleanlab's; none of these tests
+times anything.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+import helpers
+import numpy as np
+import pytest
+from cleanlab.multilabel_classification import get_label_quality_scores as cleanlab_scores
+from hypothesis import given
+from hypothesis import strategies as st
+
+import polars_mlq as mlq
+from polars_mlq.scoring import threads as _threads
+
+CONFIGS = helpers.SCORING_OPTIONS
+
+
+@pytest.mark.parametrize("options", CONFIGS, ids=lambda o: str(o) or "default")
+@pytest.mark.parametrize("k", [3, 40, 400])
+def test_threads_give_the_single_thread_scores_bit_for_bit(
+    options: dict, k: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels, probs = helpers.kernel_data(2_000, k, seed=k)
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_ELEMENTS", 1 << 62)
+    single = mlq.get_label_quality_scores(labels, probs, **options)
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(_threads, "thread_count", lambda: 3)
+    threaded = mlq.get_label_quality_scores(labels, probs, **options)
+    np.testing.assert_array_equal(threaded, single)
+    np.testing.assert_allclose(threaded, cleanlab_scores(labels, probs, **options), rtol=0, atol=1e-12)
+
+
+@pytest.mark.usefixtures("always_threads")
+def test_per_class_scores_on_threads_match_cleanlab() -> None:
+    from cleanlab.multilabel_classification.rank import get_label_quality_scores_per_class
+
+    labels, probs = helpers.kernel_data(1_500, 30)
+    for method in ("self_confidence", "normalized_margin", "confidence_weighted_entropy"):
+        ours = mlq.get_label_quality_scores_per_class(labels, probs, method=method)
+        np.testing.assert_allclose(
+            ours, get_label_quality_scores_per_class(labels, probs, method=method), rtol=0, atol=1e-12
+        )
+
+
+@given(st.integers(0, 10_000), st.integers(1, 9))
+def test_split_rows_covers_every_row_once_in_order(n_rows: int, parts: int) -> None:
+    ranges = _threads.split_rows(n_rows, parts)
+    assert [a for a, _ in ranges[1:]] == [b for _, b in ranges[:-1]]
+    assert (ranges[0][0], ranges[-1][1]) == (0, n_rows) if n_rows else ranges == []
+    assert len(ranges) == min(parts, n_rows)
+    sizes = [b - a for a, b in ranges]
+    assert not sizes or max(sizes) - min(sizes) <= 1
+
+
+def test_run_ranges_raises_the_earliest_ranges_error_after_every_range_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_threads, "thread_count", lambda: 4)
+    finished: list[int] = []
+    lock = threading.Lock()
+
+    def fill(start: int, stop: int) -> None:
+        if start > 0:
+            with lock:
+                finished.append(start)
+            raise ValueError(f"range at {start}")
+
+    with pytest.raises(ValueError, match="range at 25"):
+        _threads.run_ranges(100, 1 << 20, fill)
+    assert sorted(finished) == [25, 50, 75]
+
+
+def test_scratch_is_reused_per_thread_and_not_shared() -> None:
+    first = _threads.scratch("t", (10, 4), np.float64)
+    again = _threads.scratch("t", (5, 4), np.float64)
+    assert np.shares_memory(first, again)
+    assert not np.shares_memory(first, _threads.scratch("u", (10, 4), np.float64))
+    assert _threads.scratch("t", (3, 3), np.float32).dtype == np.float32
+    other: list[np.ndarray] = []
+    thread = threading.Thread(target=lambda: other.append(_threads.scratch("t", (10, 4), np.float64)))
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(first, other[0])
+
+
+def _sum_ranges() -> np.ndarray:
+    out = np.zeros(1_000)
+    data = np.arange(1_000.0)
+
+    def fill(start: int, stop: int) -> None:
+        out[start:stop] = np.sort(data[start:stop])[::-1] * 2
+
+    _threads.run_ranges(1_000, 1 << 20, fill)
+    return out
+
+
+def _ranges_in_child(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    queue.put(_sum_ranges())
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork with threads (Python >= 3.12)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # polars' warning about fork
+def test_a_forked_child_runs_ranges_on_threads_after_the_parent_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_threads, "thread_count", lambda: 2)
+    expected = _sum_ranges()  # the parent's pool and its threads now exist
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_ranges_in_child, args=(queue,))
+    child.start()
+    got = queue.get(timeout=60)  # a child that kept the parent's dead pool would hang here
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(got, expected)

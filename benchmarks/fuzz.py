@@ -1,6 +1,6 @@
 """Run the differential fuzzing properties against cleanlab for a chosen number of minutes.
 
-The properties are those of tests/test_fuzz_cleanlab.py (scoring, confident thresholds, issue
+The properties are those of tests/reliability/test_fuzz_cleanlab.py (scoring, confident thresholds, issue
 finding, summaries; every public path against cleanlab or, where cleanlab refuses valid data, the
 spec), the same functions CI runs a bounded number of examples of. Here they run round-robin, in
 rounds of a few dozen examples (``--chunk``, scaled by each property's cost) with fresh seeds,
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     # The generators read these when the test module is imported.
     os.environ["MLQ_FUZZ_MAX_N"] = str(args.max_n)
     os.environ["MLQ_FUZZ_MAX_K"] = str(args.max_k)
-    sys.path.insert(0, str(TESTS))
+    sys.path[:0] = [str(TESTS), str(TESTS / "reliability")]  # helpers.py, and the properties
     from hypothesis import HealthCheck, Phase, seed, settings
 
     # Loaded before the test module is imported: its properties scale this profile's example

@@ -37,7 +37,7 @@ FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 class _Mlq(Generic[FrameT]):
     def __init__(self, frame: FrameT) -> None:
-        self._frame = frame
+        self._frame: FrameT = frame
 
     def _scored(
         self,
@@ -188,7 +188,7 @@ class _Mlq(Generic[FrameT]):
         frame = self._frame
         if isinstance(frame, pl.LazyFrame):
             # streaming passes now for the dataset-level statistics; the flags stream with the query
-            return _issue_frames.lazy_flags(  # type: ignore[return-value]
+            return _issue_frames.lazy_flags(
                 frame, labels_expr, probs_expr, spec, options, per_class=per_class, name=name
             )
         issues = _issue_frames.frame_issues(frame, labels_expr, probs_expr, spec, options)

@@ -11,6 +11,7 @@ from polars_mlq.cli.common import PROG
 from polars_mlq.cli.demo_data import load_demo
 from polars_mlq.cli.options import Subparsers, positive_int
 from polars_mlq.cli.tables import format_table
+from polars_mlq.namespace import MlqFrame
 
 
 def add_demo(subparsers: Subparsers) -> None:
@@ -74,7 +75,7 @@ def run_demo(args: argparse.Namespace) -> int:
         The exit code, 0.
     """
     df, classes = load_demo()
-    scored = df.mlq.label_quality(labels="labels", pred_probs="pred_probs")
+    scored = MlqFrame(df).label_quality(labels="labels", pred_probs="pred_probs")
     worst = scored.sort("label_quality", maintain_order=True).head(args.top)
     truth = "true_labels" in worst.columns
 

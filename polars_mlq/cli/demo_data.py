@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import sys
 from importlib import resources
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 DEMO_FILE = "demo.parquet"
 DEMO_CLASSES_FILE = "demo_classes.txt"

@@ -26,6 +26,7 @@ from polars_mlq.cli.options import (
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
 from polars_mlq.core import FILTERS
+from polars_mlq.namespace import MlqLazyFrame
 
 
 def add_issues(subparsers: Subparsers) -> None:
@@ -121,7 +122,7 @@ def run_issues(args: argparse.Namespace) -> int:
     kwargs = scoring_kwargs(args)
     with Progress("issues", enabled=progress_enabled(args)) as progress:
         progress.phase("finding issues (reading IN for the per-class statistics)")
-        frame = inp.frame.mlq.find_label_issues(
+        frame = MlqLazyFrame(inp.frame).find_label_issues(
             inp.labels,
             inp.pred_probs,
             filter_by=args.filter_by,
@@ -133,7 +134,7 @@ def run_issues(args: argparse.Namespace) -> int:
         )
         if args.adjust_pred_probs:
             progress.phase("confident thresholds for the score")
-        frame = frame.mlq.label_quality(
+        frame = MlqLazyFrame(frame).label_quality(
             inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **kwargs
         )
         frame = progress.watch(frame, args.name)

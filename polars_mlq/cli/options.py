@@ -7,6 +7,7 @@ from typing import Literal, TypeAlias, TypedDict
 
 from polars_mlq.cli.common import CliError
 from polars_mlq.cli.files import FORMATS
+from polars_mlq.typing import Method
 
 #: What ``add_parser`` of ``parser.add_subparsers()`` is called on.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -29,7 +30,7 @@ class SoftminKwargs(TypedDict):
 class ScoringKwargs(TypedDict):
     """The scoring options as keyword arguments of ``label_quality``."""
 
-    method: str
+    method: Method
     adjust_pred_probs: bool
     aggregator_kwargs: EmaKwargs | SoftminKwargs
 

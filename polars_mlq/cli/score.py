@@ -19,6 +19,7 @@ from polars_mlq.cli.options import (
     scoring_kwargs,
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
+from polars_mlq.namespace import MlqLazyFrame
 
 
 def add_score(subparsers: Subparsers) -> None:
@@ -76,7 +77,7 @@ def run_score(args: argparse.Namespace) -> int:
     with Progress("score", enabled=progress_enabled(args)) as progress:
         if args.adjust_pred_probs:
             progress.phase("pass 1 of 2, confident thresholds")
-        frame = inp.frame.mlq.label_quality(
+        frame = MlqLazyFrame(inp.frame).label_quality(
             inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **kwargs
         )
         total = inp.row_count() if progress.enabled else None

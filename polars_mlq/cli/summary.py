@@ -17,6 +17,7 @@ from polars_mlq.cli.options import (
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
 from polars_mlq.cli.tables import frame_table
+from polars_mlq.namespace import MlqLazyFrame
 
 
 def add_summary(subparsers: Subparsers) -> None:
@@ -74,7 +75,7 @@ def run_summary(args: argparse.Namespace) -> int:
     inp = read_input(args)
     with Progress("summary", enabled=progress_enabled(args)) as progress:
         progress.phase("finding issues (reading IN for the per-class statistics)")
-        summary = inp.frame.mlq.health_summary(inp.labels, inp.pred_probs, class_names=inp.class_names)
+        summary = MlqLazyFrame(inp.frame).health_summary(inp.labels, inp.pred_probs, class_names=inp.class_names)
     score = float(summary["overall_multilabel_health_score"])
     classes: pl.DataFrame = summary["classes_by_multilabel_quality"]
     issues: pl.DataFrame = summary["common_multilabel_issues"]

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from polars_mlq.compat.scores import LabelsLike, PredProbsLike, read_inputs
+from polars_mlq.compat.scores import read_inputs
 from polars_mlq.core import IssueOptions, parse_issue_options
 from polars_mlq.input import Batch, LabelsFormat, Method
 from polars_mlq.issues import find_issues, find_issues_per_class, ranked_per_class
 from polars_mlq.issues import summaries as _summaries
-from polars_mlq.typing import FilterBy, HealthSummary
+from polars_mlq.typing import FilterBy, HealthSummary, LabelsLike, PredProbsLike
 
 __all__ = [
     "common_multilabel_issues",

@@ -10,10 +10,12 @@ comparing p itself with a boundary found once per class by bisection over the fl
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 #: Slack in "p reaches its threshold" and in "the model disagrees with the label".
 SLACK = 1e-6
@@ -27,7 +29,9 @@ TINY = 1e-100
 _UNIT = 2.0**-53
 
 
-def largest_true(predicate: Any, dtype: np.dtype[Any], size: int) -> np.ndarray:
+def largest_true(
+    predicate: Callable[[np.ndarray], NDArray[np.bool_]], dtype: np.dtype[Any], size: int
+) -> NDArray[np.float64]:
     """Return the point x* where each of ``size`` predicates on the floats of ``dtype`` in [0, 1] turns false.
 
     Each predicate is true up to some x* and false above it; x* is returned as float64 (-1 if false
@@ -49,7 +53,7 @@ def largest_true(predicate: Any, dtype: np.dtype[Any], size: int) -> np.ndarray:
         ok = predicate(middle.view(dtype))
         low = np.where(active & ok, middle, low)
         high = np.where(active & ~ok & (step > 0), middle, high)
-    out = low.view(dtype).astype(np.float64)
+    out: NDArray[np.float64] = low.view(dtype).astype(np.float64)
     out[~at0] = -1.0
     out[at0 & at1] = 2.0
     return out
@@ -105,15 +109,17 @@ def compare_columns(op: np.ufunc, probs: np.ndarray, per_class: np.ndarray) -> n
     return out
 
 
-def count_columns(mask: np.ndarray) -> np.ndarray:
+def count_columns(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Per-column counts (K,) int64 of an (n, K) bool matrix."""
     n, k = mask.shape
     whole = (n // _WIDE_ROWS) * _WIDE_ROWS
     if whole and mask.flags.c_contiguous:
         wide = mask[:whole].reshape(-1, _WIDE_ROWS * k).view(np.uint8)
         head = wide.sum(axis=0, dtype=np.int64).reshape(_WIDE_ROWS, k).sum(axis=0)
-        return head + np.count_nonzero(mask[whole:], axis=0)
-    return np.count_nonzero(mask, axis=0).astype(np.int64)
+        counts: NDArray[np.int64] = head + np.count_nonzero(mask[whole:], axis=0)
+        return counts
+    counts = np.count_nonzero(mask, axis=0).astype(np.int64)
+    return counts
 
 
 SORT_KEYS = ("class", "margin")
@@ -127,7 +133,8 @@ def sort_key(by: str, label: int, p: np.ndarray, a: np.ndarray) -> np.ndarray:
     """
     if by == "class":
         return p if label == 1 else a
-    return -(a - p) if label == 1 else -(p - a)
+    margin: np.ndarray = -(a - p) if label == 1 else -(p - a)
+    return margin
 
 
 def guess_bounds(dtype: np.dtype[Any], cut0: np.ndarray, cut1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -37,7 +37,8 @@ def round_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pick_up[idx], pick_down[idx] = order[-1], order[0]
     for mask, pick, step in ((up, pick_up, 1.0), (down, pick_down, -1.0)):
         where = np.nonzero(mask)
-        rounded[(*where, pick[where])] += step
+        index = (*where, pick[where])
+        rounded[index] += step
     invalid = ~np.isfinite(rounded)
     return np.where(invalid, 0, rounded).astype(np.int64), invalid
 

@@ -13,10 +13,12 @@ agreeing entry ties with a disagreeing one (possible for the margin key, which r
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from polars_mlq.core.binary import SORT_KEYS, boundaries, largest_true, sort_key
 from polars_mlq.core.problems import Problems
@@ -42,10 +44,22 @@ class Candidates:
         """Return the entries' sort keys for the prune filter's sort key ``by`` ("class" or "margin")."""
         return sort_key(by, self.label, self.p, self.a)
 
-    def disagree(self) -> np.ndarray:
+    def disagree(self) -> NDArray[np.bool_]:
         """Return which entries disagree with their given label (the others were kept for ties only)."""
         bounds = boundaries(self.p.dtype)
         return self.p <= bounds.extra if self.label == 1 else self.p > bounds.missing
+
+
+def _key_test(
+    by: str, label: int, floor: np.generic, above: bool, one: np.generic
+) -> Callable[[np.ndarray], NDArray[np.bool_]]:
+    """Return the predicate on p: the key of (p, given ``label``) is at most ``floor`` (above it, with ``above``)."""
+
+    def test(x: np.ndarray) -> NDArray[np.bool_]:
+        key = sort_key(by, label, x, np.subtract(one, x))
+        return key > floor if above else key <= floor
+
+    return test
 
 
 @functools.cache
@@ -62,15 +76,9 @@ def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
     upper, lower = bounds.extra, bounds.missing
     for by in SORT_KEYS:
         floor1 = sort_key(by, 1, first1, np.subtract(one, first1))[0]
-        upper = max(
-            upper,
-            float(largest_true(lambda x, f=floor1, b=by: sort_key(b, 1, x, np.subtract(one, x)) <= f, dtype, 1)[0]),
-        )
+        upper = max(upper, float(largest_true(_key_test(by, 1, floor1, False, one), dtype, 1)[0]))
         floor0 = sort_key(by, 0, first0, np.subtract(one, first0))[0]
-        lower = min(
-            lower,
-            float(largest_true(lambda x, f=floor0, b=by: sort_key(b, 0, x, np.subtract(one, x)) > f, dtype, 1)[0]),
-        )
+        lower = min(lower, float(largest_true(_key_test(by, 0, floor0, True, one), dtype, 1)[0]))
     return upper, lower
 
 

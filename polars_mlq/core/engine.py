@@ -40,7 +40,7 @@ P = TypeVar("P")
 
 def merge_all(partials: Iterable[P], empty: P) -> P:
     """Merge partial statistics with ``+`` (any order gives the same result)."""
-    return functools.reduce(operator.add, partials, empty)  # type: ignore[no-any-return]
+    return functools.reduce(operator.add, partials, empty)
 
 
 def thresholds_of(source: Source, num_classes: int) -> ConfidentThresholds:

@@ -16,8 +16,10 @@ partial is the same for any split of the rows and any order of merging.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from polars_mlq.core.binary import compare_columns, count_columns
 from polars_mlq.core.candidates import Candidates, candidates
@@ -53,15 +55,14 @@ class Entries:
         return Candidates(self.label, self.rows, self.cls, self.p, a, np.zeros(0, dtype=np.int64))
 
 
-def confident_flags(cand: Candidates, thr: ConfidentThresholds) -> np.ndarray:
+def confident_flags(cand: Candidates, thr: ConfidentThresholds) -> NDArray[np.bool_]:
     """Return which candidates confident learning flags: their confident guess is the other label."""
     b1, b0 = thr.guesses
-    if cand.label == 0:
-        return cand.p > b1[cand.cls]
-    return cand.p <= b0[cand.cls]
+    flags: NDArray[np.bool_] = cand.p > b1[cand.cls] if cand.label == 0 else cand.p <= b0[cand.cls]
+    return flags
 
 
-def _empty_entries(label: int, dtype: np.dtype) -> Entries:  # type: ignore[type-arg]
+def _empty_entries(label: int, dtype: np.dtype[Any]) -> Entries:
     empty = np.zeros(0, dtype=np.int64)
     return Entries(label, empty, empty, np.zeros(0, dtype=dtype))
 
@@ -121,6 +122,6 @@ class JointPartial:
 
     def confident_joint(self) -> np.ndarray:
         """Return the (K, 2, 2) int64 counts ``[given label, confident guess]``, diagonal at least 1 (as cleanlab)."""
-        joint = self.joint.copy()
+        joint: np.ndarray = self.joint.copy()
         joint[:, [0, 1], [0, 1]] = np.maximum(joint[:, [0, 1], [0, 1]], 1)
         return joint

@@ -57,7 +57,7 @@ class IssueOptions:
         if remove is not None and (remove.shape != (num_classes,) or remove.dtype != np.int64):
             msg = (
                 f"num_to_remove_per_class must hold {num_classes} non-negative integers (one per "
-                f"class); got {self.num_to_remove.tolist()!r}"
+                f"class); got {remove.tolist()!r}"
             )
             raise ValueError(msg)
         if self.confident_joint is not None and self.confident_joint.shape != (num_classes, 2, 2):
@@ -77,7 +77,7 @@ def parse_issue_options(
     num_classes: int | None,
     *,
     return_indices_ranked_by: str | None = None,
-    rank_by_kwargs: Mapping[str, Any] | None = None,
+    rank_by_kwargs: object = None,
     filter_by: str = "prune_by_noise_rate",
     frac_noise: float = 1.0,
     num_to_remove_per_class: Sequence[int] | np.ndarray | None = None,
@@ -95,10 +95,13 @@ def parse_issue_options(
     prune = filter_by in PRUNE_FILTERS
 
     rank_by = None if return_indices_ranked_by is None else parse_method(return_indices_ranked_by)
-    if rank_by_kwargs is not None and not isinstance(rank_by_kwargs, Mapping):
+    if rank_by_kwargs is None:
+        kwargs: dict[str, Any] = {}
+    elif isinstance(rank_by_kwargs, Mapping):
+        kwargs = dict(rank_by_kwargs)
+    else:
         msg = f"rank_by_kwargs must be a dict such as {{'adjust_pred_probs': True}}; got {rank_by_kwargs!r}"
         raise TypeError(msg)
-    kwargs = dict(rank_by_kwargs or {})
     unknown = set(kwargs) - {"adjust_pred_probs"}
     if unknown:
         msg = f"rank_by_kwargs accepts only 'adjust_pred_probs'; got unknown key(s) {sorted(unknown)}"

@@ -57,7 +57,8 @@ class Problems:
 
     def complement(self, p: np.ndarray) -> np.ndarray:
         """``1 - p`` in the dtype of pred_probs (column 0 of the binary matrix)."""
-        return np.subtract(self.dtype.type(1), p)
+        complement: np.ndarray = np.subtract(self.dtype.type(1), p)
+        return complement
 
     def column_subset(self, k: int, label: int) -> np.ndarray:
         """Rows whose given label for class k is ``label``, ascending."""

@@ -25,7 +25,7 @@ def ema(scores: np.ndarray, alpha: float = RANK_ALPHA) -> np.ndarray:
     n, k = ordered.shape
     if k == 0:
         return np.zeros(n)
-    result = ordered[:, k - 1].copy()
+    result: np.ndarray = ordered[:, k - 1].copy()
     rest = 1.0 - alpha
     for j in range(k - 2, -1, -1):
         result = alpha * ordered[:, j] + rest * result

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 #: The cutoff that nothing reaches, and the one that everything reaches.
 NOTHING = (-math.inf, -1)
@@ -48,9 +49,10 @@ def nth_pair(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[float, int]:
 
 def within(
     values: np.ndarray, rows: np.ndarray, cut_value: np.ndarray | float, cut_row: np.ndarray | int
-) -> np.ndarray:
+) -> NDArray[np.bool_]:
     """Return which (value, row) pairs are at most the cutoff (element-wise, cutoffs broadcast)."""
-    return (values < cut_value) | ((values == cut_value) & (rows <= cut_row))
+    inside: NDArray[np.bool_] = (values < cut_value) | ((values == cut_value) & (rows <= cut_row))
+    return inside
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ Anything else returns None and the caller takes its polars path (which also name
 from __future__ import annotations
 
 import ctypes
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -71,7 +71,7 @@ _capsule_pointer.restype = ctypes.c_void_p
 _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 #: Arrow format strings of the value types read here.
-_DTYPES = {
+_DTYPES: dict[bytes, np.dtype[Any]] = {
     b"c": np.dtype(np.int8),
     b"C": np.dtype(np.uint8),
     b"s": np.dtype(np.int16),
@@ -83,7 +83,7 @@ _DTYPES = {
     b"f": np.dtype(np.float32),
     b"g": np.dtype(np.float64),
 }
-_OFFSETS = {b"+L": np.dtype(np.int64), b"+l": np.dtype(np.int32)}
+_OFFSETS: dict[bytes, np.dtype[Any]] = {b"+L": np.dtype(np.int64), b"+l": np.dtype(np.int32)}
 
 
 class _Exported:
@@ -103,7 +103,7 @@ class _Exported:
 class _View:
     """A buffer for ``np.asarray``: numpy keeps this object, and so the export, alive."""
 
-    def __init__(self, address: int, length: int, dtype: np.dtype, owner: _Exported) -> None:
+    def __init__(self, address: int, length: int, dtype: np.dtype[Any], owner: _Exported) -> None:
         self.__array_interface__ = {
             "data": (address, True),  # read-only
             "shape": (length,),
@@ -113,7 +113,7 @@ class _View:
         self.owner = owner
 
 
-def _view(address: int | None, length: int, dtype: np.dtype, owner: _Exported) -> np.ndarray | None:
+def _view(address: int | None, length: int, dtype: np.dtype[Any], owner: _Exported) -> np.ndarray | None:
     if length == 0 or not address:
         return None
     return np.asarray(_View(address, length, dtype, owner))

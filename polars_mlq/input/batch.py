@@ -65,7 +65,7 @@ class Batch:
 
         The eighth keeps a block's temporaries well below the size of ``probs`` for small batches too.
         """
-        n = self.probs.shape[0]
+        n: int = self.probs.shape[0]
         return max(1, min(BLOCK_ELEMENTS // max(self.num_classes, 1), -(-n // 8)))
 
     def blocks(self) -> Iterator[tuple[int, int]]:

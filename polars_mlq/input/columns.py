@@ -69,7 +69,7 @@ class LabelSpec:
             raise ValueError(msg)
 
 
-def is_named(inner: pl.DataType) -> bool:
+def is_named(inner: pl.DataType | pl.datatypes.DataTypeClass) -> bool:
     """Return True if a labels column with this inner dtype holds class names (String, Categorical, Enum)."""
     return inner == pl.String or isinstance(inner, (pl.Categorical, pl.Enum))
 

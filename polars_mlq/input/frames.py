@@ -23,7 +23,7 @@ IntoProbs: TypeAlias = str | pl.Expr | Sequence[str]
 Frame: TypeAlias = pl.DataFrame | pl.LazyFrame
 
 
-def to_expr(value: IntoExpr, argument: str) -> pl.Expr:
+def to_expr(value: object, argument: str) -> pl.Expr:
     """Return a column name or an expression as an expression (a TypeError names ``argument``)."""
     if isinstance(value, str):
         return pl.col(value)
@@ -42,7 +42,7 @@ def to_probs_expr(value: IntoProbs) -> pl.Expr:
             msg = "pred_probs: an empty list of columns; give one column per class"
             raise ValueError(msg)
         return pl.concat_arr(value).alias("pred_probs")
-    return to_expr(value, "pred_probs")  # type: ignore[arg-type]
+    return to_expr(value, "pred_probs")
 
 
 def frame_inputs(frame: pl.DataFrame, labels: pl.Expr, pred_probs: pl.Expr) -> tuple[pl.Series, pl.Series]:

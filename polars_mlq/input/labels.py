@@ -67,7 +67,7 @@ def _names_to_indices(
     n_total: int,
 ) -> np.ndarray:
     names = flat.cast(pl.String)
-    indices = names.cast(pl.Enum(list(classes)), strict=False)
+    indices: pl.Series = names.cast(pl.Enum(list(classes)), strict=False)
     if indices.null_count():
         k = int(indices.is_null().arg_true()[0])
         i = row_of_flat(offsets, k)
@@ -156,7 +156,8 @@ def read_labels(
     if spec.format == "multi_hot":
         return _multi_hot_to_indices(s, num_classes, where, rows, n_total)
     column = s.name
-    buffers = list_buffers(s) if s.dtype.inner.is_integer() else None
+    dtype = s.dtype  # a List: check_labels_dtype refused anything else for the "indices" format
+    buffers = list_buffers(s) if isinstance(dtype, pl.List) and dtype.inner.is_integer() else None
     if buffers is not None:  # the column's own buffers: no query
         first, last = int(buffers.offsets[0]), int(buffers.offsets[-1])
         offsets = buffers.offsets

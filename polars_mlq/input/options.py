@@ -101,7 +101,7 @@ def _accepts_axis(function: Callable[..., Any]) -> bool:
     return any(p.name == "axis" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
-def parse_aggregator(aggregator_kwargs: Mapping[str, Any] | None) -> Aggregator:
+def parse_aggregator(aggregator_kwargs: object) -> Aggregator:
     """Return the validated ``Aggregator`` of cleanlab-style ``aggregator_kwargs`` (the default if empty)."""
     if not aggregator_kwargs:
         aggregator_kwargs = DEFAULT_AGGREGATOR

@@ -16,12 +16,14 @@ from polars_mlq.input.columns import (
 
 def _as_array(s: pl.Series, width: int) -> pl.Series | None:
     """Return the List column as Array(width), or None if some row has another length (a cheap cast)."""
-    if width == 0:
+    dtype = s.dtype
+    if width == 0 or not isinstance(dtype, pl.List):  # (read_probs calls it on List columns only)
         return None
     try:
-        return s.cast(pl.Array(s.dtype.inner, width))
+        fixed: pl.Series = s.cast(pl.Array(dtype.inner, width))
     except pl.exceptions.ComputeError:
         return None
+    return fixed
 
 
 def _fixed_width_rows(s: pl.Series, width: int) -> np.ndarray | None:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from polars_mlq.core import LOW_FILTERS, Chunk, IssueOptions, Problems, ema, engine, sub_problems
+from polars_mlq.core import LOW_FILTERS, Chunk, ConfidentThresholds, IssueOptions, Problems, ema, engine, sub_problems
 from polars_mlq.input import Batch
 from polars_mlq.scoring import per_class_scores
 
 
-def _thresholds(pb: Problems) -> engine.ConfidentThresholds:
+def _thresholds(pb: Problems) -> ConfidentThresholds:
     chunk = Chunk(pb, np.arange(pb.n, dtype=np.int64))
     return engine.thresholds_of(lambda: [chunk], pb.num_classes)
 

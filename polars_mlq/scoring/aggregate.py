@@ -10,8 +10,10 @@ in [0, 1]). We pick m so that this is below ``EMA_TOLERANCE`` and partially sort
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from polars_mlq.input import Aggregator
 
@@ -34,7 +36,7 @@ def ema_terms(alpha: float, num_classes: int) -> int:
     return num_classes if needed >= num_classes else max(1, math.ceil(needed))
 
 
-def ema_weights(alpha: float, terms: int) -> np.ndarray:
+def ema_weights(alpha: float, terms: int) -> NDArray[np.float64]:
     """Return the weights of the ``terms`` smallest scores, smallest first.
 
     They sum to 1 (there are none for a batch without classes, which has no row to weigh).
@@ -56,7 +58,10 @@ def use_partition(terms: int, num_classes: int) -> bool:
 #: The signed integer type of each float's width. Read as such an integer, the bits of floats >= +0
 #: order as the floats do (IEEE 754 puts the exponent above the mantissa), and integer sorts and
 #: partitions are 5-45% faster than float ones (numpy 2.4, rows of 10 to 3000).
-SORT_KEYS = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.dtype(np.int32)}
+SORT_KEYS: dict[np.dtype[np.floating[Any]], np.dtype[np.signedinteger[Any]]] = {
+    np.dtype(np.float64): np.dtype(np.int64),
+    np.dtype(np.float32): np.dtype(np.int32),
+}
 
 
 def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
@@ -74,7 +79,7 @@ def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
     return values[:, :terms]
 
 
-def ema_of_smallest(smallest: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def ema_of_smallest(smallest: np.ndarray, weights: NDArray[np.float64]) -> NDArray[np.float64]:
     """Return the EMA from each row's smallest scores, ascending, and their ``ema_weights``.
 
     See the module docstring.
@@ -82,7 +87,7 @@ def ema_of_smallest(smallest: np.ndarray, weights: np.ndarray) -> np.ndarray:
     # einsum sums each row in a fixed order, so a row's score does not depend on its batch
     # (a BLAS matrix-vector product can change the last bits with the batch's shape). The
     # weights sum to 1 only up to rounding: clip so a row of ones cannot score 1 + 2e-16.
-    result = np.einsum("ij,j->i", smallest[:, : len(weights)], weights)
+    result: NDArray[np.float64] = np.einsum("ij,j->i", smallest[:, : len(weights)], weights)
     return np.minimum(result, 1.0, out=result)  # non-negative weights of non-negative scores
 
 
@@ -91,7 +96,7 @@ def ema_of_smallest(smallest: np.ndarray, weights: np.ndarray) -> np.ndarray:
 _SOFTMIN_UNSHIFTED_TEMPERATURE = 1.0 / 600.0
 
 
-def softmin(scores: np.ndarray, temperature: float) -> np.ndarray:
+def softmin(scores: NDArray[np.float64], temperature: float) -> NDArray[np.float64]:
     """Return the sum of scores weighted by softmax((1 - s) / T) per row; small T tends to the row minimum.
 
     softmax((1 - s) / T) = softmax(-s / T): the constant 1 / T cancels. ``scores`` is kept.
@@ -101,7 +106,7 @@ def softmin(scores: np.ndarray, temperature: float) -> np.ndarray:
     if temperature < _SOFTMIN_UNSHIFTED_TEMPERATURE:  # shift so each row's smallest score weighs 1
         weights -= weights.max(axis=1, keepdims=True)
     np.exp(weights, out=weights)
-    result = np.einsum("ij,ij->i", scores, weights)
+    result: NDArray[np.float64] = np.einsum("ij,ij->i", scores, weights)
     result /= np.einsum("ij->i", weights)  # a row sum in a fixed order, faster than sum(axis=1)
     return np.clip(result, 0.0, 1.0, out=result)
 

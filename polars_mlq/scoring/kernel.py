@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import polars as pl
+from numpy.typing import DTypeLike
 
 from polars_mlq.input import Batch, ScoringOptions, all_probabilities
 from polars_mlq.scoring.aggregate import (
@@ -67,7 +68,7 @@ def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Threshol
             b = min(a + step, stop)
             per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, out[a:b])
 
-    run_ranges(*batch.probs.shape, fill)
+    run_ranges(batch.probs.shape[0], batch.num_classes, fill)
     return out
 
 
@@ -77,7 +78,8 @@ def _rows_positions(batch: Batch, start: int, rows: np.ndarray) -> np.ndarray:
     counts = batch.label_offsets[start + rows + 1] - first
     row_of = np.repeat(np.arange(len(rows)), counts)
     within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    return row_of * batch.num_classes + batch.label_values[first[row_of] + within]
+    positions: np.ndarray = row_of * batch.num_classes + batch.label_values[first[row_of] + within]
+    return positions
 
 
 def _smallest_cwe(
@@ -135,7 +137,7 @@ def _sorted_in_unit_interval(rows: np.ndarray) -> bool:
 
 
 def _aggregate_rows(
-    batch: Batch, dtype: np.dtype | type, out: np.ndarray, aggregate: Aggregate, *, checks_range: bool = False
+    batch: Batch, dtype: DTypeLike, out: np.ndarray, aggregate: Aggregate, *, checks_range: bool = False
 ) -> bool:
     """out[a:b] = aggregate(a, b, scores buffer, check) for every row block, on threads.
 
@@ -160,7 +162,7 @@ def _aggregate_rows(
                 return
             out[a:b] = scores
 
-    run_ranges(*batch.probs.shape, fill)
+    run_ranges(batch.probs.shape[0], batch.num_classes, fill)
     return not failed
 
 

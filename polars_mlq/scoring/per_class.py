@@ -10,6 +10,7 @@ loop over rows or classes. Without adjustment the arithmetic runs in the dtype o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -203,7 +204,12 @@ def per_class_scores(
         _margin_in_dtype(normalized_margin, probs, positions, out)
 
 
-def _margin_in_dtype(score, probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
+def _margin_in_dtype(
+    score: Callable[[np.ndarray, np.ndarray, np.ndarray], None],
+    probs: np.ndarray,
+    positions: np.ndarray,
+    out: np.ndarray,
+) -> None:
     if out.dtype == probs.dtype:
         score(probs, positions, out)
         return

@@ -14,9 +14,11 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import polars as pl
+from numpy.typing import DTypeLike
 
 #: Below this many (row, class) entries a batch is scored on the calling thread alone: waking
 #: another thread can cost a few hundred microseconds on a virtual machine whose idle core sleeps.
@@ -74,9 +76,9 @@ def run_ranges(n_rows: int, num_classes: int, fill: Callable[[int, int], None]) 
     except BaseException as exc:  # re-raised below, after the other ranges end
         first = exc
     for future in futures:
-        exc = future.exception()
-        if first is None and exc is not None:
-            first = exc
+        error = future.exception()
+        if first is None and error is not None:
+            first = error
     if first is not None:
         raise first
 
@@ -84,14 +86,14 @@ def run_ranges(n_rows: int, num_classes: int, fill: Callable[[int, int], None]) 
 _local = threading.local()
 
 
-def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+def scratch(name: str, shape: tuple[int, ...], dtype: DTypeLike) -> np.ndarray:
     """Return a work buffer owned by the calling thread and kept between calls.
 
     Keeping it keeps its pages mapped: a fresh 512 KiB buffer costs more in page faults than a
     pass of numpy over it. Every ``name`` is one buffer: a caller must not hold two scratch arrays
     of the same name at once.
     """
-    buffers: dict[tuple[str, np.dtype], np.ndarray] | None = getattr(_local, "buffers", None)
+    buffers: dict[tuple[str, np.dtype[Any]], np.ndarray] | None = getattr(_local, "buffers", None)
     if buffers is None:
         buffers = _local.buffers = {}
     key = (name, np.dtype(dtype))

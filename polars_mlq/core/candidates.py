@@ -29,8 +29,8 @@ class Candidates:
     """The entries (row, class) of one given label c where the model disagrees with it.
 
     Disagreement is cleanlab's last check on every flag: for c = 1 (labelled) p + 1e-6 <= 1 - p,
-    for c = 0 (unlabelled) p > (1 - p) + 1e-6. Every flag of every filter lies among them. They are
-    sorted by class, then row; ``starts`` (K + 1,) delimits the classes.
+    for c = 0 (unlabelled) p > (1 - p) + 1e-6. Every flag of every filter lies among them. Their
+    order does not matter: every use of them is elementwise or sorts them itself.
     """
 
     label: int
@@ -38,7 +38,6 @@ class Candidates:
     cls: np.ndarray
     p: np.ndarray
     a: np.ndarray  # 1 - p
-    starts: np.ndarray
 
     def keys(self, by: str) -> np.ndarray:
         """Return the entries' sort keys for the prune filter's sort key ``by`` ("class" or "margin")."""
@@ -82,12 +81,6 @@ def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
     return upper, lower
 
 
-def _with_starts(label: int, rows: np.ndarray, cls: np.ndarray, p: np.ndarray, a: np.ndarray, k: int) -> Candidates:
-    starts = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cls, minlength=k), out=starts[1:])
-    return Candidates(label, rows, cls, p, a, starts)
-
-
 def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Candidates]:
     """Return the (unlabelled, labelled) candidates; ``widened`` adds the entries that tie with them."""
     k = pb.num_classes
@@ -95,18 +88,12 @@ def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Cand
     upper, lower = widened_bounds(pb.dtype) if widened else (bounds.extra, bounds.missing)
     p = pb.lab_p
     hit = p <= upper
-    labelled = _with_starts(1, pb.lab_rows[hit], pb.lab_cls[hit], p[hit], pb.complement(p[hit]), k)
+    labelled = Candidates(1, pb.lab_rows[hit], pb.lab_cls[hit], p[hit], pb.complement(p[hit]))
 
     disagree = pb.probs > lower
     disagree.reshape(-1)[pb.label_positions] = False
     flat = np.flatnonzero(disagree)  # row-major
-    if flat.size * 8 > disagree.size:  # many: read them out column by column
-        cls, rows = np.divmod(np.flatnonzero(np.ascontiguousarray(disagree.T)), max(pb.n, 1))
-        p = pb.probs[rows, cls]
-    else:  # few: gather in row order, then a stable (radix) sort by class
-        p = pb.probs.reshape(-1)[flat] if pb.probs.flags.c_contiguous else pb.probs[np.divmod(flat, k)]
-        rows, cls = np.divmod(flat, k)
-        order = np.argsort(cls.astype(np.uint16) if k <= 1 << 16 else cls, kind="stable")
-        rows, cls, p = rows[order], cls[order], p[order]
-    unlabelled = _with_starts(0, rows, cls, p, pb.complement(p), k)
+    p = pb.probs.reshape(-1)[flat] if pb.probs.flags.c_contiguous else pb.probs[np.divmod(flat, k)]
+    rows, cls = np.divmod(flat, k)
+    unlabelled = Candidates(0, rows, cls, p, pb.complement(p))
     return unlabelled, labelled

@@ -50,9 +50,9 @@ class Entries:
         )
 
     def as_candidates(self) -> Candidates:
-        """Return the entries as ``Candidates`` in their stored order (``starts`` is empty: not sorted)."""
+        """Return the entries as ``Candidates``, in their stored order."""
         a = np.subtract(self.p.dtype.type(1), self.p)
-        return Candidates(self.label, self.rows, self.cls, self.p, a, np.zeros(0, dtype=np.int64))
+        return Candidates(self.label, self.rows, self.cls, self.p, a)
 
 
 def confident_flags(cand: Candidates, thr: ConfidentThresholds) -> NDArray[np.bool_]:

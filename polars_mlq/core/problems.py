@@ -19,14 +19,13 @@ from polars_mlq.input import Batch
 
 @dataclass(frozen=True, eq=False)
 class Problems:
-    """The K binary problems of a batch, with the labelled entries listed class by class."""
+    """The K binary problems of a batch, with its labelled entries (in row order, no repeats)."""
 
     probs: np.ndarray  # (n, K) p
     counts: np.ndarray  # (K, 2) int64: rows without / with class k
-    lab_rows: np.ndarray  # rows of the labelled entries, sorted by class then row
+    lab_rows: np.ndarray  # rows of the labelled entries, ascending (and classes within a row)
     lab_cls: np.ndarray  # their classes
     lab_p: np.ndarray  # their probabilities
-    lab_starts: np.ndarray  # (K + 1,) where each class's entries start
 
     @functools.cached_property
     def given(self) -> np.ndarray:
@@ -38,7 +37,8 @@ class Problems:
     @functools.cached_property
     def label_positions(self) -> np.ndarray:
         """Flat indices ``row * K + class`` of the labelled entries, ascending."""
-        return np.sort(self.lab_rows * self.num_classes + self.lab_cls)
+        positions: np.ndarray = self.lab_rows * self.num_classes + self.lab_cls
+        return positions
 
     @property
     def n(self) -> int:
@@ -60,21 +60,13 @@ class Problems:
         complement: np.ndarray = np.subtract(self.dtype.type(1), p)
         return complement
 
-    def column_subset(self, k: int, label: int) -> np.ndarray:
-        """Rows whose given label for class k is ``label``, ascending."""
-        if label == 1:
-            return self.lab_rows[self.lab_starts[k] : self.lab_starts[k + 1]]
-        return np.flatnonzero(~self.given[:, k])
-
 
 def _problems(probs: np.ndarray, lab_cls: np.ndarray, lab_rows: np.ndarray) -> Problems:
     n, k = probs.shape
     present = np.bincount(lab_cls, minlength=k).astype(np.int64)
-    starts = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(present, out=starts[1:])
     counts = np.stack([n - present, present], axis=1)
     lab_p = probs.reshape(-1)[lab_rows * k + lab_cls] if probs.flags.c_contiguous else probs[lab_rows, lab_cls]
-    return Problems(probs, counts, lab_rows, lab_cls, lab_p, starts)
+    return Problems(probs, counts, lab_rows, lab_cls, lab_p)
 
 
 def problems(batch: Batch) -> Problems:
@@ -82,15 +74,18 @@ def problems(batch: Batch) -> Problems:
     probs = batch.probs
     n = probs.shape[0]
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.label_offsets))
-    # labelled entries, class-major and without duplicates ([1, 1] is the same as [1])
-    code = np.sort(batch.label_values.astype(np.int64) * max(n, 1) + rows)
-    if code.size > 1:
-        code = code[np.concatenate(([True], code[1:] != code[:-1]))]
-    lab_cls, lab_rows = np.divmod(code, max(n, 1))
+    values = batch.label_values.astype(np.int64)
+    if values.size > 1:
+        # labels usually come sorted within their row: then there is no repeat to drop
+        ordered = (values[1:] > values[:-1]) | (rows[1:] != rows[:-1])
+        if not ordered.all():  # sort within rows and drop repeats ([1, 1] is the same as [1])
+            k = max(probs.shape[1], 1)
+            rows, values = np.divmod(np.unique(rows * k + values), k)
+    lab_cls, lab_rows = values, rows
     return _problems(probs, lab_cls, lab_rows)
 
 
 def sub_problems(pb: Problems, rows: np.ndarray) -> Problems:
     """Return the problems of some of the rows, in the order given."""
-    lab_cls, lab_rows = np.nonzero(pb.given[rows].T)
+    lab_rows, lab_cls = np.nonzero(pb.given[rows])  # row-major: rows ascending, classes within
     return _problems(pb.probs[rows], lab_cls.astype(np.int64), lab_rows.astype(np.int64))

@@ -77,14 +77,34 @@ class ThresholdPartial:
     def of(cls, chunk: Chunk) -> ThresholdPartial:
         """Return the partial statistic of one batch."""
         pb = chunk.problems
-        k = pb.num_classes
-        if pb.n == 0:
+        return cls.of_entries(pb.probs, pb.lab_cls, pb.lab_p)
+
+    @classmethod
+    def of_batch(cls, batch: Batch) -> ThresholdPartial:
+        """Return the partial statistic of a validated batch (without building its ``Chunk``)."""
+        probs, k = batch.probs, batch.num_classes
+        positions = batch.label_positions
+        if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
+            positions = np.unique(positions)  # labels out of order within a row, or repeated
+        rows, classes = np.divmod(positions, max(k, 1))
+        values = probs.reshape(-1)[positions] if probs.flags.c_contiguous else probs[rows, classes]
+        return cls.of_entries(probs, classes, values)
+
+    @classmethod
+    def of_entries(cls, probs: np.ndarray, lab_cls: np.ndarray, lab_p: np.ndarray) -> ThresholdPartial:
+        """Return the partial statistic of (n, K) ``probs`` and its labelled entries.
+
+        The labelled entries (no repeats) have classes ``lab_cls`` and probabilities ``lab_p``.
+        """
+        n, k = probs.shape
+        if n == 0:
             return cls.empty(k)
-        absent_all = exact.column_sums(pb.probs, complement=True)
-        absent_labelled = exact.segment_sums(pb.complement(pb.lab_p), pb.lab_cls, k)
-        present = exact.segment_sums(pb.lab_p, pb.lab_cls, k)
+        absent_all = exact.column_sums(probs, complement=True)
+        absent_labelled = exact.segment_sums(np.subtract(probs.dtype.type(1), lab_p), lab_cls, k)
+        present = exact.segment_sums(lab_p, lab_cls, k)
         sums = tuple((a - b, c) for a, b, c in zip(absent_all, absent_labelled, present, strict=True))
-        return cls(k, pb.n, pb.counts[:, 1].copy(), sums, pb.dtype.name)
+        counts = np.bincount(lab_cls, minlength=k).astype(np.int64)
+        return cls(k, n, counts, sums, probs.dtype.name)
 
     def __add__(self, other: ThresholdPartial) -> ThresholdPartial:
         if self.num_classes != other.num_classes:
@@ -159,4 +179,4 @@ class ConfidentThresholds:
 
 def batch_thresholds(batch: Batch) -> Thresholds:
     """Return the scoring thresholds of one batch's rows."""
-    return ThresholdPartial.of(Chunk.of(batch)).finalize().for_scoring()
+    return ThresholdPartial.of_batch(batch).finalize().for_scoring()

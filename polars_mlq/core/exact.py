@@ -24,6 +24,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from polars_mlq.scoring import run_ranges, scratch
+
 #: A fixed-point unit is 2**-UNIT_BITS.
 UNIT_BITS = 80
 _HALF = 40
@@ -75,31 +77,41 @@ class _Totals:
 
 
 def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
-    """Return, per column of an (n, K) array of values in [0, 1], the exact sum of its fixed-point values.
+    """Return the exact fixed-point column sums of an (n, K) array of values in [0, 1].
 
-    With ``complement``, the sums are of ``1 - values`` (computed in their dtype). The sums are
-    Python integers.
+    With ``complement`` the sums are those of ``1 - values``, computed in their dtype (as
+    cleanlab computes them). The sums are in units of 2**-80, as Python integers. Row ranges run
+    on polars' threads (``run_ranges``, as the scoring kernel does); their exact partial sums add
+    up to the same integers in any order.
     """
     n, k = values.shape
-    totals = _Totals(k)
-    rows = max(1, min(_MAX_ROWS, _BLOCK_ENTRIES // max(k, 1)))
-    work = np.empty((min(rows, n), k))
-    high = np.empty_like(work)
+    # at most a sixteenth of the rows, too: a small batch's two block buffers stay well below its size
+    rows = max(1, min(_MAX_ROWS, _BLOCK_ENTRIES // max(k, 1), -(-n // 16)))
+    parts: list[list[int]] = []
     one = values.dtype.type(1)
-    for start in range(0, n, rows):
-        block = values[start : start + rows]
-        x, h = work[: block.shape[0]], high[: block.shape[0]]
-        if complement and values.dtype == np.float64:
-            np.subtract(one, block, out=x)
-        elif complement:
-            x[...] = np.subtract(one, block)  # 1 - p in pred_probs' dtype, as cleanlab computes it
-        else:
-            x[...] = block
-        _split(x, h)
-        # column sums (einsum: faster than add.reduce on short rows; the order does not matter,
-        # every partial sum is exact)
-        totals.add(np.einsum("ij->j", h), np.einsum("ij->j", x))
-    return totals.flush()
+
+    def fill(first: int, last: int) -> None:
+        totals = _Totals(k)
+        # the scoring kernel's block buffer (it runs next, on the same threads), and one more
+        work = scratch("scores", (min(rows, last - first), k), np.float64)
+        high = scratch("exact-high", work.shape, np.float64)
+        for start in range(first, last, rows):
+            block = values[start : min(start + rows, last)]
+            x, h = work[: block.shape[0]], high[: block.shape[0]]
+            if complement and values.dtype == np.float64:
+                np.subtract(one, block, out=x)
+            elif complement:
+                x[...] = np.subtract(one, block)  # 1 - p in pred_probs' dtype, as cleanlab computes it
+            else:
+                x[...] = block
+            _split(x, h)
+            # column sums (einsum: faster than add.reduce on short rows; the order does not matter,
+            # every partial sum is exact)
+            totals.add(np.einsum("ij->j", h), np.einsum("ij->j", x))
+        parts.append(totals.flush())  # list.append is atomic under the GIL
+
+    run_ranges(n, k, fill)
+    return [sum(column) for column in zip(*parts, strict=True)] if parts else [0] * k
 
 
 #: ``x + c - c`` rounds x in [0, 2] to a multiple of 2**-26, y in [-2**-27, 2**-27] to one of
@@ -107,30 +119,51 @@ def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
 #: float64 for up to 2**26 values each.
 _ROUND_3 = (1.5 * 2.0**26, 0.75, 1.5 * 2.0**-28)
 _LIMB_BITS = (26, 53, 80)
-_MAX_SEGMENT_VALUES = 1 << 26
+#: Values per block of ``SegmentSums.add``: bounded temporaries, and far below 2**26.
+_SEGMENT_BLOCK = 1 << 12
+
+
+class SegmentSums:
+    """Exact fixed-point sums per segment id, fed block by block (``add``), read by ``totals``.
+
+    Each value is cut into three limbs on the grids 2**-26, 2**-53 and 2**-80 (the last rounded,
+    as ``column_sums`` rounds it), and each limb of a block is summed with one ``np.bincount``:
+    exact, since a block holds far fewer than 2**26 values. The block sums are integers in their
+    grid's units and accumulate in int64 (no overflow before 2**25 blocks).
+    """
+
+    def __init__(self, num_segments: int) -> None:
+        self.num_segments = num_segments
+        self._limbs = np.zeros((len(_LIMB_BITS), num_segments), dtype=np.int64)
+
+    def add(self, values: np.ndarray, segment: np.ndarray) -> None:
+        """Add the 1-D ``values`` to the sums of their ``segment`` ids."""
+        for start in range(0, values.size, _SEGMENT_BLOCK):
+            rest = values[start : start + _SEGMENT_BLOCK].astype(np.float64)
+            ids = segment[start : start + _SEGMENT_BLOCK]
+            for row, (constant, bits) in enumerate(zip(_ROUND_3, _LIMB_BITS, strict=True)):
+                limb = (rest + constant) - constant
+                if bits < UNIT_BITS:
+                    rest -= limb
+                sums = np.bincount(ids, weights=limb, minlength=self.num_segments)
+                self._limbs[row] += (sums * 2.0**bits).astype(np.int64)
+
+    @property
+    def totals(self) -> list[int]:
+        """The sums so far, in units of 2**-80, as Python integers."""
+        shifts = [UNIT_BITS - bits for bits in _LIMB_BITS]
+        columns = zip(*(limb.tolist() for limb in self._limbs), strict=True)
+        return [sum(v << shift for v, shift in zip(column, shifts, strict=True)) for column in columns]
 
 
 def segment_sums(values: np.ndarray, segment: np.ndarray, num_segments: int) -> list[int]:
     """Return the exact fixed-point sums of ``values`` per segment id in ``range(num_segments)``.
 
-    The sums (in units of 2**-80, as Python integers) are those of the 1-D ``values`` whose
-    ``segment`` is that id. Each value is cut into three limbs on the grids 2**-26, 2**-53 and
-    2**-80 (the last rounded, as ``column_sums`` rounds it), and each limb is summed with one
-    ``np.bincount``: exact, since at most 2**26 values are summed at a time.
+    The sums are in units of 2**-80, as Python integers (see ``SegmentSums``).
     """
-    totals = [0] * num_segments
-    for start in range(0, values.size, _MAX_SEGMENT_VALUES):
-        rest = values[start : start + _MAX_SEGMENT_VALUES].astype(np.float64)
-        ids = segment[start : start + _MAX_SEGMENT_VALUES]
-        for constant, bits in zip(_ROUND_3, _LIMB_BITS, strict=True):
-            limb = (rest + constant) - constant if bits < UNIT_BITS else rest
-            if bits < UNIT_BITS:
-                rest = rest - limb
-            else:
-                limb = (limb + constant) - constant
-            sums = np.bincount(ids, weights=limb, minlength=num_segments) * 2.0**bits
-            totals = [t + (int(v) << (UNIT_BITS - bits)) for t, v in zip(totals, sums.tolist(), strict=True)]
-    return totals
+    sums = SegmentSums(num_segments)
+    sums.add(values, segment)
+    return sums.totals
 
 
 def mean(total: int, count: int) -> float:

@@ -53,6 +53,10 @@ def finish_thresholds(
     return values, cuts, wide
 
 
+#: Labelled entries read at a time by ``ThresholdPartial.of_batch``.
+_ENTRY_BLOCK = 1 << 12
+
+
 @dataclass(frozen=True)
 class ThresholdPartial:
     """Pass 1 of one batch: per class the sizes and exact sums of its two groups.
@@ -83,12 +87,26 @@ class ThresholdPartial:
     def of_batch(cls, batch: Batch) -> ThresholdPartial:
         """Return the partial statistic of a validated batch (without building its ``Chunk``)."""
         probs, k = batch.probs, batch.num_classes
+        n = probs.shape[0]
+        if n == 0:
+            return cls.empty(k)
         positions = batch.label_positions
         if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
             positions = np.unique(positions)  # labels out of order within a row, or repeated
-        rows, classes = np.divmod(positions, max(k, 1))
-        values = probs.reshape(-1)[positions] if probs.flags.c_contiguous else probs[rows, classes]
-        return cls.of_entries(probs, classes, values)
+        flat = probs.reshape(-1) if probs.flags.c_contiguous else None
+        one = probs.dtype.type(1)
+        present, absent = exact.SegmentSums(k), exact.SegmentSums(k)
+        counts = np.zeros(k, dtype=np.int64)
+        for start in range(0, positions.size, _ENTRY_BLOCK):  # bounded temporaries
+            block = positions[start : start + _ENTRY_BLOCK]
+            classes = block % k
+            values = flat[block] if flat is not None else probs[block // k, classes]
+            present.add(values, classes)
+            absent.add(np.subtract(one, values), classes)
+            counts += np.bincount(classes, minlength=k)
+        absent_all = exact.column_sums(probs, complement=True)
+        sums = tuple((a - b, c) for a, b, c in zip(absent_all, absent.totals, present.totals, strict=True))
+        return cls(k, n, counts, sums, probs.dtype.name)
 
     @classmethod
     def of_entries(cls, probs: np.ndarray, lab_cls: np.ndarray, lab_p: np.ndarray) -> ThresholdPartial:

@@ -7,6 +7,7 @@ with ``adjust_pred_probs`` they take ``Thresholds``, which the statistics core c
 
 from polars_mlq.scoring.kernel import per_class_matrix, row_scores, to_series
 from polars_mlq.scoring.per_class import per_class_scores
+from polars_mlq.scoring.threads import run_ranges, scratch
 from polars_mlq.scoring.thresholds import EMPTY_GROUP, FLOOR, Thresholds, as_thresholds
 
 __all__ = [
@@ -17,5 +18,7 @@ __all__ = [
     "per_class_matrix",
     "per_class_scores",
     "row_scores",
+    "run_ranges",
+    "scratch",
     "to_series",
 ]

@@ -76,13 +76,14 @@ class _Totals:
         return self.totals
 
 
-def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
+def column_sums(values: np.ndarray, *, complement: bool = False, exclude: np.ndarray | None = None) -> list[int]:
     """Return the exact fixed-point column sums of an (n, K) array of values in [0, 1].
 
     With ``complement`` the sums are those of ``1 - values``, computed in their dtype (as
-    cleanlab computes them). The sums are in units of 2**-80, as Python integers. Row ranges run
-    on polars' threads (``run_ranges``, as the scoring kernel does); their exact partial sums add
-    up to the same integers in any order.
+    cleanlab computes them); ``exclude`` (ascending flat indices ``row * K + column``) leaves
+    those entries out. The sums are in units of 2**-80, as Python integers. Row ranges run on
+    polars' threads (``run_ranges``, as the scoring kernel does); their exact partial sums add up
+    to the same integers in any order.
     """
     n, k = values.shape
     # at most a sixteenth of the rows, too: a small batch's two block buffers stay well below its size
@@ -104,6 +105,9 @@ def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
                 x[...] = np.subtract(one, block)  # 1 - p in pred_probs' dtype, as cleanlab computes it
             else:
                 x[...] = block
+            if exclude is not None:
+                lo, hi = np.searchsorted(exclude, [start * k, (start + block.shape[0]) * k])
+                x.reshape(-1)[exclude[lo:hi] - start * k] = 0.0
             _split(x, h)
             # column sums (einsum: faster than add.reduce on short rows; the order does not matter,
             # every partial sum is exact)
@@ -120,7 +124,7 @@ def column_sums(values: np.ndarray, *, complement: bool = False) -> list[int]:
 _ROUND_3 = (1.5 * 2.0**26, 0.75, 1.5 * 2.0**-28)
 _LIMB_BITS = (26, 53, 80)
 #: Values per block of ``SegmentSums.add``: bounded temporaries, and far below 2**26.
-_SEGMENT_BLOCK = 1 << 12
+_SEGMENT_BLOCK = 1 << 16
 
 
 class SegmentSums:

@@ -53,8 +53,9 @@ def finish_thresholds(
     return values, cuts, wide
 
 
-#: Labelled entries read at a time by ``ThresholdPartial.of_batch``.
-_ENTRY_BLOCK = 1 << 12
+#: Labelled entries read at a time by ``ThresholdPartial.of_batch``: an eighth of them, between
+#: 2**12 and 2**16 (small batches keep small temporaries, large ones make few calls).
+_ENTRY_BLOCK = (1 << 12, 1 << 16)
 
 
 @dataclass(frozen=True)
@@ -94,18 +95,18 @@ class ThresholdPartial:
         if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
             positions = np.unique(positions)  # labels out of order within a row, or repeated
         flat = probs.reshape(-1) if probs.flags.c_contiguous else None
-        one = probs.dtype.type(1)
-        present, absent = exact.SegmentSums(k), exact.SegmentSums(k)
+        present = exact.SegmentSums(k)
         counts = np.zeros(k, dtype=np.int64)
-        for start in range(0, positions.size, _ENTRY_BLOCK):  # bounded temporaries
-            block = positions[start : start + _ENTRY_BLOCK]
+        step = max(_ENTRY_BLOCK[0], min(_ENTRY_BLOCK[1], -(-positions.size // 8)))
+        for start in range(0, positions.size, step):  # bounded temporaries
+            block = positions[start : start + step]
             classes = block % k
             values = flat[block] if flat is not None else probs[block // k, classes]
             present.add(values, classes)
-            absent.add(np.subtract(one, values), classes)
             counts += np.bincount(classes, minlength=k)
-        absent_all = exact.column_sums(probs, complement=True)
-        sums = tuple((a - b, c) for a, b, c in zip(absent_all, absent.totals, present.totals, strict=True))
+        # 1 - p of the unlabelled entries: the labelled ones are left out as the columns are read
+        absent = exact.column_sums(probs, complement=True, exclude=positions)
+        sums = tuple(zip(absent, present.totals, strict=True))
         return cls(k, n, counts, sums, probs.dtype.name)
 
     @classmethod

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 import polars as pl
 
-from polars_mlq.core import IssueOptions, frame_thresholds, parse_issue_options, stream_chunks
+from polars_mlq.core import IssueOptions, frame_thresholds, parse_issue_options
 from polars_mlq.expressions import (
     label_spec,
     scored_series,
@@ -363,37 +363,3 @@ class MlqFrame(_Mlq[pl.DataFrame]):
 @pl.api.register_lazyframe_namespace("mlq")
 class MlqLazyFrame(_Mlq[pl.LazyFrame]):
     """``lf.mlq``: the same methods, returning a LazyFrame whose scoring streams batch by batch."""
-
-
-def first_input_error(
-    frame: pl.LazyFrame, labels: IntoExpr, pred_probs: IntoProbs, class_names: Sequence[str] | None = None
-) -> Exception | None:
-    """Read the two columns in row order and return the error of the first bad row (None if none).
-
-    Scoring a LazyFrame runs batches in parallel, so when several rows are bad the error raised
-    may name a later one; this finds the first, as the DataFrame path reports it.
-
-    Parameters
-    ----------
-    frame
-        The query whose columns were scored.
-    labels, pred_probs
-        The two columns, as given to ``label_quality``.
-    class_names
-        As given to ``label_quality``.
-
-    Returns
-    -------
-    Exception or None
-        The error the first bad row raises when read, or None when every row reads.
-    """
-    spec = label_spec(class_names, "indices")
-    labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
-    try:
-        num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)
-        if num_classes is not None:
-            for _ in stream_chunks(frame, labels_expr, probs_expr, num_classes, spec)():
-                pass
-    except (ValueError, TypeError) as exc:
-        return exc
-    return None

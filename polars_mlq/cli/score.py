@@ -19,7 +19,8 @@ from polars_mlq.cli.options import (
     scoring_kwargs,
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
-from polars_mlq.namespace import MlqLazyFrame, first_input_error
+from polars_mlq.core import first_input_error
+from polars_mlq.namespace import MlqLazyFrame
 
 
 def add_score(subparsers: Subparsers) -> None:

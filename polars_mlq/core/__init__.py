@@ -25,7 +25,7 @@ from polars_mlq.core.engine import (
     merge_all,
     thresholds_of,
 )
-from polars_mlq.core.frames import frame_thresholds, stream_chunks
+from polars_mlq.core.frames import first_input_error, frame_thresholds, stream_chunks
 from polars_mlq.core.joint import JointPartial
 from polars_mlq.core.options import FILTERS, LOW_FILTERS, PRUNE_FILTERS, FilterBy, IssueOptions, parse_issue_options
 from polars_mlq.core.problems import Problems, problems, sub_problems
@@ -52,6 +52,7 @@ __all__ = [
     "batch_thresholds",
     "ema",
     "find",
+    "first_input_error",
     "frame_thresholds",
     "joint_of",
     "merge_all",

@@ -6,14 +6,24 @@ with the row numbers of its rows, so that errors and ties name the user's rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 
 from polars_mlq.core import engine
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.thresholds import ThresholdPartial, batch_thresholds
-from polars_mlq.input import Frame, LabelSpec, Where, read_batch
+from polars_mlq.input import (
+    Frame,
+    IntoExpr,
+    IntoProbs,
+    LabelSpec,
+    Where,
+    checked_num_classes,
+    read_batch,
+    to_expr,
+    to_probs_expr,
+)
 from polars_mlq.scoring import Thresholds
 
 #: Rows are read in slices of at most about this many values.
@@ -55,3 +65,37 @@ def frame_thresholds(
         return ThresholdPartial.empty(0).finalize().for_scoring()
     source = stream_chunks(frame, labels, pred_probs, num_classes, spec)
     return engine.thresholds_of(source, num_classes).for_scoring()
+
+
+def first_input_error(
+    frame: pl.LazyFrame, labels: IntoExpr, pred_probs: IntoProbs, class_names: Sequence[str] | None = None
+) -> Exception | None:
+    """Read the two columns in row order and return the error of the first bad row (None if none).
+
+    Scoring a LazyFrame runs batches in parallel, so when several rows are bad the error raised
+    may name a later one; this finds the first, as the DataFrame path reports it.
+
+    Parameters
+    ----------
+    frame
+        The query whose columns were scored.
+    labels, pred_probs
+        The two columns, as given to ``label_quality``.
+    class_names
+        As given to ``label_quality``.
+
+    Returns
+    -------
+    Exception or None
+        The error the first bad row raises when read, or None when every row reads.
+    """
+    spec = LabelSpec(class_names=None if class_names is None else tuple(class_names))
+    labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
+    try:
+        num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)
+        if num_classes is not None:
+            for _ in stream_chunks(frame, labels_expr, probs_expr, num_classes, spec)():
+                pass
+    except (ValueError, TypeError) as exc:
+        return exc
+    return None

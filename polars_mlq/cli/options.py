@@ -56,14 +56,7 @@ def positive_int(value: str) -> int:
     argparse.ArgumentTypeError
         If ``value`` is not a positive integer.
     """
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        msg = f"must be a positive integer; got {value!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return number
+    return _int_at_least(value, 1, "a positive integer")
 
 
 def non_negative_int(value: str) -> int:
@@ -84,12 +77,17 @@ def non_negative_int(value: str) -> int:
     argparse.ArgumentTypeError
         If ``value`` is not a non-negative integer.
     """
+    return _int_at_least(value, 0, "a non-negative integer")
+
+
+def _int_at_least(value: str, minimum: int, words: str) -> int:
+    """Read an integer >= ``minimum``; otherwise an error that says it must be ``words``."""
     try:
         number = int(value)
     except ValueError:
-        number = -1
-    if number < 0:
-        msg = f"must be a non-negative integer; got {value!r}"
+        number = minimum - 1
+    if number < minimum:
+        msg = f"must be {words}; got {value!r}"
         raise argparse.ArgumentTypeError(msg)
     return number
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -28,6 +28,9 @@ from polars_mlq.input import (
 from polars_mlq.scoring import Thresholds, as_thresholds, per_class_matrix, row_scores, to_series
 from polars_mlq.typing import ThresholdsLike
 
+#: Returns the error of the first bad row before a row number, or None (see ``scoring_expr``).
+EarlierError = Callable[[int], Exception | None]
+
 
 def _check_num_classes(num_classes: int | None) -> int | None:
     if num_classes is None:
@@ -47,10 +50,32 @@ def _score_udf(
     streamed: bool,
     dtype: pl.DataType,
     spec: LabelSpec,
+    earlier_error: EarlierError | None = None,
 ) -> pl.Series:
     labels, pred_probs = series[0], series[1]
     # a third input, when given, holds each row's number in the user's frame (errors name it)
     first = int(series[2][0]) if len(series) > 2 and len(series[2]) else None
+    try:
+        return _scored_batch(labels, pred_probs, options, thresholds, num_classes, streamed, dtype, spec, first)
+    except (ValueError, TypeError):
+        # Batches run in parallel: an earlier batch may hold an earlier bad row. Name the first.
+        earlier = earlier_error(first) if earlier_error is not None and first else None
+        if earlier is None:
+            raise
+        raise earlier from None
+
+
+def _scored_batch(
+    labels: pl.Series,
+    pred_probs: pl.Series,
+    options: ScoringOptions,
+    thresholds: Thresholds | None,
+    num_classes: int | None,
+    streamed: bool,
+    dtype: pl.DataType,
+    spec: LabelSpec,
+    first: int | None,
+) -> pl.Series:
     where = Where(streamed=streamed, first_row=first)
     batch = read_batch(labels, pred_probs, num_classes=num_classes, where=where, spec=spec, defer_range_check=True)
     if options.adjust_pred_probs and thresholds is None:  # from the column itself
@@ -83,6 +108,7 @@ def _scoring_udf(
     num_classes: int | None,
     whole_column: bool,
     spec: LabelSpec,
+    earlier_error: EarlierError | None = None,
 ) -> tuple[partial[pl.Series], pl.DataType, bool]:
     """Return the batch function every scoring path runs, its output dtype, and whether it is elementwise.
 
@@ -122,6 +148,7 @@ def _scoring_udf(
         streamed=not whole_column,
         dtype=dtype,
         spec=spec,
+        earlier_error=earlier_error,
     )
     return udf, dtype, not whole_column
 
@@ -137,13 +164,21 @@ def scoring_expr(
     name: str,
     spec: LabelSpec,
     row_numbers: str | None = None,
+    earlier_error: EarlierError | None = None,
 ) -> pl.Expr:
     """Return the one expression every lazy scoring path runs (see ``_scoring_udf``).
 
-    ``row_numbers`` names a column of each row's number in the user's frame, for error messages.
+    ``row_numbers`` names a column of each row's number in the user's frame, for error messages;
+    ``earlier_error(n)``, when given, returns the error of the first bad row before row n (or
+    None), so that a batch meeting a bad row reports the first one of the frame.
     """
     udf, dtype, elementwise = _scoring_udf(
-        options, thresholds=thresholds, num_classes=num_classes, whole_column=whole_column, spec=spec
+        options,
+        thresholds=thresholds,
+        num_classes=num_classes,
+        whole_column=whole_column,
+        spec=spec,
+        earlier_error=earlier_error,
     )
     inputs = [to_expr(labels, "labels"), to_probs_expr(pred_probs)]
     if row_numbers is not None:

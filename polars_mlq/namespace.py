@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 import polars as pl
 
-from polars_mlq.core import IssueOptions, frame_thresholds, parse_issue_options
+from polars_mlq.core import IssueOptions, first_input_error, frame_thresholds, parse_issue_options
 from polars_mlq.expressions import (
     label_spec,
     scored_series,
@@ -90,6 +90,9 @@ class _Mlq(Generic[FrameT]):
             name=name,
             spec=spec,
             row_numbers=ROW_NUMBER,
+            earlier_error=lambda rows: first_input_error(
+                frame, labels_expr, probs_expr, class_names, labels_format=labels_format, rows=rows
+            ),
         )
         return frame.with_row_index(ROW_NUMBER).with_columns(expr).drop(ROW_NUMBER)
 

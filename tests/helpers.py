@@ -1248,10 +1248,6 @@ def expected_message(case: Case, op: str, path: str, *, cli_line: bool = False) 
         if case.row is not None:
             if case.row == ANY_ROW or not exact_row(path):
                 where += r", row \d+\b.*"
-            elif op == "score" and path.startswith("lazy") and case.row == BAD_ROW:
-                # a lazy query scores batches in parallel: the first batch to fail may hold the later bad
-                # row; either way it names a row of the user's data (the command line finds the first)
-                where += rf", row ({BAD_ROW}|{LATER_BAD_ROW})\b(?! of a streamed batch).*"
             else:
                 where += rf", row {case.row}\b(?! of a streamed batch).*"
         else:

@@ -19,7 +19,6 @@ from polars_mlq.cli.options import (
     scoring_kwargs,
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
-from polars_mlq.core import first_input_error
 from polars_mlq.namespace import MlqLazyFrame
 
 
@@ -84,11 +83,7 @@ def run_score(args: argparse.Namespace) -> int:
         total = inp.row_count() if progress.enabled else None
         progress.phase("pass 2 of 2, scoring" if args.adjust_pred_probs else "scoring", counting=True, total=total)
         with atomic_output(out) as tmp:
-            try:
-                cli.sink(progress.watch(frame, args.name), tmp, out_format)
-            except Exception as exc:
-                # batches are scored in parallel, so the first to fail may not hold the first bad
-                # row: find that one (reading in order) and report it, as every other path does
-                raise first_input_error(inp.frame, inp.labels, inp.pred_probs, inp.class_names) or exc from None
+            # batches are scored in parallel; a failing one reports the first bad row (label_quality)
+            cli.sink(progress.watch(frame, args.name), tmp, out_format)
         progress.done(f"scored {progress.rows:,} rows into {out} in {progress.elapsed:.1f} s")
     return 0

@@ -85,12 +85,6 @@ def boundaries(dtype: np.dtype[Any]) -> Boundaries:
     return Boundaries(*values)
 
 
-def absent_reach(dtype: np.dtype[Any], cuts: np.ndarray) -> np.ndarray:
-    """Per class, the boundary b with 1 - p >= cut exactly when p <= b."""
-    one = dtype.type(1)
-    return largest_true(lambda x: np.subtract(one, x) >= cuts, dtype, cuts.size)
-
-
 #: Per-class comparisons view this many rows as one long row, so numpy's inner loops are long.
 _WIDE_ROWS = 64
 

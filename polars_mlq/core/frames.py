@@ -17,6 +17,7 @@ from polars_mlq.input import (
     Frame,
     IntoExpr,
     IntoProbs,
+    LabelsFormat,
     LabelSpec,
     Where,
     checked_num_classes,
@@ -68,7 +69,13 @@ def frame_thresholds(
 
 
 def first_input_error(
-    frame: pl.LazyFrame, labels: IntoExpr, pred_probs: IntoProbs, class_names: Sequence[str] | None = None
+    frame: pl.LazyFrame,
+    labels: IntoExpr,
+    pred_probs: IntoProbs,
+    class_names: Sequence[str] | None = None,
+    *,
+    labels_format: LabelsFormat = "indices",
+    rows: int | None = None,
 ) -> Exception | None:
     """Read the two columns in row order and return the error of the first bad row (None if none).
 
@@ -81,16 +88,20 @@ def first_input_error(
         The query whose columns were scored.
     labels, pred_probs
         The two columns, as given to ``label_quality``.
-    class_names
+    class_names, labels_format
         As given to ``label_quality``.
+    rows
+        Read only the first ``rows`` rows (all when None).
 
     Returns
     -------
     Exception or None
         The error the first bad row raises when read, or None when every row reads.
     """
-    spec = LabelSpec(class_names=None if class_names is None else tuple(class_names))
+    spec = LabelSpec(format=labels_format, class_names=None if class_names is None else tuple(class_names))
     labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
+    if rows is not None:
+        frame = frame.slice(0, rows)
     try:
         num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)
         if num_classes is not None:

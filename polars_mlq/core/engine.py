@@ -32,6 +32,7 @@ from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
 from polars_mlq.core.scores import ema, plain_scores
 from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial, nth_pair
 from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
+from polars_mlq.input import sorted_unique
 
 #: Streams the data once per call.
 Source = Callable[[], Iterable[Chunk]]
@@ -139,7 +140,7 @@ class Found:
             hit = self.rule.entry_flags(cand, cand.rows)
             counts[:, 1 - cand.label] += np.bincount(cand.cls[hit], minlength=k)
             rows.append(cand.rows[hit])
-        return counts, int(np.unique(np.concatenate(rows)).size)
+        return counts, int(sorted_unique(np.concatenate(rows)).size)
 
     def flagged_entries(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (row numbers, classes) of every flagged entry, from the merged candidates.

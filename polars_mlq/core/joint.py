@@ -25,6 +25,7 @@ from polars_mlq.core.binary import compare_columns, count_columns
 from polars_mlq.core.candidates import Candidates, candidates
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.thresholds import ConfidentThresholds
+from polars_mlq.input import sorted_unique
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class JointPartial:
             hit = confident_flags(cand, thr) & cand.disagree()
             flagged_rows.append(cand.rows[hit])
             cl_classes += np.bincount(cand.cls[hit], minlength=k)
-        cl_rows = int(np.unique(np.concatenate(flagged_rows)).size)
+        cl_rows = int(sorted_unique(np.concatenate(flagged_rows)).size)
         entries = (Entries.of(pair[0], chunk.rows), Entries.of(pair[1], chunk.rows))
         return cls(counts, cl_rows, cl_classes, entries)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from polars_mlq.input import Batch
+from polars_mlq.input import Batch, sorted_unique
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +80,7 @@ def problems(batch: Batch) -> Problems:
         ordered = (values[1:] > values[:-1]) | (rows[1:] != rows[:-1])
         if not ordered.all():  # sort within rows and drop repeats ([1, 1] is the same as [1])
             k = max(probs.shape[1], 1)
-            rows, values = np.divmod(np.unique(rows * k + values), k)
+            rows, values = np.divmod(sorted_unique(rows * k + values), k)
     lab_cls, lab_rows = values, rows
     return _problems(probs, lab_cls, lab_rows)
 

@@ -24,7 +24,7 @@ import numpy as np
 from polars_mlq.core import exact
 from polars_mlq.core.binary import SLACK, guess_bounds
 from polars_mlq.core.chunk import Chunk
-from polars_mlq.input import Batch
+from polars_mlq.input import Batch, sorted_unique
 from polars_mlq.scoring import EMPTY_GROUP, FLOOR, Thresholds
 
 
@@ -93,7 +93,7 @@ class ThresholdPartial:
             return cls.empty(k)
         positions = batch.label_positions
         if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
-            positions = np.unique(positions)  # labels out of order within a row, or repeated
+            positions = sorted_unique(positions)  # labels out of order within a row, or repeated
         flat = probs.reshape(-1) if probs.flags.c_contiguous else None
         present = exact.SegmentSums(k)
         counts = np.zeros(k, dtype=np.int64)

@@ -19,6 +19,7 @@ from polars_mlq.input.frames import (
     to_expr,
     to_probs_expr,
 )
+from polars_mlq.input.labels import sorted_unique
 from polars_mlq.input.options import (
     AGGREGATORS,
     DEFAULT_AGGREGATOR,
@@ -56,6 +57,7 @@ __all__ = [
     "parse_options",
     "read_arrays",
     "read_batch",
+    "sorted_unique",
     "to_expr",
     "to_probs_expr",
 ]

@@ -186,3 +186,19 @@ def check_class_count(classes: tuple[str, ...] | None, num_classes: int, n_rows:
         given = "class_names has" if spec.class_names is not None else "the labels' Enum has"
         msg = f"{given} {len(classes)} names but pred_probs have K = {num_classes} classes"
         raise ValueError(msg)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Return the distinct values of a 1-D integer array, ascending (as ``np.unique``).
+
+    A stable sort and one comparison: label positions and row numbers arrive nearly sorted, which
+    this sort exploits, while ``np.unique`` of NumPy 2.3+ hashes integers first, about 100 times
+    slower on them (1.2 s against 9 ms for 1.5e6 positions).
+    """
+    ordered = np.sort(values, kind="stable")
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]

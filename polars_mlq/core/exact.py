@@ -15,7 +15,9 @@ How: ``x = high + low``, where ``high`` is ``x`` rounded to a multiple of 2**-40
 subtracting ``1.5 * 2**12`` rounds it there) and ``low = x - high`` (exact) is rounded to a
 multiple of 2**-80 the same way. A column of at most 2**13 such values sums exactly in float64
 whatever the order, since every partial sum is a multiple of the grid below 2**53 grid units.
-Block sums are then added as integers.
+Block sums are then added as integers. The thresholds sum ``1 - p`` as computed in floating
+point, which is always a multiple of 2**-53 (``_split_complement``): two limbs on the grids 2**-26
+and 2**-53 hold it exactly, with one rounding step fewer.
 """
 
 from __future__ import annotations
@@ -50,25 +52,45 @@ def _split(x: np.ndarray, high: np.ndarray) -> None:
     x -= _ROUND_LOW
 
 
+#: ``x + _ROUND_26 - _ROUND_26`` rounds x in [-2, 2] to a multiple of 2**-26.
+_ROUND_26 = 1.5 * 2.0**26
+
+
+def _split_complement(x: np.ndarray, high: np.ndarray) -> None:
+    """In place, for ``x = 1 - p`` computed in floating point: ``high`` on the 2**-26 grid, ``x`` the rest.
+
+    ``1 - p`` is a multiple of 2**-53 for every float64 (and float32) p in [-1/2, 2]: when
+    p <= 1/2 the result is at least 1/2 and rounds to its last place, 2**-53 or coarser; when
+    p > 1/2 it is exact (Sterbenz) and p itself is a multiple of 2**-53. So the rest is exact on
+    the 2**-53 grid and needs no rounding: two limbs, one rounding, no 2**-80 step.
+    """
+    np.add(x, _ROUND_26, out=high)
+    high -= _ROUND_26
+    x -= high
+
+
 class _Totals:
     """Per-segment running sums in units of 2**-80: int64 between flushes, Python ints after."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, high_bits: int = _HALF, low_bits: int = UNIT_BITS) -> None:
         self.high = np.zeros(size, dtype=np.int64)
         self.low = np.zeros(size, dtype=np.int64)
         self.totals = [0] * size
         self._pending = 0
+        self._bits = (high_bits, low_bits)
 
     def add(self, high_sums: np.ndarray, low_sums: np.ndarray) -> None:
-        self.high += (high_sums * 2.0**_HALF).astype(np.int64)
-        self.low += (low_sums * 2.0**UNIT_BITS).astype(np.int64)
+        self.high += (high_sums * 2.0 ** self._bits[0]).astype(np.int64)
+        self.low += (low_sums * 2.0 ** self._bits[1]).astype(np.int64)
         self._pending += 1
         if self._pending == _FLUSH:
             self.flush()
 
     def flush(self) -> list[int]:
+        high_shift, low_shift = (UNIT_BITS - bits for bits in self._bits)
         self.totals = [
-            t + (h << _HALF) + lo for t, h, lo in zip(self.totals, self.high.tolist(), self.low.tolist(), strict=True)
+            t + (h << high_shift) + (lo << low_shift)
+            for t, h, lo in zip(self.totals, self.high.tolist(), self.low.tolist(), strict=True)
         ]
         self.high[:] = 0
         self.low[:] = 0
@@ -76,14 +98,40 @@ class _Totals:
         return self.totals
 
 
-def column_sums(values: np.ndarray, *, complement: bool = False, exclude: np.ndarray | None = None) -> list[int]:
+#: Rows viewed as one long row by ``_column_totals`` (up to this many, and up to 4096 values).
+_WIDE_ROWS = 64
+
+
+def _column_totals(x: np.ndarray) -> np.ndarray:
+    """Column sums of a C-contiguous (m, K) block, exact whatever the order (every sum is).
+
+    ``wide`` rows at a time are viewed as one long row, so that NumPy's inner loop runs over
+    ``wide * K`` values rather than K: twice as fast as ``einsum`` for K = 20.
+    """
+    m, k = x.shape
+    wide = max(1, min(_WIDE_ROWS, 4096 // max(k, 1)))
+    whole = m - m % wide
+    totals = np.add.reduce(x[:whole].reshape(-1, wide * k), axis=0).reshape(wide, k).sum(axis=0)
+    if whole < m:
+        totals += x[whole:].sum(axis=0)
+    return totals
+
+
+def column_sums(
+    values: np.ndarray,
+    *,
+    complement: bool = False,
+    exclude: np.ndarray | None = None,
+    taken: np.ndarray | None = None,
+) -> list[int]:
     """Return the exact fixed-point column sums of an (n, K) array of values in [0, 1].
 
     With ``complement`` the sums are those of ``1 - values``, computed in their dtype (as
     cleanlab computes them); ``exclude`` (ascending flat indices ``row * K + column``) leaves
-    those entries out. The sums are in units of 2**-80, as Python integers. Row ranges run on
-    polars' threads (``run_ranges``, as the scoring kernel does); their exact partial sums add up
-    to the same integers in any order.
+    those entries out, and ``taken`` (of ``exclude``'s size), when given, receives the values
+    left out, read while their block is in cache. The sums are in units of 2**-80, as Python
+    integers. Row ranges run on polars' threads (``run_ranges``, as the scoring kernel does);
+    their exact partial sums add up to the same integers in any order.
     """
     n, k = values.shape
     # at most a sixteenth of the rows, too: a small batch's two block buffers stay well below its size
@@ -92,7 +140,8 @@ def column_sums(values: np.ndarray, *, complement: bool = False, exclude: np.nda
     one = values.dtype.type(1)
 
     def fill(first: int, last: int) -> None:
-        totals = _Totals(k)
+        totals = _Totals(k, 26, 53) if complement else _Totals(k)
+        split = _split_complement if complement else _split
         # the scoring kernel's block buffer (it runs next, on the same threads), and one more
         work = scratch("scores", (min(rows, last - first), k), np.float64)
         high = scratch("exact-high", work.shape, np.float64)
@@ -107,11 +156,12 @@ def column_sums(values: np.ndarray, *, complement: bool = False, exclude: np.nda
                 x[...] = block
             if exclude is not None:
                 lo, hi = np.searchsorted(exclude, [start * k, (start + block.shape[0]) * k])
-                x.reshape(-1)[exclude[lo:hi] - start * k] = 0.0
-            _split(x, h)
-            # column sums (einsum: faster than add.reduce on short rows; the order does not matter,
-            # every partial sum is exact)
-            totals.add(np.einsum("ij->j", h), np.einsum("ij->j", x))
+                inside = exclude[lo:hi] - start * k
+                if taken is not None:
+                    np.take(block.reshape(-1), inside, out=taken[lo:hi])
+                x.reshape(-1)[inside] = 0.0
+            split(x, h)
+            totals.add(_column_totals(h), _column_totals(x))
         parts.append(totals.flush())  # list.append is atomic under the GIL
 
     run_ranges(n, k, fill)

@@ -53,11 +53,6 @@ def finish_thresholds(
     return values, cuts, wide
 
 
-#: Labelled entries read at a time by ``ThresholdPartial.of_batch``: an eighth of them, between
-#: 2**12 and 2**16 (small batches keep small temporaries, large ones make few calls).
-_ENTRY_BLOCK = (1 << 12, 1 << 16)
-
-
 @dataclass(frozen=True)
 class ThresholdPartial:
     """Pass 1 of one batch: per class the sizes and exact sums of its two groups.
@@ -91,21 +86,16 @@ class ThresholdPartial:
         n = probs.shape[0]
         if n == 0:
             return cls.empty(k)
-        positions = batch.label_positions
+        positions, classes = batch.label_positions, batch.label_values
         if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
             positions = sorted_unique(positions)  # labels out of order within a row, or repeated
-        flat = probs.reshape(-1) if probs.flags.c_contiguous else None
+            classes = positions % k
+        # 1 - p of the unlabelled entries, and p of the labelled ones, read as the columns are
+        taken = np.empty(positions.size, dtype=probs.dtype)
+        absent = exact.column_sums(probs, complement=True, exclude=positions, taken=taken)
         present = exact.SegmentSums(k)
-        counts = np.zeros(k, dtype=np.int64)
-        step = max(_ENTRY_BLOCK[0], min(_ENTRY_BLOCK[1], -(-positions.size // 8)))
-        for start in range(0, positions.size, step):  # bounded temporaries
-            block = positions[start : start + step]
-            classes = block % k
-            values = flat[block] if flat is not None else probs[block // k, classes]
-            present.add(values, classes)
-            counts += np.bincount(classes, minlength=k)
-        # 1 - p of the unlabelled entries: the labelled ones are left out as the columns are read
-        absent = exact.column_sums(probs, complement=True, exclude=positions)
+        present.add(taken, classes)
+        counts = np.bincount(classes, minlength=k).astype(np.int64)
         sums = tuple(zip(absent, present.totals, strict=True))
         return cls(k, n, counts, sums, probs.dtype.name)
 

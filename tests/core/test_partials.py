@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import polars as pl
 from hypothesis import HealthCheck, given, settings
@@ -103,3 +105,25 @@ def test_exact_sums_by_hand() -> None:
     assert exact.mean(totals[0], 3) == 0.875 / 3
     assert np.isnan(exact.mean(0, 0))
     assert exact.segment_sums(np.array([0.5, 0.25, 0.125]), np.array([1, 0, 1]), 3) == [2**78, 5 * 2**77, 0]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(0, 1),
+            st.sampled_from([0.0, 5e-324, 2.0**-60, 0.5, np.nextafter(0.5, 0), np.nextafter(0.5, 1), 1.0]),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([np.float64, np.float32]),
+    st.integers(1, 3),
+)
+def test_complement_sums_are_the_exact_sums_of_one_minus_p(values: list[float], dtype: type, k: int) -> None:
+    """The two-limb path for 1 - p (no rounding step) gives the exact sum of 1 - p as computed."""
+    probs = np.array(values * k, dtype=dtype).reshape(k, -1).T.copy()
+    one_minus = np.subtract(dtype(1), probs).astype(np.float64)
+    expected = [sum(Fraction(float(v)) for v in one_minus[:, c]) * 2**exact.UNIT_BITS for c in range(k)]
+    assert all(e.denominator == 1 for e in expected)  # 1 - p is on the 2**-80 grid: nothing to round
+    assert exact.column_sums(probs, complement=True) == [int(e) for e in expected]
+    assert exact.column_sums(probs, complement=True) == exact.column_sums(one_minus)

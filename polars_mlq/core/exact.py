@@ -111,7 +111,7 @@ def _column_totals(x: np.ndarray) -> np.ndarray:
     m, k = x.shape
     wide = max(1, min(_WIDE_ROWS, 4096 // max(k, 1)))
     whole = m - m % wide
-    totals = np.add.reduce(x[:whole].reshape(-1, wide * k), axis=0).reshape(wide, k).sum(axis=0)
+    totals: np.ndarray = np.add.reduce(x[:whole].reshape(-1, wide * k), axis=0).reshape(wide, k).sum(axis=0)
     if whole < m:
         totals += x[whole:].sum(axis=0)
     return totals

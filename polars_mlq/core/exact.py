@@ -102,6 +102,10 @@ class _Totals:
 _WIDE_ROWS = 64
 
 
+def _wide_rows(k: int) -> int:
+    return max(1, min(_WIDE_ROWS, 4096 // max(k, 1)))
+
+
 def _column_totals(x: np.ndarray) -> np.ndarray:
     """Column sums of a C-contiguous (m, K) block, exact whatever the order (every sum is).
 
@@ -109,7 +113,7 @@ def _column_totals(x: np.ndarray) -> np.ndarray:
     ``wide * K`` values rather than K: twice as fast as ``einsum`` for K = 20.
     """
     m, k = x.shape
-    wide = max(1, min(_WIDE_ROWS, 4096 // max(k, 1)))
+    wide = _wide_rows(k)
     whole = m - m % wide
     totals: np.ndarray = np.add.reduce(x[:whole].reshape(-1, wide * k), axis=0).reshape(wide, k).sum(axis=0)
     if whole < m:
@@ -136,6 +140,8 @@ def column_sums(
     n, k = values.shape
     # at most a sixteenth of the rows, too: a small batch's two block buffers stay well below its size
     rows = max(1, min(_MAX_ROWS, _BLOCK_ENTRIES // max(k, 1), -(-n // 16)))
+    if rows > _wide_rows(k):  # whole groups of wide rows: no remainder to sum apart
+        rows -= rows % _wide_rows(k)
     parts: list[list[int]] = []
     one = values.dtype.type(1)
 

@@ -39,7 +39,7 @@ def main() -> None:
 
     from cleanlab.multilabel_classification.filter import find_label_issues as cleanlab_find
 
-    from polars_mlq.compat.issues import find_label_issues as ours_find
+    from polars_mlq.compat import find_label_issues as ours_find
 
     labels, pred_probs = make_data(args.rows, args.classes)
     print(f"N = {args.rows}, K = {args.classes}, {sum(map(len, labels)) / args.rows:.2f} labels per row")

@@ -34,11 +34,19 @@ def _first_bool_row(rows: list[Any]) -> int | None:
     return next(i for i, row in enumerate(rows) if any(isinstance(v, (bool, np.bool_)) for v in row))
 
 
-def _labels_series(labels: LabelsLike, labels_format: LabelsFormat = "indices") -> pl.Series:
+def _labels_series(labels: object, labels_format: LabelsFormat = "indices") -> pl.Series:
     if isinstance(labels, pl.Series):
         return labels
     if isinstance(labels, np.ndarray) and labels.ndim == 2:  # multi-hot rows
         return pl.Series("labels", labels)
+    if isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype == object:
+        labels = list(labels)  # an object array of rows, as cleanlab accepts
+    elif (
+        not isinstance(labels, (Sequence, np.ndarray, Mapping))
+        and hasattr(labels, "tolist")
+        and hasattr(labels, "__len__")
+    ):
+        labels = labels.tolist()  # a pandas Series of rows, as cleanlab accepts (no pandas import)
     if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
         msg = f"labels must be a list of lists of class indices or a polars Series; got {type(labels).__name__}"
         raise TypeError(msg)
@@ -124,7 +132,7 @@ def get_label_quality_scores(
     pred_probs: PredProbsLike,
     *,
     method: Method = "self_confidence",
-    adjust_pred_probs: bool = False,
+    adjust_pred_probs: bool | None = False,
     aggregator_kwargs: Mapping[str, Any] | None = DEFAULT_AGGREGATOR,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
@@ -143,7 +151,8 @@ def get_label_quality_scores(
     >>> mlq.get_label_quality_scores([[1], [0, 2]], np.array([[0.1, 0.9, 0.1], [0.4, 0.1, 0.9]])).round(6)
     array([0.9, 0.5])
     """
-    options = parse_options(method, adjust_pred_probs, aggregator_kwargs)
+    # cleanlab tests adjust_pred_probs for identity with True: None means False there too
+    options = parse_options(method, False if adjust_pred_probs is None else adjust_pred_probs, aggregator_kwargs)
     batch = read_inputs(labels, pred_probs, class_names, labels_format)
     return _with_nan_rows(batch, row_scores(batch, options, _thresholds(batch, options)))
 
@@ -153,7 +162,7 @@ def get_label_quality_scores_per_class(
     pred_probs: PredProbsLike,
     *,
     method: Method = "self_confidence",
-    adjust_pred_probs: bool = False,
+    adjust_pred_probs: bool | None = False,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
 ) -> np.ndarray:
@@ -167,6 +176,6 @@ def get_label_quality_scores_per_class(
     array([[0.9, 0.9, 0.9],
            [0.4, 0.9, 0.9]])
     """
-    options = parse_options(method, adjust_pred_probs, None, per_class=True)
+    options = parse_options(method, False if adjust_pred_probs is None else adjust_pred_probs, None, per_class=True)
     batch = read_inputs(labels, pred_probs, class_names, labels_format)
     return _with_nan_rows(batch, per_class_matrix(batch, options, _thresholds(batch, options)))

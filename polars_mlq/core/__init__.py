@@ -13,7 +13,8 @@ batch of arrays):
 
 ``engine.find`` runs the passes a filter needs over a *source*: a function that streams the data
 once per call as ``Chunk`` objects (``Chunk.of(batch, first_row)``). Rows tied at a cutoff go to
-the earliest row numbers, so every driver flags the same rows.
+the earliest row numbers, so every driver flags the same rows. ``low_memory_rule`` runs cleanlab's
+batched filter (``low_memory=True`` of the drop-in functions) the same way.
 """
 
 from polars_mlq.core.chunk import Chunk, read_chunk
@@ -27,6 +28,7 @@ from polars_mlq.core.engine import (
 )
 from polars_mlq.core.frames import first_input_error, frame_thresholds, stream_chunks
 from polars_mlq.core.joint import JointPartial
+from polars_mlq.core.low_memory import BatchedThresholds, LowMemoryRule, low_memory_rule
 from polars_mlq.core.options import FILTERS, LOW_FILTERS, PRUNE_FILTERS, FilterBy, IssueOptions, parse_issue_options
 from polars_mlq.core.problems import Problems, problems, sub_problems
 from polars_mlq.core.rule import IssueRule
@@ -38,6 +40,7 @@ __all__ = [
     "FILTERS",
     "LOW_FILTERS",
     "PRUNE_FILTERS",
+    "BatchedThresholds",
     "Chunk",
     "ConfidentThresholds",
     "FilterBy",
@@ -45,6 +48,7 @@ __all__ = [
     "IssueOptions",
     "IssueRule",
     "JointPartial",
+    "LowMemoryRule",
     "Problems",
     "SmallestPartial",
     "Source",
@@ -55,6 +59,7 @@ __all__ = [
     "first_input_error",
     "frame_thresholds",
     "joint_of",
+    "low_memory_rule",
     "merge_all",
     "parse_issue_options",
     "problems",

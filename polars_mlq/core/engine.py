@@ -27,6 +27,7 @@ from polars_mlq.core.binary import sort_key
 from polars_mlq.core.calibration import calibrate, prune_counts, prune_nums
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.joint import JointPartial
+from polars_mlq.core.low_memory import low_memory_rule
 from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
 from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
 from polars_mlq.core.scores import ema, plain_scores
@@ -166,6 +167,8 @@ def find(
     candidates for ``Found.summary``.
     """
     filter_by, k = options.filter_by, num_classes
+    if options.low_memory:
+        return Found(IssueRule(filter_by, k, low_memory=low_memory_rule(source, k, options.rank_by)), -1, None, None)
     if filter_by == "predicted_neq_given" and not summary:
         return Found(IssueRule(filter_by, k), -1, None, None)
     thr = thresholds_of(source, k)

@@ -50,6 +50,8 @@ class IssueOptions:
     confident_joint: np.ndarray | None = None  # (K, 2, 2) float64
     rank_by: str | None = None
     rank_adjust: bool = False
+    #: cleanlab's batched filter (``low_memory=True`` of the drop-in functions), see core.low_memory
+    low_memory: bool = False
 
     def for_classes(self, num_classes: int) -> IssueOptions:
         """Return these options, checked against K (the per-class arrays must have K entries)."""
@@ -73,27 +75,8 @@ def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def parse_issue_options(
-    num_classes: int | None,
-    *,
-    return_indices_ranked_by: str | None = None,
-    rank_by_kwargs: object = None,
-    filter_by: str = "prune_by_noise_rate",
-    frac_noise: float = 1.0,
-    num_to_remove_per_class: Sequence[int] | np.ndarray | None = None,
-    min_examples_per_class: int = 1,
-    confident_joint: np.ndarray | None = None,
-) -> IssueOptions:
-    """Check every option once, before any work, and return them as ``IssueOptions``.
-
-    ``num_classes`` is K (the width of pred_probs), or None when it is not known yet (then
-    ``IssueOptions.for_classes`` checks it later).
-    """
-    if not isinstance(filter_by, str) or filter_by not in FILTERS:
-        msg = f"filter_by must be one of {list(FILTERS)}; got {filter_by!r}"
-        raise ValueError(msg)
-    prune = filter_by in PRUNE_FILTERS
-
+def _parse_ranking(return_indices_ranked_by: str | None, rank_by_kwargs: object) -> tuple[str | None, bool]:
+    """Return the ranking method (None: no ranking) and whether its scores adjust pred_probs."""
     rank_by = None if return_indices_ranked_by is None else parse_method(return_indices_ranked_by)
     if rank_by_kwargs is None:
         kwargs: dict[str, Any] = {}
@@ -106,7 +89,59 @@ def parse_issue_options(
     if unknown:
         msg = f"rank_by_kwargs accepts only 'adjust_pred_probs'; got unknown key(s) {sorted(unknown)}"
         raise TypeError(msg)
-    rank_adjust = parse_adjust(kwargs.get("adjust_pred_probs", False), rank_by or "self_confidence")
+    adjust = kwargs.get("adjust_pred_probs", False)
+    if adjust is None:  # cleanlab tests it for truth: None means no adjustment
+        adjust = False
+    return rank_by, parse_adjust(adjust, rank_by or "self_confidence")
+
+
+def _warn_unused_by_low_memory(**given: bool) -> None:
+    for name, was_given in given.items():
+        if was_given:
+            warnings.warn(
+                f"{name} is not used when low_memory=True (cleanlab's batched filter); it is ignored",
+                UserWarning,
+                stacklevel=5,
+            )
+
+
+def parse_issue_options(
+    num_classes: int | None,
+    *,
+    return_indices_ranked_by: str | None = None,
+    rank_by_kwargs: object = None,
+    filter_by: str = "prune_by_noise_rate",
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Sequence[int] | np.ndarray | None = None,
+    min_examples_per_class: int = 1,
+    confident_joint: np.ndarray | None = None,
+    low_memory: object = False,
+) -> IssueOptions:
+    """Check every option once, before any work, and return them as ``IssueOptions``.
+
+    ``num_classes`` is K (the width of pred_probs), or None when it is not known yet (then
+    ``IssueOptions.for_classes`` checks it later). With ``low_memory`` (cleanlab's batched
+    filter) the filter options are not used: each one given warns, and is ignored unchecked.
+    """
+    if low_memory is not None and not isinstance(low_memory, (bool, np.bool_)) and low_memory not in (0, 1):
+        msg = f"low_memory must be True or False; got {low_memory!r}"
+        raise TypeError(msg)
+    if low_memory:  # cleanlab tests it for truth: None and 0 are False
+        _warn_unused_by_low_memory(
+            filter_by=filter_by != "prune_by_noise_rate",
+            frac_noise=not (isinstance(frac_noise, (int, float)) and frac_noise == 1.0),
+            num_to_remove_per_class=num_to_remove_per_class is not None,
+            min_examples_per_class=not (_is_int(min_examples_per_class) and min_examples_per_class == 1),
+            confident_joint=confident_joint is not None,
+        )
+        rank_by, rank_adjust = _parse_ranking(return_indices_ranked_by, rank_by_kwargs)
+        return IssueOptions(rank_by=rank_by, rank_adjust=rank_adjust, low_memory=True)
+    if not isinstance(filter_by, str) or filter_by not in FILTERS:
+        msg = f"filter_by must be one of {list(FILTERS)}; got {filter_by!r}"
+        raise ValueError(msg)
+    prune = filter_by in PRUNE_FILTERS
+
+    rank_by, rank_adjust = _parse_ranking(return_indices_ranked_by, rank_by_kwargs)
 
     if isinstance(frac_noise, (bool, np.bool_)) or not isinstance(frac_noise, (int, float, np.integer, np.floating)):
         msg = f"frac_noise must be a number in [0, 1]; got {frac_noise!r}"

@@ -15,6 +15,7 @@ import numpy as np
 from polars_mlq.core.candidates import Candidates, candidates
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.joint import confident_flags
+from polars_mlq.core.low_memory import LowMemoryRule
 from polars_mlq.core.options import LOW_FILTERS
 from polars_mlq.core.scores import ema, plain_scores
 from polars_mlq.core.select import NOTHING, within
@@ -46,6 +47,7 @@ class IssueRule:
     row_cutoff: tuple[float, int] = NOTHING
     class_cutoffs: tuple[np.ndarray, np.ndarray] | None = None  # (K,) values, (K,) rows
     nothing: bool = False  # no row was scored
+    low_memory: LowMemoryRule | None = None  # cleanlab's batched filter instead of filter_by
 
     def entry_flags(self, cand: Candidates, rows: np.ndarray) -> np.ndarray:
         """Return which candidates are flagged (every filter but the ``low_*`` ones).
@@ -79,6 +81,8 @@ class IssueRule:
         pb = chunk.problems
         if self.nothing or pb.n == 0:
             return np.zeros(pb.probs.shape, dtype=bool)
+        if self.low_memory is not None:
+            return self.low_memory.class_mask(chunk)
         if self.filter_by in LOW_FILTERS:
             assert self.class_cutoffs is not None
             scores = plain_scores(pb, low_method(self.filter_by))
@@ -94,6 +98,8 @@ class IssueRule:
         pb = chunk.problems
         if self.nothing or pb.n == 0:
             return np.zeros(pb.n, dtype=bool)
+        if self.low_memory is not None:
+            return np.asarray(self.low_memory.class_mask(chunk).any(axis=1))
         if self.filter_by in LOW_FILTERS:
             scores = ema(plain_scores(pb, "self_confidence"))
             return within(scores, chunk.rows, *self.row_cutoff)

@@ -111,6 +111,8 @@ def ranked_per_class(batch: Batch, options: IssueOptions) -> list[np.ndarray]:
     assert options.rank_by is not None
     chunk = Chunk.of(batch)
     mask = _found(chunk, options, per_class=True).rule.class_mask(chunk)
+    if options.low_memory:  # cleanlab's batched filter lists each class's rows in row order
+        return [np.flatnonzero(mask[:, k]) for k in range(chunk.problems.num_classes)]
     scores = binary_scores(chunk.problems, options.rank_by, options.rank_adjust)
     out = []
     for k in range(chunk.problems.num_classes):

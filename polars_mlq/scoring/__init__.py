@@ -7,7 +7,7 @@ with ``adjust_pred_probs`` they take ``Thresholds``, which the statistics core c
 
 from polars_mlq.scoring.kernel import per_class_matrix, row_scores, to_series
 from polars_mlq.scoring.per_class import per_class_scores
-from polars_mlq.scoring.threads import run_ranges, scratch
+from polars_mlq.scoring.threads import run_ranges, scratch, thread_count, thread_limit
 from polars_mlq.scoring.thresholds import EMPTY_GROUP, FLOOR, Thresholds, as_thresholds
 
 __all__ = [
@@ -20,5 +20,7 @@ __all__ = [
     "row_scores",
     "run_ranges",
     "scratch",
+    "thread_count",
+    "thread_limit",
     "to_series",
 ]

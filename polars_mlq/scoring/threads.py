@@ -8,11 +8,13 @@ knob bounds both libraries. The calling thread works on the first range itself.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -37,9 +39,29 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def thread_count() -> int:
-    """Return the number of threads to score on: polars' pool size, at most the CPU count."""
+#: A cap on the threads, set for the duration of a call (``thread_limit``); None: no cap.
+_limit: contextvars.ContextVar[int | None] = contextvars.ContextVar("polars_mlq_thread_limit", default=None)
+
+
+def _available() -> int:
     return max(1, min(pl.thread_pool_size(), os.cpu_count() or 1))
+
+
+def thread_count() -> int:
+    """Return the number of threads to score on: polars' pool size, at most the CPU count and the cap."""
+    count = _available()
+    cap = _limit.get()
+    return count if cap is None else max(1, min(count, cap))
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """Score on at most ``threads`` threads inside the block (None: no cap); results do not change."""
+    token = _limit.set(threads)
+    try:
+        yield
+    finally:
+        _limit.reset(token)
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
@@ -68,7 +90,7 @@ def run_ranges(n_rows: int, num_classes: int, fill: Callable[[int, int], None]) 
         for start, stop in ranges:
             fill(start, stop)
         return
-    pool = _executor(workers)
+    pool = _executor(_available())  # sized without the cap: a later call may use every thread
     futures: list[Future[None]] = [pool.submit(fill, a, b) for a, b in ranges[1:]]
     first: BaseException | None = None
     try:

@@ -1,4 +1,4 @@
-"""The inputs and options of the cleanlab-signature issue functions (``polars_mlq.compat.issues``):
+"""The inputs and options of the cleanlab-signature issue functions (``polars_mlq.compat``):
 polars Series, arrays per row, null rows, class names, multi-hot labels; and what they refuse."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from helpers import L3, P3, issue_data, multi_hot
 
-from polars_mlq.compat.issues import (
+from polars_mlq.compat import (
     common_multilabel_issues,
     find_label_issues,
     find_multilabel_issues_per_class,
@@ -33,7 +33,7 @@ def test_polars_inputs_and_null_rows() -> None:
 
 
 def test_fast_label_reading_matches_the_general_reader() -> None:
-    from polars_mlq.compat import issues as issues_api
+    from polars_mlq.compat import filter as issues_api
     from polars_mlq.compat import scores as numpy_api
 
     labels = [[0, 2], [], [1], [2, 2, 0]]

@@ -33,7 +33,7 @@ from helpers import (
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from polars_mlq.compat.issues import (
+from polars_mlq.compat import (
     find_multilabel_issues_per_class,
     overall_multilabel_health_score,
 )

@@ -20,7 +20,7 @@ from helpers import (
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from polars_mlq.compat.issues import (
+from polars_mlq.compat import (
     multilabel_health_summary,
     rank_classes_by_multilabel_quality,
 )
@@ -37,11 +37,11 @@ def test_summaries_match_cleanlab(data: tuple[list[list[int]], np.ndarray], name
     check_summaries_match_cleanlab(labels, probs, named)
 
 
-def test_summary_prints_only_when_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+def test_summary_prints_unless_told_not_to(capsys: pytest.CaptureFixture[str]) -> None:
     labels, probs = issue_data(2, 60, 3)
-    multilabel_health_summary(labels, probs)
+    multilabel_health_summary(labels, probs, verbose=False)
     assert capsys.readouterr().out == ""
-    multilabel_health_summary(labels, probs, verbose=True, num_examples=1234)
+    multilabel_health_summary(labels, probs, num_examples=1234)
     out = capsys.readouterr().out
     assert "1234 examples" in out and "health score" in out
 

@@ -9,7 +9,7 @@ import pytest
 from helpers import P3, PRUNE, assert_same_up_to_ties, cleanlab_mask, quiet, refused, special_classes
 
 from polars_mlq import core
-from polars_mlq.compat.issues import (
+from polars_mlq.compat import (
     find_label_issues,
     find_multilabel_issues_per_class,
     overall_multilabel_health_score,

@@ -91,7 +91,7 @@ def queries(path: Path) -> dict[str, Callable[[], Any]]:
         "numpy issues": lambda: mlq.find_label_issues(
             kept_labels, kept_probs, return_indices_ranked_by="self_confidence"
         ),
-        "numpy summary": lambda: mlq.multilabel_health_summary(kept_labels, kept_probs),
+        "numpy summary": lambda: mlq.multilabel_health_summary(kept_labels, kept_probs, verbose=False),
     }
 
 

@@ -302,7 +302,7 @@ def test_summaries_match_cleanlab(data: Dataset, named: bool) -> None:
     names = [f"class {c}" for c in range(k)] if named else None
     refused = cleanlab_refuses_summaries(labels, k)
     event(f"cleanlab refuses the summaries: {refused}")
-    summary = mlq.multilabel_health_summary(labels, probs, class_names=names)
+    summary = mlq.multilabel_health_summary(labels, probs, class_names=names, verbose=False)
     if refused:
         note("cleanlab refuses these data: checked against the spec-aware per-class flags")
         check_summary(summary, labels, helpers.cleanlab_mask(labels, probs))

@@ -117,3 +117,25 @@ def test_a_forked_child_runs_ranges_on_threads_after_the_parent_did(monkeypatch:
     child.join(timeout=60)
     assert child.exitcode == 0
     np.testing.assert_array_equal(got, expected)
+
+
+def test_thread_limit_caps_the_ranges_inside_the_block_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_threads, "_available", lambda: 4)
+    seen: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def fill(start: int, stop: int) -> None:
+        with lock:
+            seen.append((start, stop))
+
+    n = _threads.PARALLEL_MIN_ELEMENTS  # one class: just enough entries for threads
+    with _threads.thread_limit(1):
+        assert _threads.thread_count() == 1
+        _threads.run_ranges(n, 1, fill)
+    assert seen == [(0, n)]
+    seen.clear()
+    with _threads.thread_limit(3):
+        assert _threads.thread_count() == 3
+        _threads.run_ranges(n, 1, fill)
+    assert sorted(seen) == _threads.split_rows(n, 3)
+    assert _threads.thread_count() == 4  # the cap ends with the block

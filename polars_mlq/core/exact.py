@@ -16,8 +16,8 @@ subtracting ``1.5 * 2**12`` rounds it there) and ``low = x - high`` (exact) is r
 multiple of 2**-80 the same way. A column of at most 2**13 such values sums exactly in float64
 whatever the order, since every partial sum is a multiple of the grid below 2**53 grid units.
 Block sums are then added as integers. The thresholds sum ``1 - p`` as computed in floating
-point, which is always a multiple of 2**-53 (``_split_complement``): two limbs on the grids 2**-26
-and 2**-53 hold it exactly, with one rounding step fewer.
+point, which is always a multiple of 2**-53: ``complement_sums`` turns it into an integer and sums
+those in int64.
 """
 
 from __future__ import annotations
@@ -52,45 +52,25 @@ def _split(x: np.ndarray, high: np.ndarray) -> None:
     x -= _ROUND_LOW
 
 
-#: ``x + _ROUND_26 - _ROUND_26`` rounds x in [-2, 2] to a multiple of 2**-26.
-_ROUND_26 = 1.5 * 2.0**26
-
-
-def _split_complement(x: np.ndarray, high: np.ndarray) -> None:
-    """In place, for ``x = 1 - p`` computed in floating point: ``high`` on the 2**-26 grid, ``x`` the rest.
-
-    ``1 - p`` is a multiple of 2**-53 for every float64 (and float32) p in [-1/2, 2]: when
-    p <= 1/2 the result is at least 1/2 and rounds to its last place, 2**-53 or coarser; when
-    p > 1/2 it is exact (Sterbenz) and p itself is a multiple of 2**-53. So the rest is exact on
-    the 2**-53 grid and needs no rounding: two limbs, one rounding, no 2**-80 step.
-    """
-    np.add(x, _ROUND_26, out=high)
-    high -= _ROUND_26
-    x -= high
-
-
 class _Totals:
     """Per-segment running sums in units of 2**-80: int64 between flushes, Python ints after."""
 
-    def __init__(self, size: int, high_bits: int = _HALF, low_bits: int = UNIT_BITS) -> None:
+    def __init__(self, size: int) -> None:
         self.high = np.zeros(size, dtype=np.int64)
         self.low = np.zeros(size, dtype=np.int64)
         self.totals = [0] * size
         self._pending = 0
-        self._bits = (high_bits, low_bits)
 
     def add(self, high_sums: np.ndarray, low_sums: np.ndarray) -> None:
-        self.high += (high_sums * 2.0 ** self._bits[0]).astype(np.int64)
-        self.low += (low_sums * 2.0 ** self._bits[1]).astype(np.int64)
+        self.high += (high_sums * 2.0**_HALF).astype(np.int64)
+        self.low += (low_sums * 2.0**UNIT_BITS).astype(np.int64)
         self._pending += 1
         if self._pending == _FLUSH:
             self.flush()
 
     def flush(self) -> list[int]:
-        high_shift, low_shift = (UNIT_BITS - bits for bits in self._bits)
         self.totals = [
-            t + (h << high_shift) + (lo << low_shift)
-            for t, h, lo in zip(self.totals, self.high.tolist(), self.low.tolist(), strict=True)
+            t + (h << _HALF) + lo for t, h, lo in zip(self.totals, self.high.tolist(), self.low.tolist(), strict=True)
         ]
         self.high[:] = 0
         self.low[:] = 0
@@ -137,41 +117,99 @@ def column_sums(
     integers. Row ranges run on polars' threads (``run_ranges``, as the scoring kernel does);
     their exact partial sums add up to the same integers in any order.
     """
+    if complement:
+        return complement_sums(values, exclude=exclude, taken=taken)
     n, k = values.shape
     # at most a sixteenth of the rows, too: a small batch's two block buffers stay well below its size
     rows = max(1, min(_MAX_ROWS, _BLOCK_ENTRIES // max(k, 1), -(-n // 16)))
     if rows > _wide_rows(k):  # whole groups of wide rows: no remainder to sum apart
         rows -= rows % _wide_rows(k)
     parts: list[list[int]] = []
-    one = values.dtype.type(1)
 
     def fill(first: int, last: int) -> None:
-        totals = _Totals(k, 26, 53) if complement else _Totals(k)
-        split = _split_complement if complement else _split
+        totals = _Totals(k)
         # the scoring kernel's block buffer (it runs next, on the same threads), and one more
         work = scratch("scores", (min(rows, last - first), k), np.float64)
         high = scratch("exact-high", work.shape, np.float64)
         for start in range(first, last, rows):
             block = values[start : min(start + rows, last)]
             x, h = work[: block.shape[0]], high[: block.shape[0]]
-            if complement and values.dtype == np.float64:
-                np.subtract(one, block, out=x)
-            elif complement:
-                x[...] = np.subtract(one, block)  # 1 - p in pred_probs' dtype, as cleanlab computes it
-            else:
-                x[...] = block
+            x[...] = block
             if exclude is not None:
                 lo, hi = np.searchsorted(exclude, [start * k, (start + block.shape[0]) * k])
                 inside = exclude[lo:hi] - start * k
                 if taken is not None:
                     np.take(block.reshape(-1), inside, out=taken[lo:hi])
                 x.reshape(-1)[inside] = 0.0
-            split(x, h)
+            _split(x, h)
             totals.add(_column_totals(h), _column_totals(x))
         parts.append(totals.flush())  # list.append is atomic under the GIL
 
     run_ranges(n, k, fill)
     return [sum(column) for column in zip(*parts, strict=True)] if parts else [0] * k
+
+
+#: ``1 - p`` times 2**53 is an integer (see ``complement_sums``).
+_SCALE_53 = 2.0**53
+#: Values added in one int64 lane: 1023 integers of at most 2**53 * (1 + 1e-6) stay below 2**63.
+_LANE_VALUES = 1023
+_LOW_32 = (1 << 32) - 1
+
+
+def complement_sums(
+    values: np.ndarray, *, exclude: np.ndarray | None = None, taken: np.ndarray | None = None
+) -> list[int]:
+    """Return the exact column sums of ``1 - values`` (as computed in their dtype), in units of 2**-80.
+
+    ``exclude`` and ``taken`` are as for ``column_sums``. ``1 - p`` is a multiple of 2**-53 for
+    every float64 (and float32) p in [-1/2, 2]: when p <= 1/2 the result is at least 1/2 and is
+    rounded to its last place, 2**-53 or coarser; when p > 1/2 it is exact (Sterbenz) and p itself
+    is a multiple of 2**-53. So ``2**53 (1 - p)`` is an integer, and it is what ``2**53 - 2**53 p``
+    gives in float64 (scaling by 2**53 is exact and commutes with the rounding). Each block is
+    read once into that integer (two passes in place, in the scoring kernel's block buffer) and
+    summed in int64 lanes of at most 1023 values, ``wide`` rows side by side.
+    """
+    n, k = values.shape
+    wide = _wide_rows(k)
+    # the scoring kernel's block (at most an eighth of the batch), and whole lanes of wide rows
+    rows = max(1, min(_BLOCK_ENTRIES // max(k, 1), -(-n // 8), wide * _LANE_VALUES))
+    if rows > wide:
+        rows -= rows % wide
+    one = values.dtype.type(1)
+    parts: list[list[int]] = []
+
+    def fill(first: int, last: int) -> None:
+        buffer = scratch("scores", (min(rows, last - first), k), np.float64)
+        integers = buffer.view(np.int64)
+        high = np.zeros(k, dtype=np.int64)  # sums of the lanes' bits above 32, and below
+        low = np.zeros(k, dtype=np.int64)
+        for start in range(first, last, rows):
+            block = values[start : min(start + rows, last)]
+            m = block.shape[0]
+            x, xi = buffer[:m], integers[:m]
+            if values.dtype == np.float64:
+                np.multiply(block, -_SCALE_53, out=x)
+                np.add(x, _SCALE_53, out=xi, casting="unsafe")  # an integer: the cast is exact
+            else:  # 1 - p in float32, as cleanlab computes it, then scaled exactly
+                np.multiply(np.subtract(one, block), _SCALE_53, out=x)
+                np.copyto(xi, x, casting="unsafe")
+            if exclude is not None:
+                lo, hi = np.searchsorted(exclude, [start * k, (start + m) * k])
+                inside = exclude[lo:hi] - start * k
+                if taken is not None:
+                    np.take(block.reshape(-1), inside, out=taken[lo:hi])
+                xi.reshape(-1)[inside] = 0
+            whole = m - m % wide
+            lanes = np.add.reduce(xi[:whole].reshape(-1, wide * k), axis=0).reshape(wide, k)
+            if whole < m:
+                lanes = np.concatenate([lanes, xi[whole:]])
+            high += (lanes >> 32).sum(axis=0)
+            low += (lanes & _LOW_32).sum(axis=0)
+        parts.append([(h << 32) + lo for h, lo in zip(high.tolist(), low.tolist(), strict=True)])
+
+    run_ranges(n, k, fill)
+    totals = [sum(column) for column in zip(*parts, strict=True)] if parts else [0] * k
+    return [total << (UNIT_BITS - 53) for total in totals]
 
 
 #: ``x + c - c`` rounds x in [0, 2] to a multiple of 2**-26, y in [-2**-27, 2**-27] to one of

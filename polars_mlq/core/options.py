@@ -177,6 +177,15 @@ def parse_issue_options(
     joint = None
     if confident_joint is not None:
         joint = np.asarray(confident_joint)
+    if joint is not None and joint.ndim == 2 and num_classes is not None and joint.shape == (num_classes, num_classes):
+        warnings.warn(
+            f"confident_joint of shape ({num_classes}, {num_classes}) is the single-label format; the "
+            f"multi-label one is ({num_classes}, 2, 2). It is ignored (as cleanlab ignores it)",
+            UserWarning,
+            stacklevel=4,
+        )
+        joint = None
+    if joint is not None:
         if joint.ndim != 3 or joint.shape[1:] != (2, 2) or (num_classes is not None and joint.shape[0] != num_classes):
             msg = (
                 f"confident_joint must have shape (K, 2, 2) = ({num_classes or 'K'}, 2, 2): one 2x2 count "

@@ -85,7 +85,7 @@ NUMPY_ONLY: dict[str, NumpyCase] = {
     ),
     "confident-joint-wrong-shape": NumpyCase(
         ValueError, r"confident_joint must have shape \(K, 2, 2\) = \(2, 2, 2\)", mlq.find_label_issues,
-        kwargs={"confident_joint": np.ones((2, 2))},
+        kwargs={"confident_joint": np.ones((2, 3))},
     ),
     "confident-joint-negative": NumpyCase(
         ValueError, r"confident_joint must hold finite, non-negative counts", mlq.common_multilabel_issues,

@@ -358,3 +358,14 @@ def test_labels_as_an_object_array_or_a_pandas_series() -> None:
             rtol=0,
             atol=1e-12,
         )
+
+
+def test_a_single_label_confident_joint_is_ignored_with_a_warning() -> None:
+    """cleanlab ignores a (K, K) confident joint (the single-label format) with a warning; so do we."""
+    labels, probs = _data(17)
+    joint = np.full((4, 4), 10)
+    theirs = quiet(cl_filter.find_label_issues, labels, probs, confident_joint=joint, n_jobs=1)
+    with pytest.warns(UserWarning, match="single-label format"):
+        ours = polars_mlq.find_label_issues(labels, probs, confident_joint=joint)
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(ours, polars_mlq.find_label_issues(labels, probs))

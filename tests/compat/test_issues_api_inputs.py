@@ -93,7 +93,7 @@ def test_invalid_options_raise() -> None:
     with pytest.raises(ValueError, match="only supported by filter_by"):
         find_label_issues(L3, P3, filter_by="confident_learning", num_to_remove_per_class=[1, 1, 1])
     with pytest.raises(ValueError, match=r"shape \(K, 2, 2\)"):
-        find_label_issues(L3, P3, confident_joint=np.ones((3, 3)))
+        find_label_issues(L3, P3, confident_joint=np.ones((3, 4)))
     with pytest.raises(ValueError, match="non-negative"):
         find_label_issues(L3, P3, confident_joint=-np.ones((3, 2, 2)))
     with pytest.warns(UserWarning, match="frac_noise is only used"):

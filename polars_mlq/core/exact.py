@@ -106,19 +106,17 @@ def column_sums(
     *,
     complement: bool = False,
     exclude: np.ndarray | None = None,
-    taken: np.ndarray | None = None,
 ) -> list[int]:
     """Return the exact fixed-point column sums of an (n, K) array of values in [0, 1].
 
     With ``complement`` the sums are those of ``1 - values``, computed in their dtype (as
     cleanlab computes them); ``exclude`` (ascending flat indices ``row * K + column``) leaves
-    those entries out, and ``taken`` (of ``exclude``'s size), when given, receives the values
-    left out, read while their block is in cache. The sums are in units of 2**-80, as Python
-    integers. Row ranges run on polars' threads (``run_ranges``, as the scoring kernel does);
-    their exact partial sums add up to the same integers in any order.
+    those entries out. The sums are in units of 2**-80, as Python integers. Row ranges run on
+    polars' threads (``run_ranges``, as the scoring kernel does); their exact partial sums add up
+    to the same integers in any order.
     """
     if complement:
-        return complement_sums(values, exclude=exclude, taken=taken)
+        return complement_sums(values, exclude=exclude)[0]
     n, k = values.shape
     # at most a sixteenth of the rows, too: a small batch's two block buffers stay well below its size
     rows = max(1, min(_MAX_ROWS, _BLOCK_ENTRIES // max(k, 1), -(-n // 16)))
@@ -137,10 +135,7 @@ def column_sums(
             x[...] = block
             if exclude is not None:
                 lo, hi = np.searchsorted(exclude, [start * k, (start + block.shape[0]) * k])
-                inside = exclude[lo:hi] - start * k
-                if taken is not None:
-                    np.take(block.reshape(-1), inside, out=taken[lo:hi])
-                x.reshape(-1)[inside] = 0.0
+                x.reshape(-1)[exclude[lo:hi] - start * k] = 0.0
             _split(x, h)
             totals.add(_column_totals(h), _column_totals(x))
         parts.append(totals.flush())  # list.append is atomic under the GIL
@@ -157,17 +152,21 @@ _LOW_32 = (1 << 32) - 1
 
 
 def complement_sums(
-    values: np.ndarray, *, exclude: np.ndarray | None = None, taken: np.ndarray | None = None
-) -> list[int]:
-    """Return the exact column sums of ``1 - values`` (as computed in their dtype), in units of 2**-80.
+    values: np.ndarray, *, exclude: np.ndarray | None = None, classes: np.ndarray | None = None
+) -> tuple[list[int], list[int]]:
+    """Return exact column sums of ``1 - values`` (as computed in their dtype), in units of 2**-80.
 
-    ``exclude`` and ``taken`` are as for ``column_sums``. ``1 - p`` is a multiple of 2**-53 for
-    every float64 (and float32) p in [-1/2, 2]: when p <= 1/2 the result is at least 1/2 and is
-    rounded to its last place, 2**-53 or coarser; when p > 1/2 it is exact (Sterbenz) and p itself
-    is a multiple of 2**-53. So ``2**53 (1 - p)`` is an integer, and it is what ``2**53 - 2**53 p``
-    gives in float64 (scaling by 2**53 is exact and commutes with the rounding). Each block is
-    read once into that integer (two passes in place, in the scoring kernel's block buffer) and
-    summed in int64 lanes of at most 1023 values, ``wide`` rows side by side.
+    ``exclude`` (ascending flat indices ``row * K + column``) leaves those entries out; with
+    ``classes`` (a segment id per excluded entry) the values left out are summed too, per id, as
+    each block is read (no array of them): the second list (empty without ``classes``).
+
+    ``1 - p`` is a multiple of 2**-53 for every float64 (and float32) p in [-1/2, 2]: when
+    p <= 1/2 the result is at least 1/2 and is rounded to its last place, 2**-53 or coarser; when
+    p > 1/2 it is exact (Sterbenz) and p itself is a multiple of 2**-53. So ``2**53 (1 - p)`` is an
+    integer, and it is what ``2**53 - 2**53 p`` gives in float64 (scaling by 2**53 is exact and
+    commutes with the rounding). Each block is read once into that integer (two passes in place,
+    in the scoring kernel's block buffer) and summed in int64 lanes of at most 1023 values,
+    ``wide`` rows side by side.
     """
     n, k = values.shape
     wide = _wide_rows(k)
@@ -177,8 +176,10 @@ def complement_sums(
         rows -= rows % wide
     one = values.dtype.type(1)
     parts: list[list[int]] = []
+    excluded: list[list[int]] = []
 
     def fill(first: int, last: int) -> None:
+        taken = SegmentSums(k) if classes is not None else None
         buffer = scratch("scores", (min(rows, last - first), k), np.float64)
         integers = buffer.view(np.int64)
         high = np.zeros(k, dtype=np.int64)  # sums of the lanes' bits above 32, and below
@@ -196,8 +197,8 @@ def complement_sums(
             if exclude is not None:
                 lo, hi = np.searchsorted(exclude, [start * k, (start + m) * k])
                 inside = exclude[lo:hi] - start * k
-                if taken is not None:
-                    np.take(block.reshape(-1), inside, out=taken[lo:hi])
+                if taken is not None and classes is not None:
+                    taken.add(block.reshape(-1)[inside], classes[lo:hi])
                 xi.reshape(-1)[inside] = 0
             whole = m - m % wide
             lanes = np.add.reduce(xi[:whole].reshape(-1, wide * k), axis=0).reshape(wide, k)
@@ -206,10 +207,15 @@ def complement_sums(
             high += (lanes >> 32).sum(axis=0)
             low += (lanes & _LOW_32).sum(axis=0)
         parts.append([(h << 32) + lo for h, lo in zip(high.tolist(), low.tolist(), strict=True)])
+        if taken is not None:
+            excluded.append(taken.totals)
 
     run_ranges(n, k, fill)
     totals = [sum(column) for column in zip(*parts, strict=True)] if parts else [0] * k
-    return [total << (UNIT_BITS - 53) for total in totals]
+    left_out = [sum(column) for column in zip(*excluded, strict=True)] if excluded else []
+    if classes is not None and not excluded:
+        left_out = [0] * k
+    return [total << (UNIT_BITS - 53) for total in totals], left_out
 
 
 #: ``x + c - c`` rounds x in [0, 2] to a multiple of 2**-26, y in [-2**-27, 2**-27] to one of
@@ -236,9 +242,12 @@ class SegmentSums:
 
     def add(self, values: np.ndarray, segment: np.ndarray) -> None:
         """Add the 1-D ``values`` to the sums of their ``segment`` ids."""
-        for start in range(0, values.size, _SEGMENT_BLOCK):
-            rest = values[start : start + _SEGMENT_BLOCK].astype(np.float64)
-            ids = segment[start : start + _SEGMENT_BLOCK]
+        # an eighth of the values at a time, between 2**12 and 2**16: the block's few temporaries
+        # stay small next to the values themselves
+        step = min(_SEGMENT_BLOCK, max(1 << 12, -(-values.size // 8)))
+        for start in range(0, values.size, step):
+            rest = values[start : start + step].astype(np.float64)
+            ids = segment[start : start + step]
             for row, (constant, bits) in enumerate(zip(_ROUND_3, _LIMB_BITS, strict=True)):
                 limb = (rest + constant) - constant
                 if bits < UNIT_BITS:

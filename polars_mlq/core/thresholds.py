@@ -90,13 +90,10 @@ class ThresholdPartial:
         if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
             positions = sorted_unique(positions)  # labels out of order within a row, or repeated
             classes = positions % k
-        # 1 - p of the unlabelled entries, and p of the labelled ones, read as the columns are
-        taken = np.empty(positions.size, dtype=probs.dtype)
-        absent = exact.column_sums(probs, complement=True, exclude=positions, taken=taken)
-        present = exact.SegmentSums(k)
-        present.add(taken, classes)
+        # 1 - p of the unlabelled entries, and p of the labelled ones, as each block is read
+        absent, present = exact.complement_sums(probs, exclude=positions, classes=classes)
         counts = np.bincount(classes, minlength=k).astype(np.int64)
-        sums = tuple(zip(absent, present.totals, strict=True))
+        sums = tuple(zip(absent, present, strict=True))
         return cls(k, n, counts, sums, probs.dtype.name)
 
     @classmethod

@@ -11,13 +11,10 @@ The rounding moves a value by at most 2**-81. Thresholds are clipped to at least
 bits below the last bit of any threshold that matters. Values of 2**-27 or more (every value
 of float32 data) are multiples of 2**-80 already, and for them the sum is the exact sum.
 
-How: ``x = high + low``, where ``high`` is ``x`` rounded to a multiple of 2**-40 (adding and
-subtracting ``1.5 * 2**12`` rounds it there) and ``low = x - high`` (exact) is rounded to a
-multiple of 2**-80 the same way. A column of at most 2**13 such values sums exactly in float64
-whatever the order, since every partial sum is a multiple of the grid below 2**53 grid units.
-Block sums are then added as integers. The thresholds sum ``1 - p`` as computed in floating
-point, which is always a multiple of 2**-53: ``complement_sums`` turns it into an integer and sums
-those in int64.
+How: a value is cut into three limbs on the grids 2**-26, 2**-53 and 2**-80 (the last one rounded,
+half to even) and each limb is summed exactly in float64 (``SegmentSums``). The thresholds sum
+``1 - p`` as computed in floating point, which is always a multiple of 2**-53: ``complement_sums``
+turns it into an integer and sums those in int64, reading pred_probs once.
 """
 
 from __future__ import annotations
@@ -30,75 +27,16 @@ from polars_mlq.scoring import run_ranges, scratch
 
 #: A fixed-point unit is 2**-UNIT_BITS.
 UNIT_BITS = 80
-_HALF = 40
-#: ``x + _ROUND_HIGH - _ROUND_HIGH`` rounds x in [0, 2] to a multiple of 2**-40.
-_ROUND_HIGH = 1.5 * 2.0**12
-#: ``y + _ROUND_LOW - _ROUND_LOW`` rounds y in [-2**-40, 2**-40] to a multiple of 2**-80.
-_ROUND_LOW = 1.5 * 2.0**-28
-#: Rows per block: 2**13 values on the grid sum to less than 2**53 grid units, exactly.
-_MAX_ROWS = 1 << 13
-#: Entries per block: small enough to stay in cache, large enough to keep calls few.
+#: Entries per block of ``complement_sums``: small enough to stay in cache, large enough to keep calls few.
 _BLOCK_ENTRIES = 1 << 17
-#: Blocks whose int64 sums are added before they are moved to Python integers (no overflow).
-_FLUSH = 256
 
 
-def _split(x: np.ndarray, high: np.ndarray) -> None:
-    """In place: ``high`` becomes x on the 2**-40 grid, ``x`` the rest on the 2**-80 grid."""
-    np.add(x, _ROUND_HIGH, out=high)
-    high -= _ROUND_HIGH
-    x -= high
-    x += _ROUND_LOW
-    x -= _ROUND_LOW
-
-
-class _Totals:
-    """Per-segment running sums in units of 2**-80: int64 between flushes, Python ints after."""
-
-    def __init__(self, size: int) -> None:
-        self.high = np.zeros(size, dtype=np.int64)
-        self.low = np.zeros(size, dtype=np.int64)
-        self.totals = [0] * size
-        self._pending = 0
-
-    def add(self, high_sums: np.ndarray, low_sums: np.ndarray) -> None:
-        self.high += (high_sums * 2.0**_HALF).astype(np.int64)
-        self.low += (low_sums * 2.0**UNIT_BITS).astype(np.int64)
-        self._pending += 1
-        if self._pending == _FLUSH:
-            self.flush()
-
-    def flush(self) -> list[int]:
-        self.totals = [
-            t + (h << _HALF) + lo for t, h, lo in zip(self.totals, self.high.tolist(), self.low.tolist(), strict=True)
-        ]
-        self.high[:] = 0
-        self.low[:] = 0
-        self._pending = 0
-        return self.totals
-
-
-#: Rows viewed as one long row by ``_column_totals`` (up to this many, and up to 4096 values).
+#: Rows side by side in ``complement_sums``' int64 lanes (up to this many, and up to 4096 values).
 _WIDE_ROWS = 64
 
 
 def _wide_rows(k: int) -> int:
     return max(1, min(_WIDE_ROWS, 4096 // max(k, 1)))
-
-
-def _column_totals(x: np.ndarray) -> np.ndarray:
-    """Column sums of a C-contiguous (m, K) block, exact whatever the order (every sum is).
-
-    ``wide`` rows at a time are viewed as one long row, so that NumPy's inner loop runs over
-    ``wide * K`` values rather than K: twice as fast as ``einsum`` for K = 20.
-    """
-    m, k = x.shape
-    wide = _wide_rows(k)
-    whole = m - m % wide
-    totals: np.ndarray = np.add.reduce(x[:whole].reshape(-1, wide * k), axis=0).reshape(wide, k).sum(axis=0)
-    if whole < m:
-        totals += x[whole:].sum(axis=0)
-    return totals
 
 
 def column_sums(
@@ -111,37 +49,20 @@ def column_sums(
 
     With ``complement`` the sums are those of ``1 - values``, computed in their dtype (as
     cleanlab computes them); ``exclude`` (ascending flat indices ``row * K + column``) leaves
-    those entries out. The sums are in units of 2**-80, as Python integers. Row ranges run on
-    polars' threads (``run_ranges``, as the scoring kernel does); their exact partial sums add up
-    to the same integers in any order.
+    those entries out. The sums are in units of 2**-80, as Python integers. With ``complement``
+    (the thresholds' sums) row ranges run on polars' threads, as the scoring kernel does; without
+    it (general values, read as ``SegmentSums`` reads them) this reads the values whole.
     """
     if complement:
         return complement_sums(values, exclude=exclude)[0]
     n, k = values.shape
-    # at most a sixteenth of the rows, too: a small batch's two block buffers stay well below its size
-    rows = max(1, min(_MAX_ROWS, _BLOCK_ENTRIES // max(k, 1), -(-n // 16)))
-    if rows > _wide_rows(k):  # whole groups of wide rows: no remainder to sum apart
-        rows -= rows % _wide_rows(k)
-    parts: list[list[int]] = []
-
-    def fill(first: int, last: int) -> None:
-        totals = _Totals(k)
-        # the scoring kernel's block buffer (it runs next, on the same threads), and one more
-        work = scratch("scores", (min(rows, last - first), k), np.float64)
-        high = scratch("exact-high", work.shape, np.float64)
-        for start in range(first, last, rows):
-            block = values[start : min(start + rows, last)]
-            x, h = work[: block.shape[0]], high[: block.shape[0]]
-            x[...] = block
-            if exclude is not None:
-                lo, hi = np.searchsorted(exclude, [start * k, (start + block.shape[0]) * k])
-                x.reshape(-1)[exclude[lo:hi] - start * k] = 0.0
-            _split(x, h)
-            totals.add(_column_totals(h), _column_totals(x))
-        parts.append(totals.flush())  # list.append is atomic under the GIL
-
-    run_ranges(n, k, fill)
-    return [sum(column) for column in zip(*parts, strict=True)] if parts else [0] * k
+    flat = values.reshape(-1)
+    columns = np.tile(np.arange(k, dtype=np.intp), n)
+    if exclude is not None:
+        keep = np.ones(flat.size, dtype=bool)
+        keep[exclude] = False
+        flat, columns = flat[keep], columns[keep]
+    return segment_sums(flat, columns, k)
 
 
 #: ``1 - p`` times 2**53 is an integer (see ``complement_sums``).

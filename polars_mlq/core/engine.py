@@ -31,7 +31,7 @@ from polars_mlq.core.low_memory import low_memory_rule
 from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
 from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
 from polars_mlq.core.scores import ema, plain_scores
-from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial, nth_pair
+from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial, class_cutoffs, nth_pair
 from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
 from polars_mlq.input import sorted_unique
 
@@ -99,21 +99,9 @@ def low_cutoffs(source: Source, found: JointPartial, filter_by: str, *, per_clas
         m = found.cl_rows
         kept = merge_all((SmallestPartial.of(_row_scores(c), c.rows, m) for c in source()), SmallestPartial.empty(m))
         return IssueRule(filter_by, k, row_cutoff=kept.cutoff())
-    nums = found.cl_classes.tolist()
     method = low_method(filter_by)
-
-    def per_class_partials(chunk: Chunk) -> tuple[SmallestPartial, ...]:
-        scores = plain_scores(chunk.problems, method)
-        return tuple(SmallestPartial.of(scores[:, c], chunk.rows, m) for c, m in enumerate(nums))
-
-    empty = tuple(SmallestPartial.empty(m) for m in nums)
-    merged = functools.reduce(
-        lambda a, b: tuple(x + y for x, y in zip(a, b, strict=True)), (per_class_partials(c) for c in source()), empty
-    )
-    cuts = [part.cutoff() for part in merged]
-    values = np.array([c[0] for c in cuts], dtype=np.float64).reshape(k)
-    rows = np.array([c[1] for c in cuts], dtype=np.int64).reshape(k)
-    return IssueRule(filter_by, k, class_cutoffs=(values, rows))
+    scored = ((plain_scores(c.problems, method), c.rows) for c in source())
+    return IssueRule(filter_by, k, class_cutoffs=class_cutoffs(scored, found.cl_classes.tolist()))
 
 
 @dataclass(frozen=True, eq=False)

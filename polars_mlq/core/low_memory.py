@@ -13,13 +13,14 @@ cleanlab's batched path treats each class k on its own, in three steps:
 
 Here step 1's partial statistic holds, per batch of ``BATCH_ROWS`` row numbers, the group sizes
 and exact sums (``ThresholdPartial``), so it merges in any order and is finalized batch by batch
-in row order, as cleanlab runs it; step 2 is a sum of counts and step 3 reuses ``SmallestPartial``
+in row order, as cleanlab runs it; step 2 is a sum of counts and step 3 reuses ``select.class_cutoffs``
 (ties go to the earliest rows, as everywhere).
 """
 
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ import numpy as np
 from polars_mlq.core.binary import SLACK
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.scores import plain_scores
-from polars_mlq.core.select import SmallestPartial, within
+from polars_mlq.core.select import class_cutoffs, within
 from polars_mlq.core.thresholds import ThresholdPartial
 from polars_mlq.scoring import FLOOR
 
@@ -64,7 +65,7 @@ class BatchedThresholds:
             lo, hi, elo, ehi = starts[i], starts[i + 1], entry_starts[i], entry_starts[i + 1]
             part = ThresholdPartial.of_entries(pb.probs[lo:hi], pb.lab_cls[elo:ehi], pb.lab_p[elo:ehi])
             parts.append((int(ids[lo]), part))
-        return cls(k, tuple(parts)) + cls.empty(k)  # the merge sorts and combines repeated batches
+        return cls(k, tuple(parts))  # a chunk's rows ascend: its batch numbers ascend, each once
 
     def __add__(self, other: BatchedThresholds) -> BatchedThresholds:
         merged: dict[int, ThresholdPartial] = {}
@@ -131,23 +132,9 @@ class LowMemoryRule:
 def low_memory_rule(source: Callable[[], Iterable[Chunk]], num_classes: int, method: str | None) -> LowMemoryRule:
     """Run the three passes of cleanlab's batched path over a source of chunks."""
     k = num_classes
-    batched = functools.reduce(
-        lambda a, b: a + b, (BatchedThresholds.of(c) for c in source()), BatchedThresholds.empty(k)
-    )
+    batched = functools.reduce(operator.add, (BatchedThresholds.of(c) for c in source()), BatchedThresholds.empty(k))
     thresholds = batched.finalize()
     nums = sum((issue_counts(c, thresholds) for c in source()), np.zeros(k, dtype=np.int64)).tolist()
     score_by = method or "self_confidence"
-
-    def partials(chunk: Chunk) -> tuple[SmallestPartial, ...]:
-        scores = plain_scores(chunk.problems, score_by)
-        return tuple(SmallestPartial.of(scores[:, c], chunk.rows, m) for c, m in enumerate(nums))
-
-    merged = functools.reduce(
-        lambda a, b: tuple(x + y for x, y in zip(a, b, strict=True)),
-        (partials(c) for c in source()),
-        tuple(SmallestPartial.empty(m) for m in nums),
-    )
-    cuts = [part.cutoff() for part in merged]
-    values = np.array([c[0] for c in cuts], dtype=np.float64).reshape(k)
-    rows = np.array([c[1] for c in cuts], dtype=np.int64).reshape(k)
-    return LowMemoryRule(score_by, values, rows)
+    scored = ((plain_scores(c.problems, score_by), c.rows) for c in source())
+    return LowMemoryRule(score_by, *class_cutoffs(scored, nums))

@@ -10,6 +10,7 @@ of the two: the result depends neither on the split nor on the order of merging.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,3 +83,18 @@ class SmallestPartial:
     def cutoff(self) -> tuple[float, int]:
         """Return the m-th smallest pair: exactly m pairs seen are within it (all, if fewer were seen)."""
         return nth_pair(self.values, self.rows, self.m)
+
+
+def class_cutoffs(batches: Iterable[tuple[np.ndarray, np.ndarray]], nums: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per class c, the ``nums[c]``-th smallest (score, row) pair over batches of (n, K) scores and (n,) rows.
+
+    Returns (K,) float64 values and (K,) int64 rows: the cutoffs ``within`` compares entries with.
+    """
+    merged = [SmallestPartial.empty(m) for m in nums]
+    for scores, rows in batches:
+        merged = [part + SmallestPartial.of(scores[:, c], rows, part.m) for c, part in enumerate(merged)]
+    cuts = [part.cutoff() for part in merged]
+    k = len(nums)
+    values = np.array([c[0] for c in cuts], dtype=np.float64).reshape(k)
+    cut_rows = np.array([c[1] for c in cuts], dtype=np.int64).reshape(k)
+    return values, cut_rows

@@ -56,35 +56,21 @@ def _score_udf(
     # a third input, when given, holds each row's number in the user's frame (errors name it)
     first = int(series[2][0]) if len(series) > 2 and len(series[2]) else None
     try:
-        return _scored_batch(labels, pred_probs, options, thresholds, num_classes, streamed, dtype, spec, first)
+        where = Where(streamed=streamed, first_row=first)
+        batch = read_batch(labels, pred_probs, num_classes=num_classes, where=where, spec=spec, defer_range_check=True)
+        if options.adjust_pred_probs and thresholds is None:  # from the column itself
+            batch = batch.checked()
+            thresholds = batch_thresholds(batch)
+        if options.aggregator is None:
+            values = per_class_matrix(batch, options, thresholds)
+        else:
+            values = row_scores(batch, options, thresholds)
     except (ValueError, TypeError):
         # Batches run in parallel: an earlier batch may hold an earlier bad row. Name the first.
         earlier = earlier_error(first) if earlier_error is not None and first else None
         if earlier is None:
             raise
         raise earlier from None
-
-
-def _scored_batch(
-    labels: pl.Series,
-    pred_probs: pl.Series,
-    options: ScoringOptions,
-    thresholds: Thresholds | None,
-    num_classes: int | None,
-    streamed: bool,
-    dtype: pl.DataType,
-    spec: LabelSpec,
-    first: int | None,
-) -> pl.Series:
-    where = Where(streamed=streamed, first_row=first)
-    batch = read_batch(labels, pred_probs, num_classes=num_classes, where=where, spec=spec, defer_range_check=True)
-    if options.adjust_pred_probs and thresholds is None:  # from the column itself
-        batch = batch.checked()
-        thresholds = batch_thresholds(batch)
-    if options.aggregator is None:
-        values = per_class_matrix(batch, options, thresholds)
-    else:
-        values = row_scores(batch, options, thresholds)
     return to_series(labels.name, batch, values, dtype)
 
 

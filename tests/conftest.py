@@ -106,32 +106,29 @@ def demo() -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def udf_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Records the number of rows of every batch the scoring UDF reads."""
+def _record_read_batch(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[int]:
+    """Record the number of rows of every batch ``module.read_batch`` reads."""
     sizes: list[int] = []
-    original = mlq_expressions.read_batch
+    original = module.read_batch
 
     def recording(labels: pl.Series, pred_probs: pl.Series, **kw: Any) -> Any:
         sizes.append(len(labels))
         return original(labels, pred_probs, **kw)
 
-    monkeypatch.setattr(mlq_expressions, "read_batch", recording)
+    monkeypatch.setattr(module, "read_batch", recording)
     return sizes
+
+
+@pytest.fixture
+def udf_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Records the number of rows of every batch the scoring UDF reads."""
+    return _record_read_batch(monkeypatch, mlq_expressions)
 
 
 @pytest.fixture
 def threshold_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Records the number of rows of every batch the threshold pass (pass 1) reads."""
-    sizes: list[int] = []
-    original = mlq_frames.read_batch
-
-    def recording(labels: pl.Series, pred_probs: pl.Series, **kw: Any) -> Any:
-        sizes.append(len(labels))
-        return original(labels, pred_probs, **kw)
-
-    monkeypatch.setattr(mlq_frames, "read_batch", recording)
-    return sizes
+    return _record_read_batch(monkeypatch, mlq_frames)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ turns it into an integer and sums those in int64, reading pred_probs once.
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -70,6 +70,91 @@ _SCALE_53 = 2.0**53
 #: Values added in one int64 lane: 1023 integers of at most 2**53 * (1 + 1e-6) stay below 2**63.
 _LANE_VALUES = 1023
 _LOW_32 = (1 << 32) - 1
+#: Below this many entries per eighth of the batch, ``complement_sums`` reads blocks of this many
+#: entries from a buffer of its own (fewer numpy calls on small batches; freed before scoring).
+_SMALL_BLOCK_ENTRIES = 1 << 15
+#: Labelled values gathered before ``complement_sums`` adds them to their classes' sums: a
+#: sixteenth of them, between 2**13 and 2**16.
+_PENDING_VALUES = (1 << 13, 1 << 16)
+
+
+def _block_rows(n: int, k: int, wide: int) -> int:
+    """Rows per block of ``complement_sums``: whole lanes of ``wide`` rows, and few blocks."""
+    eighth = -(-n // 8)  # the scoring kernel's block: at most an eighth of the batch
+    entries = max(min(_BLOCK_ENTRIES, eighth * k), min(_SMALL_BLOCK_ENTRIES, n * k))
+    blocks = -(-n * k // max(entries, 1))
+    rows = max(1, min(-(-n // blocks), wide * _LANE_VALUES))
+    return -(-rows // wide) * wide if rows > wide else rows
+
+
+class _Lanes:
+    """Integer column sums of int64 blocks, ``wide`` rows side by side in int64 lanes.
+
+    A lane holds at most 1023 values before it is folded into the (K,) high and low 32-bit sums.
+    """
+
+    def __init__(self, wide: int, k: int) -> None:
+        self.wide, self.k = wide, k
+        self.lanes = np.zeros((wide, k), dtype=np.int64)
+        self.filled = 0  # values in the fullest lane
+        self.high = np.zeros(k, dtype=np.int64)
+        self.low = np.zeros(k, dtype=np.int64)
+
+    def add(self, block: np.ndarray) -> None:
+        m = block.shape[0]
+        per_lane = -(-m // self.wide)
+        if self.filled + per_lane > _LANE_VALUES:
+            self.fold()
+        whole = m - m % self.wide
+        flat = self.lanes.reshape(-1)
+        flat += np.add.reduce(block[:whole].reshape(-1, self.wide * self.k), axis=0)
+        if whole < m:
+            self.lanes[: m - whole] += block[whole:]
+        self.filled += per_lane
+
+    def fold(self) -> None:
+        self.high += (self.lanes >> 32).sum(axis=0)
+        self.low += (self.lanes & _LOW_32).sum(axis=0)
+        self.lanes[:] = 0
+        self.filled = 0
+
+    def totals(self) -> list[int]:
+        self.fold()
+        return [(h << 32) + lo for h, lo in zip(self.high.tolist(), self.low.tolist(), strict=True)]
+
+
+class _Gathered:
+    """Labelled values gathered block by block, added to ``SegmentSums`` a few thousand at a time.
+
+    Blocks arrive in row order, so the values waiting are those of ``classes[first:first + count]``.
+    """
+
+    def __init__(self, classes: np.ndarray, k: int, dtype: np.dtype[Any]) -> None:
+        self.classes = classes
+        self.sums = SegmentSums(k)
+        low, high = _PENDING_VALUES
+        self.buffer = np.empty(min(high, max(low, classes.size // 16)), dtype=dtype)
+        self.first = self.count = 0
+
+    def add(self, flat: np.ndarray, inside: np.ndarray, lo: int) -> None:
+        size = inside.size
+        if self.count + size > self.buffer.size:
+            self.flush()
+        if size > self.buffer.size:
+            self.sums.add(flat[inside], self.classes[lo : lo + size])
+            self.first = lo + size
+            return
+        if self.count == 0:
+            self.first = lo
+        np.take(flat, inside, out=self.buffer[self.count : self.count + size], mode="clip")
+        self.count += size
+
+    def flush(self) -> None:
+        if self.count:
+            waiting = self.classes[self.first : self.first + self.count]
+            self.sums.add(self.buffer[: self.count], waiting, step=self.buffer.size)
+        self.first += self.count
+        self.count = 0
 
 
 def complement_sums(
@@ -79,32 +164,32 @@ def complement_sums(
 
     ``exclude`` (ascending flat indices ``row * K + column``) leaves those entries out; with
     ``classes`` (a segment id per excluded entry) the values left out are summed too, per id, as
-    each block is read (no array of them): the second list (empty without ``classes``).
+    each block is read (a few thousand at a time, no array of them): the second list (empty
+    without ``classes``).
 
     ``1 - p`` is a multiple of 2**-53 for every float64 (and float32) p in [-1/2, 2]: when
     p <= 1/2 the result is at least 1/2 and is rounded to its last place, 2**-53 or coarser; when
     p > 1/2 it is exact (Sterbenz) and p itself is a multiple of 2**-53. So ``2**53 (1 - p)`` is an
     integer, and it is what ``2**53 - 2**53 p`` gives in float64 (scaling by 2**53 is exact and
     commutes with the rounding). Each block is read once into that integer (two passes in place,
-    in the scoring kernel's block buffer) and summed in int64 lanes of at most 1023 values,
-    ``wide`` rows side by side.
+    in a block buffer) and summed in int64 lanes of at most 1023 values, ``wide`` rows side by
+    side. A block is at most an eighth of the batch (the scoring kernel's buffer, reused), except
+    on small batches, which read blocks of 2**15 entries from a buffer of their own.
     """
     n, k = values.shape
     wide = _wide_rows(k)
-    # the scoring kernel's block (at most an eighth of the batch), and whole lanes of wide rows
-    rows = max(1, min(_BLOCK_ENTRIES // max(k, 1), -(-n // 8), wide * _LANE_VALUES))
-    if rows > wide:
-        rows -= rows % wide
+    rows = _block_rows(n, k, wide)
+    shared = rows <= -(-n // 8)
     one = values.dtype.type(1)
     parts: list[list[int]] = []
     excluded: list[list[int]] = []
 
     def fill(first: int, last: int) -> None:
-        taken = SegmentSums(k) if classes is not None else None
-        buffer = scratch("scores", (min(rows, last - first), k), np.float64)
+        taken = _Gathered(classes, k, values.dtype) if classes is not None else None
+        shape = (min(rows, last - first), k)
+        buffer = scratch("scores", shape, np.float64) if shared else np.empty(shape, dtype=np.float64)
         integers = buffer.view(np.int64)
-        high = np.zeros(k, dtype=np.int64)  # sums of the lanes' bits above 32, and below
-        low = np.zeros(k, dtype=np.int64)
+        lanes = _Lanes(wide, k)
         for start in range(first, last, rows):
             block = values[start : min(start + rows, last)]
             m = block.shape[0]
@@ -116,20 +201,16 @@ def complement_sums(
                 np.multiply(np.subtract(one, block), _SCALE_53, out=x)
                 np.copyto(xi, x, casting="unsafe")
             if exclude is not None:
-                lo, hi = np.searchsorted(exclude, [start * k, (start + m) * k])
+                lo, hi = np.searchsorted(exclude, [start * k, (start + m) * k]).tolist()
                 inside = exclude[lo:hi] - start * k
-                if taken is not None and classes is not None:
-                    taken.add(block.reshape(-1)[inside], classes[lo:hi])
+                if taken is not None:
+                    taken.add(block.reshape(-1), inside, lo)
                 xi.reshape(-1)[inside] = 0
-            whole = m - m % wide
-            lanes = np.add.reduce(xi[:whole].reshape(-1, wide * k), axis=0).reshape(wide, k)
-            if whole < m:
-                lanes = np.concatenate([lanes, xi[whole:]])
-            high += (lanes >> 32).sum(axis=0)
-            low += (lanes & _LOW_32).sum(axis=0)
-        parts.append([(h << 32) + lo for h, lo in zip(high.tolist(), low.tolist(), strict=True)])
+            lanes.add(xi)
+        parts.append(lanes.totals())
         if taken is not None:
-            excluded.append(taken.totals)
+            taken.flush()
+            excluded.append(taken.sums.totals)
 
     run_ranges(n, k, fill)
     totals = [sum(column) for column in zip(*parts, strict=True)] if parts else [0] * k
@@ -146,39 +227,59 @@ _ROUND_3 = (1.5 * 2.0**26, 0.75, 1.5 * 2.0**-28)
 _LIMB_BITS = (26, 53, 80)
 #: Values per block of ``SegmentSums.add``: bounded temporaries, and far below 2**26.
 _SEGMENT_BLOCK = 1 << 16
+#: Values whose limbs ``SegmentSums`` may hold in float64 before moving them to int64 (and at
+#: most one block more): limbs of up to 2**26 values sum exactly.
+_EXACT_FLOAT_VALUES = 1 << 25
 
 
 class SegmentSums:
     """Exact fixed-point sums per segment id, fed block by block (``add``), read by ``totals``.
 
     Each value is cut into three limbs on the grids 2**-26, 2**-53 and 2**-80 (the last rounded,
-    as ``column_sums`` rounds it), and each limb of a block is summed with one ``np.bincount``:
-    exact, since a block holds far fewer than 2**26 values. The block sums are integers in their
-    grid's units and accumulate in int64 (no overflow before 2**25 blocks).
+    as ``column_sums`` rounds it), and each limb of a block is summed with one ``np.bincount``.
+    A limb is a multiple of its grid of at most 2**27 grid units (values in [0, 2]), so float64
+    sums of up to 2**26 limbs are exact in any order: the limbs accumulate in float64 and move to
+    int64 (in their grid's units) once 2**25 values are in.
     """
 
     def __init__(self, num_segments: int) -> None:
         self.num_segments = num_segments
         self._limbs = np.zeros((len(_LIMB_BITS), num_segments), dtype=np.int64)
+        self._floats = np.zeros((len(_LIMB_BITS), num_segments), dtype=np.float64)
+        self._pending = 0  # values in ``_floats``
 
-    def add(self, values: np.ndarray, segment: np.ndarray) -> None:
-        """Add the 1-D ``values`` to the sums of their ``segment`` ids."""
-        # an eighth of the values at a time, between 2**12 and 2**16: the block's few temporaries
-        # stay small next to the values themselves
-        step = min(_SEGMENT_BLOCK, max(1 << 12, -(-values.size // 8)))
+    def add(self, values: np.ndarray, segment: np.ndarray, *, step: int | None = None) -> None:
+        """Add the 1-D ``values`` to the sums of their ``segment`` ids, ``step`` values at a time.
+
+        By default a step is an eighth of the values, between 2**12 and 2**16: the step's few
+        temporaries stay small next to the values themselves.
+        """
+        if step is None:
+            step = min(_SEGMENT_BLOCK, max(1 << 12, -(-values.size // 8)))
         for start in range(0, values.size, step):
+            if self._pending >= _EXACT_FLOAT_VALUES:
+                self._to_integers()
             rest = values[start : start + step].astype(np.float64)
             ids = segment[start : start + step]
-            for row, (constant, bits) in enumerate(zip(_ROUND_3, _LIMB_BITS, strict=True)):
-                limb = (rest + constant) - constant
-                if bits < UNIT_BITS:
+            limb = np.empty_like(rest)
+            for row, constant in enumerate(_ROUND_3):
+                np.add(rest, constant, out=limb)
+                limb -= constant
+                if row < len(_ROUND_3) - 1:
                     rest -= limb
-                sums = np.bincount(ids, weights=limb, minlength=self.num_segments)
-                self._limbs[row] += (sums * 2.0**bits).astype(np.int64)
+                self._floats[row] += np.bincount(ids, weights=limb, minlength=self.num_segments)
+            self._pending += rest.size
+
+    def _to_integers(self) -> None:
+        for row, bits in enumerate(_LIMB_BITS):
+            self._limbs[row] += (self._floats[row] * 2.0**bits).astype(np.int64)
+        self._floats[:] = 0.0
+        self._pending = 0
 
     @property
     def totals(self) -> list[int]:
         """The sums so far, in units of 2**-80, as Python integers."""
+        self._to_integers()
         shifts = [UNIT_BITS - bits for bits in _LIMB_BITS]
         columns = zip(*(limb.tolist() for limb in self._limbs), strict=True)
         return [sum(v << shift for v, shift in zip(column, shifts, strict=True)) for column in columns]
@@ -197,8 +298,9 @@ def segment_sums(values: np.ndarray, segment: np.ndarray, num_segments: int) -> 
 def mean(total: int, count: int) -> float:
     """Return the mean of ``count`` values whose fixed-point sum is ``total``.
 
-    The mean is correctly rounded to float64 (NaN when ``count`` is 0).
+    The mean is correctly rounded to float64 (NaN when ``count`` is 0): Python divides integers
+    with correct rounding.
     """
     if count == 0:
         return float("nan")
-    return float(Fraction(total, count << UNIT_BITS))
+    return total / (count << UNIT_BITS)

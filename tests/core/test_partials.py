@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,3 +128,42 @@ def test_complement_sums_are_the_exact_sums_of_one_minus_p(values: list[float], 
     assert all(e.denominator == 1 for e in expected)  # 1 - p is on the 2**-80 grid: nothing to round
     assert exact.column_sums(probs, complement=True) == [int(e) for e in expected]
     assert exact.column_sums(probs, complement=True) == exact.column_sums(one_minus)
+
+
+def _one_minus_units(probs: np.ndarray) -> np.ndarray:
+    """2**53 (1 - p) as int64, with 1 - p computed in the dtype of ``probs``."""
+    one_minus = np.subtract(probs.dtype.type(1), probs).astype(np.float64)
+    return (one_minus * 2.0**53).astype(np.int64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("n", "share"), [(400_000, 0.3), (150_000, 0.1), (3_000, 0.4)])
+def test_complement_sums_over_many_blocks_and_threads(dtype: type, n: int, share: float) -> None:
+    """Blocks, lane folds, both row ranges and the gathered labelled values all add up exactly.
+
+    400,000 x 2 rows fill a lane every block and leave more labelled values per block than the
+    gather buffer holds; 150,000 rows with 10% labelled fill the buffer every few blocks; 3,000
+    rows read blocks of their own buffer.
+    """
+    rng = np.random.default_rng(n)
+    k = 2
+    probs = rng.random((n, k)).astype(dtype)
+    probs[rng.random((n, k)) < 0.01] = rng.choice([0.0, 1.0, 0.5, 2.0**-60, 5e-324, np.nextafter(0.5, 0)])
+    labelled = rng.random((n, k)) < share
+    positions = np.flatnonzero(labelled)
+    classes = positions % k
+    absent, present = exact.complement_sums(probs, exclude=positions, classes=classes)
+
+    units = _one_minus_units(probs)
+    units[labelled] = 0
+    high, low = (units >> 26).sum(axis=0).tolist(), (units & ((1 << 26) - 1)).sum(axis=0).tolist()
+    assert absent == [((h << 26) + lo) << (exact.UNIT_BITS - 53) for h, lo in zip(high, low, strict=True)]
+    expected = [sum(Fraction(float(v)) for v in probs[labelled[:, c], c]) for c in range(k)]
+    assert present == [round(e * 2**exact.UNIT_BITS) for e in expected]
+    assert present == exact.segment_sums(probs.reshape(-1)[positions], classes, k)
+
+
+@given(st.integers(1, 10**12), st.data())
+def test_mean_is_the_correctly_rounded_quotient(count: int, data: st.DataObject) -> None:
+    total = data.draw(st.integers(0, (count << exact.UNIT_BITS) * 2))
+    assert exact.mean(total, count) == float(Fraction(total, count << exact.UNIT_BITS))

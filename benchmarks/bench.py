@@ -450,7 +450,9 @@ def render_markdown(results: dict, streaming: dict | None, chart: str | None) ->
             "tracemalloc, and a numpy-side copy +76 MiB in both. What peaks on our side: the output "
             "(8 bytes a row), the label positions (8 bytes a label) and one block buffer per thread "
             "(up to 2^18 entries, 2 MiB, and at most an eighth of the batch), plus for "
-            "adjust_pred_probs two per-class tiles of one block and for confidence_weighted_entropy "
+            "adjust_pred_probs two per-class tiles of one block (and, on a batch under 2^18 "
+            "entries, the threshold pass's own 256 KiB block, freed before scoring) and for "
+            "confidence_weighted_entropy "
             "a few block-sized temporaries; no (N, K) array (docs/how-it-works.md).",
             "",
             "| N, K | config | pred_probs float64 | cleanlab (RSS) | cleanlab (tracemalloc) | ours (RSS) | ours (tracemalloc) | ours ≤ pred_probs |",

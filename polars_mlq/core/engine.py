@@ -31,7 +31,7 @@ from polars_mlq.core.low_memory import low_memory_rule
 from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
 from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
 from polars_mlq.core.scores import ema, plain_scores
-from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial, class_cutoffs, nth_pair
+from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial, class_cutoffs, class_order, nth_pair
 from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
 from polars_mlq.input import sorted_unique
 
@@ -76,7 +76,7 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
             if not inside.any():
                 continue
             pick = np.flatnonzero(inside[entries.cls])  # only the classes whose cutoff falls inside
-            order = pick[np.argsort(entries.cls[pick], kind="stable")]
+            order = pick[class_order(entries.cls[pick], k)]
             cls, p, row = entries.cls[order], entries.p[order], entries.rows[order]
             keys = sort_key(by, label, p, np.subtract(p.dtype.type(1), p)).astype(np.float64)
             starts = np.zeros(k + 1, dtype=np.int64)

@@ -92,24 +92,44 @@ def _smallest_cwe(
     its smallest scores at its smallest q; if those are at most CWE_FROM_CONFIDENCE_HIGH, the
     scores follow from the sorted q alone, with logarithms for those ``terms`` entries only. The
     other rows (a q near 0 or 1, or too few q away from 1) are scored in full from their own p.
+    A row whose largest q is above CWE_RISING_HIGH (most rows of a model whose probabilities sit
+    within 1e-7 of 0 or 1) goes there before any sort, so no row is sorted twice.
     With ``check``, None if the sorted q show a p outside [0, 1] (``_sorted_in_unit_interval``).
     """
     full_sort = not use_partition(terms, confidence.shape[1])
-    smallest = smallest_sorted(confidence, terms)
-    if check and not (full_sort and _sorted_in_unit_interval(confidence)):
+    keys = confidence.view(SORT_KEYS[confidence.dtype])
+    high = keys.max(axis=1)
+    if check and not (full_sort and high.max() <= _ONE_KEYS[confidence.dtype]):
         return None
-    top = confidence[:, -1] if full_sort else confidence[:, terms - 1 :].max(axis=1)
-    fast = (smallest[:, 0] >= CWE_RISING_LOW) & (top <= CWE_RISING_HIGH) & (smallest[:, -1] <= CWE_FROM_CONFIDENCE_HIGH)
-    if fast.all():
+    below = high.view(confidence.dtype) <= CWE_RISING_HIGH
+    every = bool(below.all())
+    smallest = smallest_sorted(confidence if every else confidence[below], terms)
+    if check and (
+        (smallest.size and smallest[:, 0].view(keys.dtype).min() < 0) or (not every and keys[~below].min() < 0)
+    ):
+        return None  # a value with the sign bit set (sorted first, ``_sorted_in_unit_interval``)
+    fast = (smallest[:, 0] >= CWE_RISING_LOW) & (smallest[:, -1] <= CWE_FROM_CONFIDENCE_HIGH)
+    if every and fast.all():
         return cwe_of_confidence(smallest)
-    scores = np.empty(smallest.shape, dtype=np.float64)
-    scores[fast] = cwe_of_confidence(smallest[fast])
-    rows = np.flatnonzero(~fast)
-    probs = batch.probs[start + rows]
-    exact = np.empty(probs.shape, dtype=np.float64)
-    confidence_weighted_entropy(probs, _rows_positions(batch, start, rows), exact)
-    scores[rows] = smallest_sorted(exact, terms)
+    scores = np.empty((confidence.shape[0], terms), dtype=np.float64)
+    taken = np.flatnonzero(below)[fast]
+    scores[taken] = cwe_of_confidence(smallest[fast])
+    rest = np.ones(confidence.shape[0], dtype=bool)
+    rest[taken] = False
+    _score_in_full(batch, start, np.flatnonzero(rest), terms, scores)
     return scores
+
+
+def _score_in_full(batch: Batch, start: int, rows: np.ndarray, terms: int, scores: np.ndarray) -> None:
+    """Set ``scores[rows]`` to the ``terms`` smallest scores of those block rows, computed from their p."""
+    if rows.size == scores.shape[0]:  # the whole block: no gathered copy
+        stop = start + rows.size
+        probs, positions = batch.probs[start:stop], batch.positions(start, stop)
+    else:
+        probs, positions = batch.probs[start + rows], _rows_positions(batch, start, rows)
+    exact = np.empty(probs.shape, dtype=np.float64)
+    confidence_weighted_entropy(probs, positions, exact)
+    scores[rows] = smallest_sorted(exact, terms)
 
 
 _ONE_KEYS = {dtype: np.array(1.0, dtype=dtype).view(key)[()] for dtype, key in SORT_KEYS.items()}

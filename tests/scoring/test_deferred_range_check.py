@@ -104,3 +104,21 @@ def test_a_labelled_minus_zero_scores_as_zero_and_hides_no_negative_value(lazy: 
     assert with_minus_zero == pytest.approx(cleanlab_scores(labels, np.array(zero), method=method), abs=1e-12)
     with pytest.raises(ValueError, match=r"row 1\b.*: pred_probs value -0\.5 at class 2"):
         scored([[0.1, 0.5, 0.2], [-0.0, 0.6, -0.5], [0.9, 0.2, 0.7]], [[0], [0, 2], [1]])
+
+
+@pytest.mark.parametrize("bad", [-0.25, 1.25])
+def test_cwe_rows_near_one_that_skip_the_sort_are_still_range_checked(bad: float) -> None:
+    """A row whose largest q is within 2e-7 of 1 goes to the full path before any sort; a value
+    outside [0, 1] in it must still fail the range check (labelled -0.25, or unlabelled 1.25:
+    both give a negative q), and the rows around it must score as cleanlab scores them."""
+    labels, probs = helpers.kernel_data(400, 60)
+    probs[:, 1:] = np.minimum(probs[:, 1:], 1e-9)  # q of the unlabelled classes within 1e-9 of 1
+    labels = [[0] for _ in labels]
+    good = probs.copy()
+    probs[123, 0 if bad < 0 else 7] = bad
+    df = pl.DataFrame({"labels": labels, "pred_probs": probs})
+    with pytest.raises(ValueError, match=rf"column 'pred_probs', row 123.*value {bad}"):
+        df.mlq.label_quality(method="confidence_weighted_entropy")
+    ours = pl.DataFrame({"labels": labels, "pred_probs": good}).mlq.label_quality(method="confidence_weighted_entropy")
+    expected = cleanlab_scores(labels, good, method="confidence_weighted_entropy")
+    np.testing.assert_allclose(ours["label_quality"].to_numpy(), expected, rtol=0, atol=1e-12)

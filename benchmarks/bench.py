@@ -364,7 +364,7 @@ def verdicts(results: dict) -> list[tuple[str, bool, str]]:
     return out
 
 
-def render_markdown(results: dict, streaming: dict | None, chart: str | None) -> str:
+def render_markdown(results: dict, streaming: dict | None, chart: str | None, spread: dict | None = None) -> str:
     m = results["machine"]
     cells = results["cells"]
     sizes = list(dict.fromkeys((c["n"], c["k"]) for c in cells))
@@ -465,6 +465,10 @@ def render_markdown(results: dict, streaming: dict | None, chart: str | None) ->
                 f"| {_size(c['n'], c['k'])} | `{c['config']}` | {_mib(c['pred_probs_bytes'])} | "
                 f"{_mib(mc['rss_extra'])} | {_mib(mc['tracemalloc_extra'])} | {_mib(mo['rss_extra'])} | "
                 f"{_mib(mo['tracemalloc_extra'])} | {ok} |")
+    if spread:
+        from spread import render_spread  # spread.py imports this module
+
+        lines += ["", *render_spread(spread)]
     if streaming:
         lines += ["", render_streaming(streaming)]
     lines += ["", "## Targets", "", "| target | met | measured |", "|---|:-:|---:|"]
@@ -644,7 +648,8 @@ def render_chart(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(results: dict, streaming: dict | None, out: Path, chart: Path | None) -> None:
+def write_report(results: dict, streaming: dict | None, out: Path, chart: Path | None,
+                 spread: dict | None = None) -> None:
     for cell in results["cells"]:  # recomputed, so that older JSON renders the same way
         cell["ours_over_floor"] = statistics.median(b / c for b, c in zip(cell["ours_s"], cell["floor_s"]))
     chart_ref = None
@@ -652,7 +657,7 @@ def write_report(results: dict, streaming: dict | None, out: Path, chart: Path |
         render_chart(results, chart)
         chart_ref = os.path.relpath(chart, out.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(results, streaming, chart_ref))
+    out.write_text(render_markdown(results, streaming, chart_ref, spread))
     print(f"wrote {out}" + (f" and {chart}" if chart else ""))
 
 
@@ -677,6 +682,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="raw results (default benchmarks/results/bench.json for a full run)")
     p.add_argument("--streaming-json", type=Path, default=HERE / "results" / "streaming.json",
                    help="streaming.py's results, included in the report if the file exists")
+    p.add_argument("--spread-json", type=Path, default=HERE / "results" / "spread.json",
+                   help="spread.py's results, included in the report if the file exists")
     p.add_argument("--report", action="store_true", help="only re-render the report from --json")
     p.add_argument("--memory-child", choices=["cleanlab", "ours"], help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -695,7 +702,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         json_path = json_path or HERE / "results" / "bench.json"
         write_report(json.loads(json_path.read_text()), _load(args.streaming_json),
-                     out or ROOT / "docs" / "benchmarks.md", chart or ROOT / "docs" / "img" / "benchmark.png")
+                     out or ROOT / "docs" / "benchmarks.md", chart or ROOT / "docs" / "img" / "benchmark.png",
+                     _load(args.spread_json))
         return 0
 
     results = run(args)
@@ -704,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
         json_path.write_text(json.dumps(results, indent=1))
         print(f"wrote {json_path}")
     if out:
-        write_report(results, _load(args.streaming_json), out, chart)
+        write_report(results, _load(args.streaming_json), out, chart, _load(args.spread_json))
     print()
     for name, ok, value in verdicts(results):
         print(f"{'MET   ' if ok else 'MISSED'} {name}: {value}")

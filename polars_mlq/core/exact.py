@@ -157,15 +157,25 @@ class _Gathered:
         self.count = 0
 
 
+class RepeatedEntry(ValueError):
+    """``complement_sums`` with ``row_offsets`` met an entry excluded twice (see there)."""
+
+
 def complement_sums(
-    values: np.ndarray, *, exclude: np.ndarray | None = None, classes: np.ndarray | None = None
+    values: np.ndarray,
+    *,
+    exclude: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
+    row_offsets: np.ndarray | None = None,
 ) -> tuple[list[int], list[int]]:
     """Return exact column sums of ``1 - values`` (as computed in their dtype), in units of 2**-80.
 
     ``exclude`` (ascending flat indices ``row * K + column``) leaves those entries out; with
     ``classes`` (a segment id per excluded entry) the values left out are summed too, per id, as
     each block is read (a few thousand at a time, no array of them): the second list (empty
-    without ``classes``).
+    without ``classes``). With ``row_offsets`` (n + 1 offsets: row r's entries are
+    ``exclude[row_offsets[r]:row_offsets[r + 1]]``) the entries of a row may come in any order,
+    but none twice: each block checks that, and raises ``RepeatedEntry`` if one is.
 
     ``1 - p`` is a multiple of 2**-53 for every float64 (and float32) p in [-1/2, 2]: when
     p <= 1/2 the result is at least 1/2 and is rounded to its last place, 2**-53 or coarser; when
@@ -201,10 +211,19 @@ def complement_sums(
                 np.multiply(np.subtract(one, block), _SCALE_53, out=x)
                 np.copyto(xi, x, casting="unsafe")
             if exclude is not None:
-                lo, hi = np.searchsorted(exclude, [start * k, (start + m) * k]).tolist()
+                if row_offsets is None:
+                    lo, hi = np.searchsorted(exclude, [start * k, (start + m) * k]).tolist()
+                else:
+                    lo, hi = int(row_offsets[start]), int(row_offsets[start + m])
                 inside = exclude[lo:hi] - start * k
                 if taken is not None:
                     taken.add(block.reshape(-1), inside, lo)
+                if row_offsets is not None:  # an entry written twice keeps only its last stamp
+                    stamps = np.arange(-1, -1 - inside.size, -1, dtype=np.int64)
+                    xi.reshape(-1)[inside] = stamps
+                    if not np.array_equal(xi.reshape(-1)[inside], stamps):
+                        msg = "an entry is excluded twice"
+                        raise RepeatedEntry(msg)
                 xi.reshape(-1)[inside] = 0
             lanes.add(xi)
         parts.append(lanes.totals())

@@ -87,11 +87,18 @@ class ThresholdPartial:
         if n == 0:
             return cls.empty(k)
         positions, classes = batch.label_positions, batch.label_values
-        if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
-            positions = sorted_unique(positions)  # labels out of order within a row, or repeated
-            classes = positions % k
         # 1 - p of the unlabelled entries, and p of the labelled ones, as each block is read
-        absent, present = exact.complement_sums(probs, exclude=positions, classes=classes)
+        if positions.size < 2 or bool(np.all(positions[1:] > positions[:-1])):
+            absent, present = exact.complement_sums(probs, exclude=positions, classes=classes)
+        else:  # labels out of order within a row: read by row, unless a label is repeated
+            try:
+                absent, present = exact.complement_sums(
+                    probs, exclude=positions, classes=classes, row_offsets=batch.label_offsets
+                )
+            except exact.RepeatedEntry:
+                positions = sorted_unique(positions)
+                classes = positions % k
+                absent, present = exact.complement_sums(probs, exclude=positions, classes=classes)
         counts = np.bincount(classes, minlength=k).astype(np.int64)
         sums = tuple(zip(absent, present, strict=True))
         return cls(k, n, counts, sums, probs.dtype.name)

@@ -167,3 +167,35 @@ def test_complement_sums_over_many_blocks_and_threads(dtype: type, n: int, share
 def test_mean_is_the_correctly_rounded_quotient(count: int, data: st.DataObject) -> None:
     total = data.draw(st.integers(0, (count << exact.UNIT_BITS) * 2))
     assert exact.mean(total, count) == float(Fraction(total, count << exact.UNIT_BITS))
+
+
+@pytest.mark.parametrize("n", [3_000, 200_000])
+def test_labels_out_of_order_within_rows_give_the_sorted_sums(n: int) -> None:
+    """Unordered labels are read row by row (no sort); a repeated label falls back to the sorted path."""
+    rng = np.random.default_rng(n)
+    k = 7
+    probs = rng.random((n, k))
+    labelled = rng.random((n, k)) < 0.4
+    rows, cols = np.nonzero(labelled)
+    order = np.lexsort((rng.random(rows.size), rows))  # shuffled within each row
+    shuffled = rows[order] * k + cols[order]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    ascending = np.flatnonzero(labelled)
+    expected = exact.complement_sums(probs, exclude=ascending, classes=ascending % k)
+    got = exact.complement_sums(probs, exclude=shuffled, classes=shuffled % k, row_offsets=offsets)
+    assert got == expected
+    repeated = shuffled.copy()
+    first = int(np.flatnonzero(np.diff(offsets) >= 2)[-1])  # a late row with two labels
+    repeated[offsets[first] + 1] = repeated[offsets[first]]
+    with pytest.raises(exact.RepeatedEntry):
+        exact.complement_sums(probs, exclude=repeated, classes=repeated % k, row_offsets=offsets)
+
+    in_order = cols[order].tolist()
+    labels = [in_order[offsets[i] : offsets[i + 1]] for i in range(n)]
+    labels[first] = [*labels[first], labels[first][0]]  # the same label twice counts once
+    series = pl.Series("labels", labels, dtype=pl.List(pl.Int64))
+    batch = read_batch(series, pl.Series("pred_probs", probs), num_classes=k)
+    partial = ThresholdPartial.of_batch(batch)
+    assert partial.sums == tuple(zip(*expected, strict=True))
+    assert partial.present.tolist() == labelled.sum(axis=0).tolist()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,6 +17,7 @@ from polars_mlq.input import (
     LabelsFormat,
     Method,
     ScoringOptions,
+    batch_of_arrays,
     parse_options,
     read_arrays,
     read_batch,
@@ -108,10 +108,7 @@ def read_inputs(
         arrays = _label_arrays(labels)
         width = pred_probs.shape[1] if pred_probs.ndim == 2 else 0
         if arrays is not None and (arrays[1].size == 0 or 0 <= arrays[1].min() <= arrays[1].max() < width):
-            empty = pl.select(pl.repeat(pl.lit([], dtype=pl.List(pl.Int64)), len(labels))).to_series()
-            batch = read_arrays(empty.alias("labels"), pred_probs, spec)
-            offsets, values = arrays
-            return dataclasses.replace(batch, label_offsets=offsets, label_values=values.astype(np.intp))
+            return batch_of_arrays(*arrays, pred_probs, spec)
     series = _labels_series(labels, labels_format)
     if isinstance(pred_probs, pl.Series):
         return read_batch(series, pred_probs, spec=spec)

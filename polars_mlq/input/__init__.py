@@ -7,7 +7,7 @@ scoring options (``parse_options``).
 """
 
 from polars_mlq.input.arrow import list_buffers
-from polars_mlq.input.batch import BLOCK_ELEMENTS, Batch, read_arrays, read_batch
+from polars_mlq.input.batch import BLOCK_ELEMENTS, Batch, batch_of_arrays, read_arrays, read_batch
 from polars_mlq.input.columns import TOLERANCE, LabelsFormat, LabelSpec, Where
 from polars_mlq.input.frames import (
     Frame,
@@ -48,6 +48,7 @@ __all__ = [
     "ScoringOptions",
     "Where",
     "all_probabilities",
+    "batch_of_arrays",
     "checked_num_classes",
     "checked_series_num_classes",
     "frame_inputs",

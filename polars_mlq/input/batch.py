@@ -175,20 +175,8 @@ def read_batch(
 def read_arrays(labels: pl.Series, probs: np.ndarray, spec: LabelSpec = LabelSpec()) -> Batch:
     """Validate labels given as a Series and pred_probs given as a 2-D numpy array."""
     check_labels_dtype(labels.dtype, labels.name, spec)
-    if not isinstance(probs, np.ndarray) or probs.ndim != 2:
-        shape = getattr(probs, "shape", None)
-        msg = f"pred_probs must be a 2-D numpy array (n_rows, n_classes); got {type(probs).__name__} with shape {shape}"
-        raise ValueError(msg) if isinstance(probs, np.ndarray) else TypeError(msg)
-    if probs.dtype not in (np.float32, np.float64):
-        msg = f"pred_probs must be float32 or float64 probabilities; got dtype {probs.dtype}"
-        raise TypeError(msg)
     n_total = len(labels)
-    if probs.shape[0] != n_total:
-        msg = f"labels ({n_total} rows) and pred_probs ({probs.shape[0]} rows) differ in length"
-        raise ValueError(msg)
-    if n_total and probs.shape[1] == 0:
-        msg = "pred_probs has width 0; there must be at least one class"
-        raise ValueError(msg)
+    _check_probs_array(probs, n_total)
     rows = None
     if labels.null_count():
         keep = labels.is_not_null()
@@ -198,3 +186,32 @@ def read_arrays(labels: pl.Series, probs: np.ndarray, spec: LabelSpec = LabelSpe
     check_class_count(class_names_of(labels.dtype, spec), probs.shape[1], len(labels), spec)
     offsets, values = read_labels(labels, probs.shape[1], Where(), rows, n_total, spec)
     return Batch(probs, offsets, values, rows, n_total)
+
+
+def batch_of_arrays(offsets: np.ndarray, values: np.ndarray, probs: np.ndarray, spec: LabelSpec = LabelSpec()) -> Batch:
+    """Validate pred_probs given as a 2-D numpy array, with labels already read as CSR arrays.
+
+    ``values`` (class indices, int) must be checked by the caller: in [0, K), one list per row
+    (``offsets``, n + 1 entries). No row is null.
+    """
+    n_total = offsets.size - 1
+    _check_probs_array(probs, n_total)
+    probs = np.ascontiguousarray(check_probs(probs, "pred_probs", Where(), None, n_total))
+    check_class_count(class_names_of(pl.List(pl.Int64), spec), probs.shape[1], n_total, spec)
+    return Batch(probs, offsets, values.astype(np.intp, copy=False), None, n_total)
+
+
+def _check_probs_array(probs: np.ndarray, n_total: int) -> None:
+    if not isinstance(probs, np.ndarray) or probs.ndim != 2:
+        shape = getattr(probs, "shape", None)
+        msg = f"pred_probs must be a 2-D numpy array (n_rows, n_classes); got {type(probs).__name__} with shape {shape}"
+        raise ValueError(msg) if isinstance(probs, np.ndarray) else TypeError(msg)
+    if probs.dtype not in (np.float32, np.float64):
+        msg = f"pred_probs must be float32 or float64 probabilities; got dtype {probs.dtype}"
+        raise TypeError(msg)
+    if probs.shape[0] != n_total:
+        msg = f"labels ({n_total} rows) and pred_probs ({probs.shape[0]} rows) differ in length"
+        raise ValueError(msg)
+    if n_total and probs.shape[1] == 0:
+        msg = "pred_probs has width 0; there must be at least one class"
+        raise ValueError(msg)

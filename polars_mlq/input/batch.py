@@ -28,6 +28,8 @@ from polars_mlq.input.probs import check_probs, read_probs
 #: while it is in L1, and a block's later passes find it in L2 or L3). 2^18 measured faster than
 #: 2^16 and 2^17: fewer blocks, less per-block work holding the GIL.
 BLOCK_ELEMENTS = 1 << 18
+#: A batch of at most this many entries is scored as one block (see ``Batch.block_rows``).
+SMALL_BATCH_ELEMENTS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,13 @@ class Batch:
     def block_rows(self) -> int:
         """Rows per block: about BLOCK_ELEMENTS entries, and at most an eighth of the batch.
 
-        The eighth keeps a block's temporaries well below the size of ``probs`` for small batches too.
+        The eighth keeps a block's temporaries well below the size of ``probs`` for small batches
+        too, except for a batch of at most SMALL_BATCH_ELEMENTS entries (128 KiB of float64),
+        which is one block: there numpy's per-call cost, not memory, is what counts.
         """
         n: int = self.probs.shape[0]
+        if n * self.num_classes <= SMALL_BATCH_ELEMENTS:
+            return max(1, n)
         return max(1, min(BLOCK_ELEMENTS // max(self.num_classes, 1), -(-n // 8)))
 
     def blocks(self) -> Iterator[tuple[int, int]]:

@@ -19,7 +19,7 @@ from helpers import (
     CLEANLAB_SETTINGS,
     FILTERS,
     PRUNE,
-    assert_same_up_to_ties,
+    assert_flags_like_cleanlab,
     check_find_label_issues,
     check_issues_per_class,
     cleanlab_mask,
@@ -67,7 +67,7 @@ def test_supplied_confident_joint(data: tuple[list[list[int]], np.ndarray], filt
     joint = np.random.default_rng(seed).integers(0, len(labels) + 1, (k, 2, 2))
     ours = find_multilabel_issues_per_class(labels, probs, filter_by=filter_by, confident_joint=joint)
     expected = cleanlab_mask(labels, probs, filter_by=filter_by, confident_joint=joint)
-    assert_same_up_to_ties(ours, expected, labels, probs, filter_by)
+    assert_flags_like_cleanlab(ours, labels, probs, {"filter_by": filter_by, "confident_joint": joint})
     if filter_by == "prune_by_noise_rate":
         score = overall_multilabel_health_score(labels, probs, confident_joint=joint)
         assert score == 1.0 - np.count_nonzero(ours.any(axis=1)) / len(labels)

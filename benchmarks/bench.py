@@ -364,7 +364,9 @@ def verdicts(results: dict) -> list[tuple[str, bool, str]]:
     return out
 
 
-def render_markdown(results: dict, streaming: dict | None, chart: str | None, spread: dict | None = None) -> str:
+def render_markdown(
+    results: dict, streaming: dict | None, chart: str | None, spread: dict | None = None, latency: dict | None = None
+) -> str:
     m = results["machine"]
     cells = results["cells"]
     sizes = list(dict.fromkeys((c["n"], c["k"]) for c in cells))
@@ -469,6 +471,10 @@ def render_markdown(results: dict, streaming: dict | None, chart: str | None, sp
         from spread import render_spread  # spread.py imports this module
 
         lines += ["", *render_spread(spread)]
+    if latency:
+        from latency import render_latency  # latency.py imports this module
+
+        lines += ["", *render_latency(latency)]
     if streaming:
         lines += ["", render_streaming(streaming)]
     lines += ["", "## Targets", "", "| target | met | measured |", "|---|:-:|---:|"]
@@ -513,6 +519,8 @@ def render_markdown(results: dict, streaming: dict | None, chart: str | None, sp
         "python benchmarks/bench.py --quick   # smoke run",
         "python benchmarks/bench.py           # full grid, rewrites this page and the chart",
         "python benchmarks/streaming.py --double --repeat 5  # streaming memory (~9 GB in /tmp, ~25 min)",
+        "python benchmarks/spread.py          # every distribution at (1e5, 100) and (1e6, 20), ~25 min",
+        "python benchmarks/latency.py         # per-call latency at 1e2, 1e3, 1e4 rows, ~1 min",
         "python benchmarks/bench.py --report  # re-render this page from benchmarks/results/*.json",
         "```",
         "",
@@ -649,7 +657,7 @@ def render_chart(results: dict, path: Path) -> None:
 
 
 def write_report(results: dict, streaming: dict | None, out: Path, chart: Path | None,
-                 spread: dict | None = None) -> None:
+                 spread: dict | None = None, latency: dict | None = None) -> None:
     for cell in results["cells"]:  # recomputed, so that older JSON renders the same way
         cell["ours_over_floor"] = statistics.median(b / c for b, c in zip(cell["ours_s"], cell["floor_s"]))
     chart_ref = None
@@ -657,7 +665,7 @@ def write_report(results: dict, streaming: dict | None, out: Path, chart: Path |
         render_chart(results, chart)
         chart_ref = os.path.relpath(chart, out.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(results, streaming, chart_ref, spread))
+    out.write_text(render_markdown(results, streaming, chart_ref, spread, latency))
     print(f"wrote {out}" + (f" and {chart}" if chart else ""))
 
 
@@ -684,6 +692,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="streaming.py's results, included in the report if the file exists")
     p.add_argument("--spread-json", type=Path, default=HERE / "results" / "spread.json",
                    help="spread.py's results, included in the report if the file exists")
+    p.add_argument("--latency-json", type=Path, default=HERE / "results" / "latency.json",
+                   help="latency.py's results, included in the report if the file exists")
     p.add_argument("--report", action="store_true", help="only re-render the report from --json")
     p.add_argument("--memory-child", choices=["cleanlab", "ours"], help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -703,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
         json_path = json_path or HERE / "results" / "bench.json"
         write_report(json.loads(json_path.read_text()), _load(args.streaming_json),
                      out or ROOT / "docs" / "benchmarks.md", chart or ROOT / "docs" / "img" / "benchmark.png",
-                     _load(args.spread_json))
+                     _load(args.spread_json), _load(args.latency_json))
         return 0
 
     results = run(args)
@@ -712,7 +722,8 @@ def main(argv: list[str] | None = None) -> int:
         json_path.write_text(json.dumps(results, indent=1))
         print(f"wrote {json_path}")
     if out:
-        write_report(results, _load(args.streaming_json), out, chart, _load(args.spread_json))
+        write_report(results, _load(args.streaming_json), out, chart, _load(args.spread_json),
+                     _load(args.latency_json))
     print()
     for name, ok, value in verdicts(results):
         print(f"{'MET   ' if ok else 'MISSED'} {name}: {value}")

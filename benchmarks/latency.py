@@ -42,7 +42,8 @@ SIZES = (100, 1_000, 10_000)
 GOAL_OVERHEAD_S = 1e-3
 
 
-def _bare(probs: np.ndarray, offsets: np.ndarray, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def bare_default_score(probs: np.ndarray, offsets: np.ndarray, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The least numpy work for the default score on arrays in hand (``small_input.py`` times it too)."""
     n, k = probs.shape
     positions = np.repeat(np.arange(0, n * k, k), np.diff(offsets))
     positions += values
@@ -65,7 +66,7 @@ def measure(n: int, k: int, rounds: int) -> dict:
     alpha = ema_alpha(options.aggregator.alpha, k)
     weights = ema_weights(alpha, ema_terms(alpha, k))
     steps = {
-        "bare numpy": lambda: _bare(probs, offsets, values, weights),
+        "bare numpy": lambda: bare_default_score(probs, offsets, values, weights),
         "numpy function": lambda: polars_mlq.get_label_quality_scores(labels, probs),
         "DataFrame call": lambda: frame.mlq.label_quality()["label_quality"],
         "cleanlab": lambda: cleanlab_scores(labels, probs, "default"),

@@ -28,6 +28,7 @@ import numpy as np
 
 from _data import make_dataset  # benchmarks/ is the script's directory
 from bench import cleanlab_scores, ours_scores, warm_up
+from latency import bare_default_score
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
     import polars_mlq  # noqa: F401
     from polars_mlq.scoring.aggregate import ema_alpha, ema_terms, ema_weights
     from polars_mlq.input.arrow import list_buffers
-    from polars_mlq.input.columns import read_batch
+    from polars_mlq.input import read_batch
     from polars_mlq.input.options import parse_options
     from polars_mlq.scoring.kernel import row_scores
 
@@ -57,12 +58,7 @@ def main() -> None:
     batch = read_batch(frame["labels"], frame["pred_probs"], num_classes=k)
 
     def default_score(probs: np.ndarray, offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
-        positions = np.repeat(np.arange(0, n * k, k), np.diff(offsets))
-        positions += values
-        scores = np.subtract(1, probs)
-        scores.reshape(-1)[positions] = probs.reshape(-1)[positions]
-        scores.view(np.int64).sort(axis=1)  # scores >= 0: their bits sort as they do
-        return np.einsum("ij,j->i", scores, weights)
+        return bare_default_score(probs, offsets, values, weights)
 
     def bare_numpy() -> np.ndarray:
         return default_score(probs, offsets, values)

@@ -166,9 +166,12 @@ def make_dataset(n: int, k: int, seed: int = 0, kind: str = "base") -> Dataset:
     return Dataset(probs, offsets, label_values, n_flipped)
 
 
-def write_parquet(path: str, n: int, k: int, *, seed: int = 0, row_group_rows: int = 125_000) -> None:
-    """Write an (n, k) dataset as Parquet (List(Int64) labels, List(Float64) pred_probs, an id),
-    one row group per ``row_group_rows`` rows, generated piecewise so memory stays bounded.
+def write_parquet(
+    path: str, n: int, k: int, *, seed: int = 0, row_group_rows: int = 125_000, kind: str = "base"
+) -> None:
+    """Write an (n, k) dataset of distribution ``kind`` as Parquet (List(Int64) labels,
+    List(Float64) pred_probs, List(Float32) for kind float32, an id), one row group per
+    ``row_group_rows`` rows, generated piecewise so memory stays bounded.
 
     Each row group is the dataset for (row_group_rows, k, seed + group index), so an 8e6-row file
     starts with the same rows as the 4e6-row file.
@@ -180,7 +183,7 @@ def write_parquet(path: str, n: int, k: int, *, seed: int = 0, row_group_rows: i
     try:
         for g, start in enumerate(range(0, n, row_group_rows)):
             rows = min(row_group_rows, n - start)
-            data = make_dataset(rows, k, seed=seed + g)
+            data = make_dataset(rows, k, seed=seed + g, kind=kind)
             frame = pl.DataFrame(
                 [
                     pl.Series("id", np.arange(start, start + rows, dtype=np.int64)),

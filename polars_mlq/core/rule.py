@@ -8,13 +8,15 @@ computed batch by batch, in any order, on any worker, and always agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from polars_mlq.core.candidates import Candidates, candidates
+from polars_mlq.core.binary import boundaries
+from polars_mlq.core.bounds import LabelBounds, all_pass, dense_flags
+from polars_mlq.core.candidates import Candidates
 from polars_mlq.core.chunk import Chunk
-from polars_mlq.core.joint import confident_flags
 from polars_mlq.core.low_memory import LowMemoryRule
 from polars_mlq.core.options import LOW_FILTERS
 from polars_mlq.core.scores import ema, plain_scores
@@ -36,6 +38,10 @@ def low_method(filter_by: str) -> str:
     return "self_confidence" if filter_by == "low_self_confidence" else "normalized_margin"
 
 
+#: Per given label (unlabelled, labelled), the tests an entry must all pass to be flagged.
+BoundTests = tuple[tuple[LabelBounds, ...], tuple[LabelBounds, ...]]
+
+
 @dataclass(frozen=True, eq=False)
 class IssueRule:
     """What a row's flags depend on beyond the row, fixed before any flag is computed."""
@@ -48,6 +54,34 @@ class IssueRule:
     class_cutoffs: tuple[np.ndarray, np.ndarray] | None = None  # (K,) values, (K,) rows
     nothing: bool = False  # no row was scored
     low_memory: LowMemoryRule | None = None  # cleanlab's batched filter instead of filter_by
+    _tests: dict[np.dtype[Any], BoundTests] = field(default_factory=dict, repr=False)
+
+    def tests(self, dtype: np.dtype[Any]) -> BoundTests:
+        """Return, per given label, the tests an entry must pass to be flagged, as bounds on p.
+
+        Every filter but the ``low_*`` ones (see ``polars_mlq.core.bounds``); computed once per dtype.
+        """
+        dtype = np.dtype(dtype)
+        if dtype not in self._tests:
+            self._tests[dtype] = self._bound_tests(dtype)
+        return self._tests[dtype]
+
+    def _bound_tests(self, dtype: np.dtype[Any]) -> BoundTests:
+        k = self.num_classes
+        agree = boundaries(dtype)
+        missing, extra = np.full(k, agree.missing), np.full(k, agree.extra)  # the model disagrees
+        if self.filter_by == "confident_learning":
+            assert self.thresholds is not None
+            b1, b0 = self.thresholds.guesses
+            return (LabelBounds.plain(0, np.maximum(b1, missing)),), (LabelBounds.plain(1, np.minimum(b0, extra)),)
+        if not self.cutoffs:  # predicted_neq_given
+            return (LabelBounds.plain(0, missing),), (LabelBounds.plain(1, extra),)
+        tests: list[list[LabelBounds]] = [[], []]
+        for label, agreeing in ((0, missing), (1, extra)):
+            for cut in self.cutoffs:
+                test = LabelBounds.of_cutoff(cut.by, label, cut.values[:, label], cut.rows[:, label], dtype)
+                tests[label].append(test.restricted(agreeing) if not tests[label] else test)
+        return tuple(tests[0]), tuple(tests[1])
 
     def entry_flags(self, cand: Candidates, rows: np.ndarray) -> np.ndarray:
         """Return which candidates are flagged (every filter but the ``low_*`` ones).
@@ -56,25 +90,14 @@ class IssueRule:
         """
         if self.nothing:
             return np.zeros(cand.cls.size, dtype=bool)
-        keep = cand.disagree()
-        if self.filter_by == "predicted_neq_given":
-            return keep
-        if self.filter_by == "confident_learning":
-            assert self.thresholds is not None
-            return keep & confident_flags(cand, self.thresholds)
-        for cut in self.cutoffs:
-            column = cand.label
-            keep &= within(cand.keys(cut.by), rows, cut.values[cand.cls, column], cut.rows[cand.cls, column])
-        return keep
+        return all_pass(self.tests(cand.p.dtype)[cand.label], cand.p, cand.cls, rows)
 
-    def flagged_entries(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
-        """Return (positions in the chunk, classes) of the flagged entries (not the ``low_*`` filters)."""
-        found_rows, found_cls = [], []
-        for cand in candidates(chunk.problems):
-            hit = self.entry_flags(cand, chunk.rows[cand.rows])
-            found_rows.append(cand.rows[hit])
-            found_cls.append(cand.cls[hit])
-        return np.concatenate(found_rows).astype(np.int64), np.concatenate(found_cls).astype(np.int64)
+    def entry_mask(self, chunk: Chunk) -> np.ndarray:
+        """Return the (n, K) flags of a batch's entries (every filter but the ``low_*`` ones)."""
+        pb = chunk.problems
+        return dense_flags(
+            self.tests(pb.dtype), pb.probs, chunk.rows, pb.label_positions, pb.lab_cls, pb.lab_p, pb.lab_rows
+        )
 
     def class_mask(self, chunk: Chunk) -> np.ndarray:
         """Return the (n, K) bool flags of a batch's scored rows."""
@@ -88,10 +111,7 @@ class IssueRule:
             scores = plain_scores(pb, low_method(self.filter_by))
             values, rows = self.class_cutoffs
             return within(scores, chunk.rows[:, None], values[None, :], rows[None, :])
-        mask = np.zeros(pb.probs.shape, dtype=bool)
-        rows, cls = self.flagged_entries(chunk)
-        mask[rows, cls] = True
-        return mask
+        return self.entry_mask(chunk)
 
     def row_mask(self, chunk: Chunk) -> np.ndarray:
         """Return the (n,) bool flags of a batch's scored rows (the ``low_*`` filters rank whole rows)."""
@@ -103,6 +123,4 @@ class IssueRule:
         if self.filter_by in LOW_FILTERS:
             scores = ema(plain_scores(pb, "self_confidence"))
             return within(scores, chunk.rows, *self.row_cutoff)
-        mask = np.zeros(pb.n, dtype=bool)
-        mask[self.flagged_entries(chunk)[0]] = True
-        return mask
+        return np.asarray(self.entry_mask(chunk).any(axis=1))

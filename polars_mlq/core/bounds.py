@@ -1,0 +1,133 @@
+"""Flags as bounds on p: the tests of every filter but the ``low_*`` ones, per class constants.
+
+For a given label, every test a filter applies to an entry is monotone in its probability p
+(``polars_mlq.core.binary``): disagreeing with the label, the confident guess, and a prune filter's
+sort key, which is non-increasing in p for unlabelled entries and non-decreasing for labelled ones
+(``1 - p`` and differences round monotonically). A prune cutoff (v, r) flags the entries whose
+(key, row) is at most (v, r): those whose key is below v, and those whose key equals v in rows up
+to r. With the key monotone, both sets are intervals of p, found once per class by bisection over
+the floats, so that a flag is
+
+- for an unlabelled entry: ``p > hi``, or ``lo < p <= hi`` and ``row <= r``;
+- for a labelled entry: ``p <= lo``, or ``lo < p <= hi`` and ``row <= r``,
+
+with per-class ``lo <= hi`` and ``r``. (lo, hi] holds the p whose key equals v; it is empty for
+tests without ties (``lo == hi``). A batch's flags are then a comparison of its (n, K) probabilities
+with K constants, no sort key computed, and the same test applies to listed entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from polars_mlq.core.binary import compare_columns, largest_true, sort_key
+
+
+@dataclass(frozen=True)
+class LabelBounds:
+    """One test of the entries of one given label, as bounds on p (see the module docstring)."""
+
+    label: int
+    lo: np.ndarray  # (K,) float64, values of pred_probs' dtype (or -1 / 2)
+    hi: np.ndarray  # (K,) float64
+    row: np.ndarray  # (K,) int64: the last row flagged within (lo, hi]
+
+    @classmethod
+    def plain(cls, label: int, bound: np.ndarray) -> LabelBounds:
+        """Return the test without ties: p > bound (unlabelled) or p <= bound (labelled)."""
+        bound = np.asarray(bound, dtype=np.float64)
+        return cls(label, bound, bound, np.full(bound.shape, -1, dtype=np.int64))
+
+    @classmethod
+    def of_cutoff(cls, by: str, label: int, values: np.ndarray, rows: np.ndarray, dtype: np.dtype[Any]) -> LabelBounds:
+        """Return the test "(key, row) <= (values[c], rows[c])" for sort key ``by``, per class c."""
+        one = dtype.type(1)
+        v = np.asarray(values, dtype=np.float64)
+
+        def key(x: np.ndarray) -> np.ndarray:
+            return sort_key(by, label, x, np.subtract(one, x))
+
+        size = int(v.size)
+        if label == 0:  # key non-increasing in p
+            hi = largest_true(lambda x: key(x) >= v, dtype, size)
+            lo = largest_true(lambda x: key(x) > v, dtype, size)
+        else:  # key non-decreasing in p
+            lo = largest_true(lambda x: key(x) < v, dtype, size)
+            hi = largest_true(lambda x: key(x) <= v, dtype, size)
+        return cls(label, lo, hi, np.asarray(rows, dtype=np.int64))
+
+    def restricted(self, bound: np.ndarray) -> LabelBounds:
+        """Return this test and ``plain(label, bound)`` together, as one test."""
+        if self.label == 0:  # and p > bound
+            hi = np.maximum(self.hi, bound)
+            lo = np.minimum(np.maximum(self.lo, bound), hi)
+        else:  # and p <= bound
+            lo = np.minimum(self.lo, bound)
+            hi = np.maximum(np.minimum(self.hi, bound), lo)
+        return LabelBounds(self.label, lo, hi, self.row)
+
+    def _bands(self) -> NDArray[np.bool_]:
+        """Per class, whether (lo, hi] can flag anything."""
+        return (self.lo < self.hi) & (self.row >= 0)
+
+    def entries(self, p: np.ndarray, cls: np.ndarray, rows: np.ndarray) -> NDArray[np.bool_]:
+        """Return which entries (probability, class, row number) pass the test."""
+        lo, hi = self.lo[cls], self.hi[cls]
+        sure: NDArray[np.bool_] = p > hi if self.label == 0 else p <= lo
+        if self._bands().any():
+            sure |= (p > lo) & (p <= hi) & (rows <= self.row[cls])
+        return sure
+
+    def dense(self, probs: np.ndarray, rows: np.ndarray) -> NDArray[np.bool_]:
+        """Return the (n, K) test of every entry of a batch as unlabelled (label 0 only).
+
+        ``rows`` are the batch's row numbers; labelled entries are the caller's to overwrite.
+        """
+        assert self.label == 0
+        dtype = probs.dtype.type
+        mask = compare_columns(np.greater, probs, self.hi.astype(dtype))
+        bands = self._bands()
+        if bands.any():
+            k = probs.shape[1]
+            lo = np.where(bands, self.lo, self.hi).astype(dtype)
+            band = compare_columns(np.greater, probs, lo)
+            band &= ~mask
+            flat = np.flatnonzero(band)
+            local, cls = np.divmod(flat, k)
+            mask.reshape(-1)[flat[rows[local] <= self.row[cls]]] = True
+        return mask
+
+
+def all_pass(tests: tuple[LabelBounds, ...], p: np.ndarray, cls: np.ndarray, rows: np.ndarray) -> NDArray[np.bool_]:
+    """Return which entries pass every test (all of one given label)."""
+    out = np.ones(p.shape, dtype=bool)
+    for test in tests:
+        out &= test.entries(p, cls, rows)
+    return out
+
+
+def dense_flags(
+    tests: tuple[tuple[LabelBounds, ...], tuple[LabelBounds, ...]],
+    probs: np.ndarray,
+    rows: np.ndarray,
+    lab_positions: np.ndarray,
+    lab_cls: np.ndarray,
+    lab_p: np.ndarray,
+    lab_rows: np.ndarray,
+) -> NDArray[np.bool_]:
+    """Return the (n, K) flags of a batch: ``tests[label]`` must all pass for an entry of that label.
+
+    ``rows`` (n,) are the batch's row numbers; the labelled entries are given by their flat
+    positions, classes, probabilities and batch-local rows.
+    """
+    unlabelled, labelled = tests
+    mask = unlabelled[0].dense(probs, rows)
+    for test in unlabelled[1:]:
+        mask &= test.dense(probs, rows)
+    flat = mask.reshape(-1)
+    flat[lab_positions] = all_pass(labelled, lab_p, lab_cls, rows[lab_rows])
+    return mask

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from polars_mlq.core.binary import compare_columns, largest_true, sort_key
+from polars_mlq.core.binary import boundaries, compare_columns, largest_true, sort_key
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,20 @@ class LabelBounds:
         return mask
 
 
+#: Per given label (unlabelled, labelled), the tests an entry must all pass to be flagged.
+BoundTests = tuple[tuple[LabelBounds, ...], tuple[LabelBounds, ...]]
+
+
+def confident_tests(guesses: tuple[np.ndarray, np.ndarray], dtype: np.dtype[Any]) -> BoundTests:
+    """Return confident learning's tests: the model disagrees and its confident guess is the other label.
+
+    ``guesses`` are the per-class bounds (b1, b0) of ``ConfidentThresholds.guesses``.
+    """
+    agree = boundaries(dtype)
+    b1, b0 = guesses
+    return (LabelBounds.plain(0, np.maximum(b1, agree.missing)),), (LabelBounds.plain(1, np.minimum(b0, agree.extra)),)
+
+
 def all_pass(tests: tuple[LabelBounds, ...], p: np.ndarray, cls: np.ndarray, rows: np.ndarray) -> NDArray[np.bool_]:
     """Return which entries pass every test (all of one given label)."""
     out = np.ones(p.shape, dtype=bool)
@@ -111,7 +125,7 @@ def all_pass(tests: tuple[LabelBounds, ...], p: np.ndarray, cls: np.ndarray, row
 
 
 def dense_flags(
-    tests: tuple[tuple[LabelBounds, ...], tuple[LabelBounds, ...]],
+    tests: BoundTests,
     probs: np.ndarray,
     rows: np.ndarray,
     lab_positions: np.ndarray,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from polars_mlq.core.binary import SORT_KEYS, boundaries, largest_true, sort_key
+from polars_mlq.core.binary import SORT_KEYS, boundaries, compare_columns, count_columns, largest_true, sort_key
 from polars_mlq.core.problems import Problems
 
 
@@ -30,23 +30,19 @@ class Candidates:
 
     Disagreement is cleanlab's last check on every flag: for c = 1 (labelled) p + 1e-6 <= 1 - p,
     for c = 0 (unlabelled) p > (1 - p) + 1e-6. Every flag of every filter lies among them. Their
-    order does not matter: every use of them is elementwise or sorts them itself.
+    order does not matter to any use of them; ``grouped`` says they come class by class (rows
+    ascending within a class), which saves the prune filters a sort.
     """
 
     label: int
     rows: np.ndarray
     cls: np.ndarray
     p: np.ndarray
-    a: np.ndarray  # 1 - p
+    grouped: bool = False
 
     def keys(self, by: str) -> np.ndarray:
         """Return the entries' sort keys for the prune filter's sort key ``by`` ("class" or "margin")."""
-        return sort_key(by, self.label, self.p, self.a)
-
-    def disagree(self) -> NDArray[np.bool_]:
-        """Return which entries disagree with their given label (the others were kept for ties only)."""
-        bounds = boundaries(self.p.dtype)
-        return self.p <= bounds.extra if self.label == 1 else self.p > bounds.missing
+        return sort_key(by, self.label, self.p, np.subtract(self.p.dtype.type(1), self.p))
 
 
 def _key_test(
@@ -82,18 +78,21 @@ def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
 
 
 def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Candidates]:
-    """Return the (unlabelled, labelled) candidates; ``widened`` adds the entries that tie with them."""
-    k = pb.num_classes
+    """Return the (unlabelled, labelled) candidates; ``widened`` adds the entries that tie with them.
+
+    The unlabelled ones come class by class (``grouped``), the labelled ones in row order.
+    """
+    n, k = pb.probs.shape
     bounds = boundaries(pb.dtype)
     upper, lower = widened_bounds(pb.dtype) if widened else (bounds.extra, bounds.missing)
     p = pb.lab_p
     hit = p <= upper
-    labelled = Candidates(1, pb.lab_rows[hit], pb.lab_cls[hit], p[hit], pb.complement(p[hit]))
+    labelled = Candidates(1, pb.lab_rows[hit], pb.lab_cls[hit], p[hit])
 
-    disagree = pb.probs > lower
+    disagree = compare_columns(np.greater, pb.probs, np.full(k, lower, dtype=pb.dtype))
     disagree.reshape(-1)[pb.label_positions] = False
-    flat = np.flatnonzero(disagree)  # row-major
-    p = pb.probs.reshape(-1)[flat] if pb.probs.flags.c_contiguous else pb.probs[np.divmod(flat, k)]
-    rows, cls = np.divmod(flat, k)
-    unlabelled = Candidates(0, rows, cls, p, pb.complement(p))
-    return unlabelled, labelled
+    flat = np.flatnonzero(disagree.T)  # class by class: class * n + row
+    cls = np.repeat(np.arange(k, dtype=np.int64), count_columns(disagree))
+    rows = flat - cls * n
+    p = pb.probs.reshape(-1)[rows * k + cls] if pb.probs.flags.c_contiguous else pb.probs[rows, cls]
+    return Candidates(0, rows, cls, p, grouped=True), labelled

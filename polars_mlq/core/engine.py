@@ -26,7 +26,7 @@ import numpy as np
 from polars_mlq.core.binary import sort_key
 from polars_mlq.core.calibration import calibrate, prune_counts, prune_nums
 from polars_mlq.core.chunk import Chunk
-from polars_mlq.core.joint import JointPartial
+from polars_mlq.core.joint import Entries, JointPartial
 from polars_mlq.core.low_memory import low_memory_rule
 from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
 from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
@@ -50,9 +50,33 @@ def thresholds_of(source: Source, num_classes: int) -> ConfidentThresholds:
     return merge_all((ThresholdPartial.of(c) for c in source()), ThresholdPartial.empty(num_classes)).finalize()
 
 
-def joint_of(source: Source, thr: ConfidentThresholds, *, joint: bool = True) -> JointPartial:
+def joint_of(source: Source, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True) -> JointPartial:
     """Run pass 2: compute the confident joint, confident learning's counts and the candidates."""
-    return merge_all((JointPartial.of(c, thr, joint=joint) for c in source()), JointPartial.empty(thr))
+    parts = (JointPartial.of(c, thr, joint=joint, entries=entries) for c in source())
+    return merge_all(parts, JointPartial.empty(thr))
+
+
+def class_sizes(entries: Entries, k: int) -> np.ndarray:
+    """Return the number of entries of each class (K,)."""
+    if entries.grouped:  # classes ascending: the sizes are where each class starts
+        return np.diff(np.searchsorted(entries.cls, np.arange(k + 1)))
+    return np.bincount(entries.cls, minlength=k)
+
+
+def _by_class(entries: Entries, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the entries of the ``wanted`` classes class by class: (K + 1) starts, p and rows."""
+    k = wanted.size
+    sizes = class_sizes(entries, k)
+    if entries.grouped and wanted.all():
+        p, rows = entries.p, entries.rows
+    else:
+        pick = np.flatnonzero(wanted[entries.cls])
+        order = pick[class_order(entries.cls[pick], k)]
+        p, rows = entries.p[order], entries.rows[order]
+        sizes[~wanted] = 0
+    starts = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(sizes, out=starts[1:])
+    return starts, p, rows
 
 
 def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueOptions) -> tuple[Cutoffs, ...]:
@@ -63,29 +87,28 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
     pcounts = prune_counts(calibrated, thr.counts, options)
     nums = [prune_nums(thr.counts[:, label], pcounts, options, label) for label in (0, 1)]
     k = thr.num_classes
-    out = []
-    for by in nums[0]:
-        values = np.full((k, 2), NOTHING[0])
-        rows = np.full((k, 2), NOTHING[1], dtype=np.int64)
-        for label, entries in enumerate(found.entries):
-            size = np.bincount(entries.cls, minlength=k)
+    keys_by = list(nums[0])
+    values = {by: np.full((k, 2), NOTHING[0]) for by in keys_by}
+    rows = {by: np.full((k, 2), NOTHING[1], dtype=np.int64) for by in keys_by}
+    for label, entries in enumerate(found.entries):
+        size = class_sizes(entries, k)
+        inside = {}
+        for by in keys_by:
             num = nums[label][by]
             every = (num > 0) & (num > size)
-            values[every, label], rows[every, label] = EVERYTHING
-            inside = (num > 0) & (num <= size)
-            if not inside.any():
-                continue
-            pick = np.flatnonzero(inside[entries.cls])  # only the classes whose cutoff falls inside
-            order = pick[class_order(entries.cls[pick], k)]
-            cls, p, row = entries.cls[order], entries.p[order], entries.rows[order]
-            keys = sort_key(by, label, p, np.subtract(p.dtype.type(1), p)).astype(np.float64)
-            starts = np.zeros(k + 1, dtype=np.int64)
-            np.cumsum(np.bincount(cls, minlength=k), out=starts[1:])
-            for c in np.flatnonzero(inside).tolist():
+            values[by][every, label], rows[by][every, label] = EVERYTHING
+            inside[by] = (num > 0) & (num <= size)
+        wanted = functools.reduce(operator.or_, inside.values())
+        if not wanted.any():
+            continue
+        starts, p, row = _by_class(entries, wanted)
+        for by in keys_by:
+            num = nums[label][by]
+            for c in np.flatnonzero(inside[by]).tolist():
                 lo, hi = starts[c], starts[c + 1]
-                values[c, label], rows[c, label] = nth_pair(keys[lo:hi], row[lo:hi], int(num[c]))
-        out.append(Cutoffs(by, values, rows))
-    return tuple(out)
+                keys = sort_key(by, label, p[lo:hi], np.subtract(p.dtype.type(1), p[lo:hi])).astype(np.float64)
+                values[by][c, label], rows[by][c, label] = nth_pair(keys, row[lo:hi], int(num[c]))
+    return tuple(Cutoffs(by, values[by], rows[by]) for by in keys_by)
 
 
 def _row_scores(chunk: Chunk) -> np.ndarray:
@@ -165,7 +188,7 @@ def find(
     prune = filter_by in PRUNE_FILTERS
     joint = None
     if prune or summary or filter_by in LOW_FILTERS:
-        joint = joint_of(source, thr, joint=prune and options.confident_joint is None)
+        joint = joint_of(source, thr, joint=prune and options.confident_joint is None, entries=prune or summary)
     if prune:
         assert joint is not None
         rule = IssueRule(filter_by, k, cutoffs=prune_cutoffs(joint, thr, options))

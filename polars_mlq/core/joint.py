@@ -19,30 +19,39 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from polars_mlq.core.binary import compare_columns, count_columns
+from polars_mlq.core.bounds import confident_tests, dense_flags
 from polars_mlq.core.candidates import Candidates, candidates
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.thresholds import ConfidentThresholds
-from polars_mlq.input import sorted_unique
 
 
 @dataclass(frozen=True)
 class Entries:
-    """Entries (row, class) of one given label with their probability, in no particular order."""
+    """Entries (row, class) of one given label with their probability.
+
+    Their order does not matter; ``grouped`` says they come class by class (see ``Candidates``).
+    """
 
     label: int
     rows: np.ndarray  # int64, row numbers in the user's data
     cls: np.ndarray  # int64
     p: np.ndarray  # pred_probs' dtype
+    grouped: bool = False
 
     @classmethod
     def of(cls, cand: Candidates, rows: np.ndarray) -> Entries:
         """Return the entries of ``cand``, with its batch-local rows mapped through ``rows`` to row numbers."""
-        return cls(cand.label, rows[cand.rows], cand.cls.astype(np.int64), cand.p)
+        if rows.size and int(rows[-1]) - int(rows[0]) == rows.size - 1:  # consecutive row numbers
+            mapped = cand.rows + rows[0] if rows[0] else cand.rows
+        else:
+            mapped = rows[cand.rows]
+        return cls(cand.label, mapped, cand.cls.astype(np.int64, copy=False), cand.p, cand.grouped)
 
     def __add__(self, other: Entries) -> Entries:
+        if not self.rows.size or not other.rows.size:  # merging with nothing keeps the order
+            return other if not self.rows.size else self
         return Entries(
             self.label,
             np.concatenate([self.rows, other.rows]),
@@ -52,15 +61,7 @@ class Entries:
 
     def as_candidates(self) -> Candidates:
         """Return the entries as ``Candidates``, in their stored order."""
-        a = np.subtract(self.p.dtype.type(1), self.p)
-        return Candidates(self.label, self.rows, self.cls, self.p, a)
-
-
-def confident_flags(cand: Candidates, thr: ConfidentThresholds) -> NDArray[np.bool_]:
-    """Return which candidates confident learning flags: their confident guess is the other label."""
-    b1, b0 = thr.guesses
-    flags: NDArray[np.bool_] = cand.p > b1[cand.cls] if cand.label == 0 else cand.p <= b0[cand.cls]
-    return flags
+        return Candidates(self.label, self.rows, self.cls, self.p, self.grouped)
 
 
 def _empty_entries(label: int, dtype: np.dtype[Any]) -> Entries:
@@ -85,8 +86,12 @@ class JointPartial:
         return cls(np.zeros((k, 2, 2), dtype=np.int64), 0, np.zeros(k, dtype=np.int64), entries)
 
     @classmethod
-    def of(cls, chunk: Chunk, thr: ConfidentThresholds, *, joint: bool = True) -> JointPartial:
-        """Return the partial of one batch; ``joint=False`` skips counting the joint (it is supplied)."""
+    def of(cls, chunk: Chunk, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True) -> JointPartial:
+        """Return the partial of one batch.
+
+        ``joint=False`` skips counting the joint (it is supplied), ``entries=False`` keeping the
+        candidates (only the prune filters and the summaries need them).
+        """
         pb = chunk.problems
         k = pb.num_classes
         if pb.n == 0:
@@ -102,16 +107,24 @@ class JointPartial:
             counts[:, 0, 1] = guess1 - lab1
             counts[:, 1, 0] = lab0
             counts[:, 1, 1] = lab1
-        pair = candidates(pb, widened=True)
-        flagged_rows = []
-        cl_classes = np.zeros(k, dtype=np.int64)
-        for cand in pair:
-            hit = confident_flags(cand, thr) & cand.disagree()
-            flagged_rows.append(cand.rows[hit])
-            cl_classes += np.bincount(cand.cls[hit], minlength=k)
-        cl_rows = int(sorted_unique(np.concatenate(flagged_rows)).size)
-        entries = (Entries.of(pair[0], chunk.rows), Entries.of(pair[1], chunk.rows))
-        return cls(counts, cl_rows, cl_classes, entries)
+        cl = dense_flags(
+            confident_tests(thr.guesses, pb.dtype),
+            pb.probs,
+            chunk.rows,
+            pb.label_positions,
+            pb.lab_cls,
+            pb.lab_p,
+            pb.lab_rows,
+        )
+        cl_classes = count_columns(cl)
+        cl_rows = int(np.count_nonzero(cl.any(axis=1)))
+        del cl
+        if entries:
+            pair = candidates(pb, widened=True)
+            found = (Entries.of(pair[0], chunk.rows), Entries.of(pair[1], chunk.rows))
+        else:
+            found = (_empty_entries(0, pb.dtype), _empty_entries(1, pb.dtype))
+        return cls(counts, cl_rows, cl_classes, found)
 
     def __add__(self, other: JointPartial) -> JointPartial:
         return JointPartial(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from polars_mlq.core.binary import boundaries
-from polars_mlq.core.bounds import LabelBounds, all_pass, dense_flags
+from polars_mlq.core.bounds import BoundTests, LabelBounds, all_pass, confident_tests, dense_flags
 from polars_mlq.core.candidates import Candidates
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.low_memory import LowMemoryRule
@@ -36,10 +36,6 @@ class Cutoffs:
 def low_method(filter_by: str) -> str:
     """Return the binary score the per-class ``low_*`` filters rank by."""
     return "self_confidence" if filter_by == "low_self_confidence" else "normalized_margin"
-
-
-#: Per given label (unlabelled, labelled), the tests an entry must all pass to be flagged.
-BoundTests = tuple[tuple[LabelBounds, ...], tuple[LabelBounds, ...]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,8 +68,7 @@ class IssueRule:
         missing, extra = np.full(k, agree.missing), np.full(k, agree.extra)  # the model disagrees
         if self.filter_by == "confident_learning":
             assert self.thresholds is not None
-            b1, b0 = self.thresholds.guesses
-            return (LabelBounds.plain(0, np.maximum(b1, missing)),), (LabelBounds.plain(1, np.minimum(b0, extra)),)
+            return confident_tests(self.thresholds.guesses, dtype)
         if not self.cutoffs:  # predicted_neq_given
             return (LabelBounds.plain(0, missing),), (LabelBounds.plain(1, extra),)
         tests: list[list[LabelBounds]] = [[], []]

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from polars_mlq.core.binary import boundaries, compare_columns, largest_true, sort_key
+from polars_mlq.core.problems import Problems
 
 
 @dataclass(frozen=True)
@@ -124,24 +125,19 @@ def all_pass(tests: tuple[LabelBounds, ...], p: np.ndarray, cls: np.ndarray, row
     return out
 
 
-def dense_flags(
-    tests: BoundTests,
-    probs: np.ndarray,
-    rows: np.ndarray,
-    lab_positions: np.ndarray,
-    lab_cls: np.ndarray,
-    lab_p: np.ndarray,
-    lab_rows: np.ndarray,
-) -> NDArray[np.bool_]:
+def dense_flags(tests: BoundTests, pb: Problems, rows: np.ndarray) -> NDArray[np.bool_]:
     """Return the (n, K) flags of a batch: ``tests[label]`` must all pass for an entry of that label.
 
-    ``rows`` (n,) are the batch's row numbers; the labelled entries are given by their flat
-    positions, classes, probabilities and batch-local rows.
+    ``rows`` (n,) are the batch's row numbers.
     """
     unlabelled, labelled = tests
-    mask = unlabelled[0].dense(probs, rows)
+    mask = unlabelled[0].dense(pb.probs, rows)
     for test in unlabelled[1:]:
-        mask &= test.dense(probs, rows)
+        mask &= test.dense(pb.probs, rows)
+    cap = labelled[0].hi.max(initial=-1.0)  # a labelled entry can pass only at p <= hi of its first test
     flat = mask.reshape(-1)
-    flat[lab_positions] = all_pass(labelled, lab_p, lab_cls, rows[lab_rows])
+    flat[pb.label_positions] = False
+    can = np.flatnonzero(pb.lab_p <= cap)
+    passed = all_pass(labelled, pb.lab_p[can], pb.lab_cls[can], rows[pb.lab_rows[can]])
+    flat[pb.label_positions[can[passed]]] = True
     return mask

@@ -107,15 +107,7 @@ class JointPartial:
             counts[:, 0, 1] = guess1 - lab1
             counts[:, 1, 0] = lab0
             counts[:, 1, 1] = lab1
-        cl = dense_flags(
-            confident_tests(thr.guesses, pb.dtype),
-            pb.probs,
-            chunk.rows,
-            pb.label_positions,
-            pb.lab_cls,
-            pb.lab_p,
-            pb.lab_rows,
-        )
+        cl = dense_flags(confident_tests(thr.guesses, pb.dtype), pb, chunk.rows)
         cl_classes = count_columns(cl)
         cl_rows = int(np.count_nonzero(cl.any(axis=1)))
         del cl

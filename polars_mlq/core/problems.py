@@ -61,31 +61,28 @@ class Problems:
         return complement
 
 
-def _problems(probs: np.ndarray, lab_cls: np.ndarray, lab_rows: np.ndarray) -> Problems:
+def _problems(probs: np.ndarray, positions: np.ndarray) -> Problems:
+    """Return the problems of ``probs`` with labelled entries at the ascending flat ``positions``."""
     n, k = probs.shape
+    lab_rows, lab_cls = np.divmod(positions, max(k, 1))
     present = np.bincount(lab_cls, minlength=k).astype(np.int64)
     counts = np.stack([n - present, present], axis=1)
-    lab_p = probs.reshape(-1)[lab_rows * k + lab_cls] if probs.flags.c_contiguous else probs[lab_rows, lab_cls]
-    return Problems(probs, counts, lab_rows, lab_cls, lab_p)
+    lab_p = probs.reshape(-1)[positions] if probs.flags.c_contiguous else probs[lab_rows, lab_cls]
+    pb = Problems(probs, counts, lab_rows, lab_cls, lab_p)
+    pb.__dict__["label_positions"] = positions  # the cached property, known already
+    return pb
 
 
 def problems(batch: Batch) -> Problems:
     """Return the K binary problems of a validated batch."""
     probs = batch.probs
-    n = probs.shape[0]
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.label_offsets))
-    values = batch.label_values.astype(np.int64)
-    if values.size > 1:
-        # labels usually come sorted within their row: then there is no repeat to drop
-        ordered = (values[1:] > values[:-1]) | (rows[1:] != rows[:-1])
-        if not ordered.all():  # sort within rows and drop repeats ([1, 1] is the same as [1])
-            k = max(probs.shape[1], 1)
-            rows, values = np.divmod(sorted_unique(rows * k + values), k)
-    lab_cls, lab_rows = values, rows
-    return _problems(probs, lab_cls, lab_rows)
+    positions = batch.label_positions.astype(np.int64, copy=False)
+    # labels usually come sorted within their row: then the positions ascend and none repeats
+    if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
+        positions = sorted_unique(positions, probs.size)  # sort within rows, drop repeats ([1, 1] is [1])
+    return _problems(probs, positions)
 
 
 def sub_problems(pb: Problems, rows: np.ndarray) -> Problems:
     """Return the problems of some of the rows, in the order given."""
-    lab_rows, lab_cls = np.nonzero(pb.given[rows])  # row-major: rows ascending, classes within
-    return _problems(pb.probs[rows], lab_cls.astype(np.int64), lab_rows.astype(np.int64))
+    return _problems(pb.probs[rows], np.flatnonzero(pb.given[rows]))  # row-major: rows ascending, classes within

@@ -90,9 +90,7 @@ class IssueRule:
     def entry_mask(self, chunk: Chunk) -> np.ndarray:
         """Return the (n, K) flags of a batch's entries (every filter but the ``low_*`` ones)."""
         pb = chunk.problems
-        return dense_flags(
-            self.tests(pb.dtype), pb.probs, chunk.rows, pb.label_positions, pb.lab_cls, pb.lab_p, pb.lab_rows
-        )
+        return dense_flags(self.tests(pb.dtype), pb, chunk.rows)
 
     def class_mask(self, chunk: Chunk) -> np.ndarray:
         """Return the (n, K) bool flags of a batch's scored rows."""

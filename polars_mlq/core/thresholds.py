@@ -96,7 +96,7 @@ class ThresholdPartial:
                     probs, exclude=positions, classes=classes, row_offsets=batch.label_offsets
                 )
             except exact.RepeatedEntry:
-                positions = sorted_unique(positions)
+                positions = sorted_unique(positions, probs.size)
                 classes = positions % k
                 absent, present = exact.complement_sums(probs, exclude=positions, classes=classes)
         counts = np.bincount(classes, minlength=k).astype(np.int64)

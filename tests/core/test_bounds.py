@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from polars_mlq.core.binary import SORT_KEYS, boundaries, sort_key
 from polars_mlq.core.bounds import LabelBounds, dense_flags
+from polars_mlq.core.problems import _problems
 from polars_mlq.core.select import EVERYTHING, NOTHING, within
 
 K = 6
@@ -70,13 +71,14 @@ def test_a_cutoff_as_bounds_flags_what_the_key_test_flags(dtype: type[np.floatin
                 np.testing.assert_array_equal(test.dense(probs, rows), expected, err_msg=f"dense {by=}")
 
 
+@pytest.mark.parametrize("labelled", [0.02, 0.3])
 @given(seed=st.integers(0, 2**32 - 1))
-def test_dense_flags_take_each_entry_by_its_given_label(seed: int) -> None:
+def test_dense_flags_take_each_entry_by_its_given_label(labelled: float, seed: int) -> None:
     """Unlabelled entries follow the label-0 tests, labelled ones the label-1 tests, all of them ANDed."""
     rng = np.random.default_rng(seed)
     probs = _probs(seed, 200, np.float64)
     rows = np.arange(200, dtype=np.int64) + 50
-    given_mask = rng.random(probs.shape) < 0.3
+    given_mask = rng.random(probs.shape) < labelled
     lab_rows, lab_cls = np.nonzero(given_mask)
     tests = []
     for label in (0, 1):
@@ -87,9 +89,7 @@ def test_dense_flags_take_each_entry_by_its_given_label(seed: int) -> None:
                 for by in SORT_KEYS
             )
         )
-    got = dense_flags(
-        (tests[0], tests[1]), probs, rows, lab_rows * K + lab_cls, lab_cls, probs[lab_rows, lab_cls], lab_rows
-    )
+    got = dense_flags((tests[0], tests[1]), _problems(probs, lab_rows * K + lab_cls), rows)
     cls = np.broadcast_to(np.arange(K), probs.shape).reshape(-1)
     flat_rows = np.repeat(rows, K)
     expected = np.ones(probs.size, dtype=bool)

@@ -17,6 +17,7 @@ the earliest row numbers, so every driver flags the same rows. ``low_memory_rule
 batched filter (``low_memory=True`` of the drop-in functions) the same way.
 """
 
+from polars_mlq.core.binary import rows_with_any
 from polars_mlq.core.chunk import Chunk, read_chunk
 from polars_mlq.core.engine import (
     Found,
@@ -64,6 +65,7 @@ __all__ = [
     "parse_issue_options",
     "problems",
     "read_chunk",
+    "rows_with_any",
     "stream_chunks",
     "sub_problems",
     "thresholds_of",

@@ -116,6 +116,20 @@ def count_columns(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
     return counts
 
 
+def rows_with_any(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Per row of an (n, K) bool matrix, whether any entry is true (``mask.any(axis=1)``).
+
+    Below 256 columns a uint8 product counts each row's true entries without overflow, two to
+    three times faster than ``any`` over short rows.
+    """
+    k = mask.shape[1]
+    if 0 < k < 256 and mask.flags.c_contiguous:
+        counts = mask.view(np.uint8) @ np.ones(k, dtype=np.uint8)
+        out: NDArray[np.bool_] = counts > 0
+        return out
+    return np.asarray(mask.any(axis=1))
+
+
 SORT_KEYS = ("class", "margin")
 
 

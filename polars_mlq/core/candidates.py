@@ -85,9 +85,8 @@ def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Cand
     n, k = pb.probs.shape
     bounds = boundaries(pb.dtype)
     upper, lower = widened_bounds(pb.dtype) if widened else (bounds.extra, bounds.missing)
-    p = pb.lab_p
-    hit = p <= upper
-    labelled = Candidates(1, pb.lab_rows[hit], pb.lab_cls[hit], p[hit])
+    hit = np.flatnonzero(pb.lab_p <= upper)
+    labelled = Candidates(1, pb.lab_rows[hit], pb.lab_cls[hit], pb.lab_p[hit])
 
     disagree = compare_columns(np.greater, pb.probs, np.full(k, lower, dtype=pb.dtype))
     disagree.reshape(-1)[pb.label_positions] = False

@@ -20,11 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from polars_mlq.core.binary import compare_columns, count_columns
+from polars_mlq.core.binary import compare_columns, count_columns, rows_with_any
 from polars_mlq.core.bounds import confident_tests, dense_flags
 from polars_mlq.core.candidates import Candidates, candidates
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.thresholds import ConfidentThresholds
+
+#: Above one labelled entry in this many, pass 2 counts the labelled entries with (n, K) masks.
+_DENSE_LABELS = 16
 
 
 @dataclass(frozen=True)
@@ -99,17 +102,23 @@ class JointPartial:
         counts = np.zeros((k, 2, 2), dtype=np.int64)
         if joint:
             b1, b0 = (b.astype(pb.dtype) for b in thr.guesses)
-            guess1 = count_columns(compare_columns(np.greater, pb.probs, b1))
-            guess0 = count_columns(compare_columns(np.less_equal, pb.probs, b0))
-            lab1 = np.bincount(pb.lab_cls[pb.lab_p > b1[pb.lab_cls]], minlength=k)
-            lab0 = np.bincount(pb.lab_cls[pb.lab_p <= b0[pb.lab_cls]], minlength=k)
+            present = compare_columns(np.greater, pb.probs, b1)
+            absent = compare_columns(np.less_equal, pb.probs, b0)
+            guess1, guess0 = count_columns(present), count_columns(absent)
+            if pb.lab_p.size * _DENSE_LABELS >= pb.probs.size:  # many labels: masks beat gathers
+                lab1 = count_columns(np.logical_and(present, pb.given, out=present))
+                lab0 = count_columns(np.logical_and(absent, pb.given, out=absent))
+            else:
+                lab1 = np.bincount(pb.lab_cls[pb.lab_p > b1[pb.lab_cls]], minlength=k)
+                lab0 = np.bincount(pb.lab_cls[pb.lab_p <= b0[pb.lab_cls]], minlength=k)
+            del present, absent
             counts[:, 0, 0] = guess0 - lab0
             counts[:, 0, 1] = guess1 - lab1
             counts[:, 1, 0] = lab0
             counts[:, 1, 1] = lab1
         cl = dense_flags(confident_tests(thr.guesses, pb.dtype), pb, chunk.rows)
         cl_classes = count_columns(cl)
-        cl_rows = int(np.count_nonzero(cl.any(axis=1)))
+        cl_rows = int(np.count_nonzero(rows_with_any(cl)))
         del cl
         if entries:
             pair = candidates(pb, widened=True)

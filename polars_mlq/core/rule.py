@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from polars_mlq.core.binary import boundaries
+from polars_mlq.core.binary import boundaries, rows_with_any
 from polars_mlq.core.bounds import BoundTests, LabelBounds, all_pass, confident_tests, dense_flags
 from polars_mlq.core.candidates import Candidates
 from polars_mlq.core.chunk import Chunk
@@ -116,4 +116,4 @@ class IssueRule:
         if self.filter_by in LOW_FILTERS:
             scores = ema(plain_scores(pb, "self_confidence"))
             return within(scores, chunk.rows, *self.row_cutoff)
-        return np.asarray(self.entry_mask(chunk).any(axis=1))
+        return rows_with_any(self.entry_mask(chunk))

@@ -24,6 +24,7 @@ from polars_mlq.core import (
     engine,
     parse_issue_options,
     problems,
+    rows_with_any,
     stream_chunks,
 )
 from polars_mlq.input import Batch, LabelSpec, Where, checked_num_classes, read_batch
@@ -81,7 +82,7 @@ def frame_issues(
     batch = read_batch(columns[:, 0], columns[:, 1], num_classes=num_classes, spec=spec)
     options = options.for_classes(batch.num_classes)
     flags = find_issues_per_class(batch, options)
-    rows = find_issues(batch, options) if options.filter_by in LOW_FILTERS else np.asarray(flags.any(axis=1))
+    rows = find_issues(batch, options) if options.filter_by in LOW_FILTERS else rows_with_any(flags)
     return FrameIssues(batch, flags, batch.multi_hot(0, batch.probs.shape[0]), rows)
 
 

@@ -26,3 +26,14 @@ def test_boundaries_agree_with_the_tests_they_replace() -> None:
                 below.append(np.nextafter(below[-1], dtype(0)))
             values = np.array(near + below, dtype=dtype)
             np.testing.assert_array_equal(values <= boundary, test(values))
+
+
+def test_rows_with_any_is_any_over_each_row() -> None:
+    """Up to 255 columns a uint8 product counts the row's true entries (255 of them must not wrap to 0)."""
+    rng = np.random.default_rng(3)
+    for k in (1, 7, 255, 256, 300):
+        mask = rng.random((50, k)) < 0.02
+        mask[0] = True  # every entry of a row: k true entries
+        mask[1] = False
+        np.testing.assert_array_equal(binary.rows_with_any(mask), mask.any(axis=1))
+        np.testing.assert_array_equal(binary.rows_with_any(mask[:, ::-1]), mask.any(axis=1))  # not contiguous

@@ -89,10 +89,13 @@ def boundaries(dtype: np.dtype[Any]) -> Boundaries:
 _WIDE_ROWS = 64
 
 
-def compare_columns(op: np.ufunc, probs: np.ndarray, per_class: np.ndarray) -> np.ndarray:
-    """(n, K) bool ``op(probs, per_class)`` for a (K,) operand (one value per class)."""
+def compare_columns(
+    op: np.ufunc, probs: np.ndarray, per_class: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """(n, K) bool ``op(probs, per_class)`` for a (K,) operand (one value per class), into ``out`` if given."""
     n, k = probs.shape
-    out = np.empty((n, k), dtype=bool)
+    if out is None:
+        out = np.empty((n, k), dtype=bool)
     whole = (n // _WIDE_ROWS) * _WIDE_ROWS
     if whole and probs.flags.c_contiguous:
         width = _WIDE_ROWS * k

@@ -86,21 +86,36 @@ class LabelBounds:
     def dense(self, probs: np.ndarray, rows: np.ndarray) -> NDArray[np.bool_]:
         """Return the (n, K) test of every entry of a batch as unlabelled (label 0 only).
 
-        ``rows`` are the batch's row numbers; labelled entries are the caller's to overwrite.
+        ``rows`` are the batch's row numbers (ascending); labelled entries are the caller's to
+        overwrite. An entry in row ``rows[i] <= r`` passes at p > lo, a later one at p > hi: the
+        batch splits into runs of rows with one bound per class, a comparison each.
         """
         assert self.label == 0
+        n, k = probs.shape
         dtype = probs.dtype.type
-        mask = compare_columns(np.greater, probs, self.hi.astype(dtype))
         bands = self._bands()
-        if bands.any():
-            k = probs.shape[1]
-            lo = np.where(bands, self.lo, self.hi).astype(dtype)
-            band = compare_columns(np.greater, probs, lo)
-            band &= ~mask
-            flat = np.flatnonzero(band)
-            local, cls = np.divmod(flat, k)
-            mask.reshape(-1)[flat[rows[local] <= self.row[cls]]] = True
+        if not bands.any():
+            return compare_columns(np.greater, probs, self.hi.astype(dtype))
+        lo = np.where(bands, self.lo, self.hi).astype(dtype)
+        hi = self.hi.astype(dtype)
+        split = np.where(bands, np.searchsorted(rows, self.row, side="right"), 0)  # rows[:split] use lo
+        edges = np.unique(np.concatenate([[0, n], split[(split > 0) & (split < n)]]))
+        mask = np.empty((n, k), dtype=bool)
+        if edges.size - 1 <= _MAX_RUNS:
+            for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+                compare_columns(np.greater, probs[a:b], np.where(split > a, lo, hi), out=mask[a:b])
+            return mask
+        compare_columns(np.greater, probs, hi, out=mask)
+        band = compare_columns(np.greater, probs, lo)
+        band &= ~mask
+        flat = np.flatnonzero(band)
+        local, cls = np.divmod(flat, k)
+        mask.reshape(-1)[flat[local < split[cls]]] = True
         return mask
+
+
+#: ``LabelBounds.dense`` compares run by run up to this many runs of rows (one per class at most).
+_MAX_RUNS = 256
 
 
 #: Per given label (unlabelled, labelled), the tests an entry must all pass to be flagged.

@@ -80,7 +80,8 @@ def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
 def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Candidates]:
     """Return the (unlabelled, labelled) candidates; ``widened`` adds the entries that tie with them.
 
-    The unlabelled ones come class by class (``grouped``), the labelled ones in row order.
+    The labelled ones come in row order, the unlabelled ones too unless they are many: then class
+    by class (``grouped``).
     """
     n, k = pb.probs.shape
     bounds = boundaries(pb.dtype)
@@ -90,8 +91,18 @@ def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Cand
 
     disagree = compare_columns(np.greater, pb.probs, np.full(k, lower, dtype=pb.dtype))
     disagree.reshape(-1)[pb.label_positions] = False
-    flat = np.flatnonzero(disagree.T)  # class by class: class * n + row
-    cls = np.repeat(np.arange(k, dtype=np.int64), count_columns(disagree))
+    sizes = count_columns(disagree)
+    if int(sizes.sum()) * _DENSE < disagree.size:  # few: row by row, grouped when a cutoff needs it
+        flat = np.flatnonzero(disagree)
+        p = pb.probs.reshape(-1)[flat] if pb.probs.flags.c_contiguous else pb.probs[np.divmod(flat, k)]
+        rows, cls = np.divmod(flat, k)
+        return Candidates(0, rows, cls, p), labelled
+    flat = np.flatnonzero(disagree.T)  # many: class by class (class * n + row), saving a sort of them all
+    cls = np.repeat(np.arange(k, dtype=np.int64), sizes)
     rows = flat - cls * n
     p = pb.probs.reshape(-1)[rows * k + cls] if pb.probs.flags.c_contiguous else pb.probs[rows, cls]
     return Candidates(0, rows, cls, p, grouped=True), labelled
+
+
+#: Unlabelled candidates come class by class when more than one entry in this many is one.
+_DENSE = 8

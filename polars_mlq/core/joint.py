@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from polars_mlq.core.binary import compare_columns, count_columns, rows_with_any
-from polars_mlq.core.bounds import confident_tests, dense_flags
+from polars_mlq.core.bounds import all_pass, confident_tests, dense_flags
 from polars_mlq.core.candidates import Candidates, candidates
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.thresholds import ConfidentThresholds
@@ -116,15 +116,23 @@ class JointPartial:
             counts[:, 0, 1] = guess1 - lab1
             counts[:, 1, 0] = lab0
             counts[:, 1, 1] = lab1
-        cl = dense_flags(confident_tests(thr.guesses, pb.dtype), pb, chunk.rows)
-        cl_classes = count_columns(cl)
-        cl_rows = int(np.count_nonzero(rows_with_any(cl)))
-        del cl
-        if entries:
-            pair = candidates(pb, widened=True)
-            found = (Entries.of(pair[0], chunk.rows), Entries.of(pair[1], chunk.rows))
-        else:
-            found = (_empty_entries(0, pb.dtype), _empty_entries(1, pb.dtype))
+        tests = confident_tests(thr.guesses, pb.dtype)
+        pair = candidates(pb, widened=True) if entries else None
+        if pair is None or pair[0].grouped:  # many candidates (or none kept): test every entry
+            cl = dense_flags(tests, pb, chunk.rows)
+            cl_classes = count_columns(cl)
+            cl_rows = int(np.count_nonzero(rows_with_any(cl)))
+        else:  # few: every entry confident learning flags is a candidate
+            cl_classes = np.zeros(k, dtype=np.int64)
+            flagged = np.zeros(pb.n, dtype=bool)
+            for cand in pair:
+                hit = all_pass(tests[cand.label], cand.p, cand.cls, cand.rows)  # no ties: rows unused
+                cl_classes += np.bincount(cand.cls[hit], minlength=k)
+                flagged[cand.rows[hit]] = True
+            cl_rows = int(np.count_nonzero(flagged))
+        if pair is None:
+            return cls(counts, cl_rows, cl_classes, (_empty_entries(0, pb.dtype), _empty_entries(1, pb.dtype)))
+        found = (Entries.of(pair[0], chunk.rows), Entries.of(pair[1], chunk.rows))
         return cls(counts, cl_rows, cl_classes, found)
 
     def __add__(self, other: JointPartial) -> JointPartial:

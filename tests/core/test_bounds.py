@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from polars_mlq.core.binary import SORT_KEYS, boundaries, sort_key
+from polars_mlq.core import bounds
 from polars_mlq.core.bounds import LabelBounds, dense_flags
 from polars_mlq.core.problems import _problems
 from polars_mlq.core.select import EVERYTHING, NOTHING, within
@@ -67,8 +70,10 @@ def test_a_cutoff_as_bounds_flags_what_the_key_test_flags(dtype: type[np.floatin
             agree = probs > bound if label == 0 else probs <= bound
             both = test.restricted(bound).entries(probs.reshape(-1), cls, np.repeat(rows, K)).reshape(probs.shape)
             np.testing.assert_array_equal(both, expected & agree, err_msg=f"restricted {by=} {label=}")
-            if label == 0:
+            if label == 0:  # run by run, and (more runs than allowed) with a second comparison
                 np.testing.assert_array_equal(test.dense(probs, rows), expected, err_msg=f"dense {by=}")
+                with mock.patch.object(bounds, "_MAX_RUNS", 0):
+                    np.testing.assert_array_equal(test.dense(probs, rows), expected, err_msg=f"dense {by=}")
 
 
 @pytest.mark.parametrize("labelled", [0.02, 0.3])

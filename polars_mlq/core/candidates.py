@@ -97,10 +97,17 @@ def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Cand
         p = pb.probs.reshape(-1)[flat] if pb.probs.flags.c_contiguous else pb.probs[np.divmod(flat, k)]
         rows, cls = np.divmod(flat, k)
         return Candidates(0, rows, cls, p), labelled
-    flat = np.flatnonzero(disagree.T)  # many: class by class (class * n + row), saving a sort of them all
-    cls = np.repeat(np.arange(k, dtype=np.int64), sizes)
-    rows = flat - cls * n
-    p = pb.probs.reshape(-1)[rows * k + cls] if pb.probs.flags.c_contiguous else pb.probs[rows, cls]
+    # many: class by class (class * n + row), which saves sorting them all; few arrays of them
+    flat = np.flatnonzero(disagree.T)
+    del disagree
+    cls = np.repeat(np.arange(k, dtype=np.int32 if k < 2**31 else np.int64), sizes)
+    rows = np.remainder(flat, n)
+    if pb.probs.flags.c_contiguous:
+        index = np.multiply(rows, k, out=flat)  # flat's buffer: row * K + class
+        index += cls
+        p = pb.probs.reshape(-1)[index]
+    else:
+        p = pb.probs[rows, cls]
     return Candidates(0, rows, cls, p, grouped=True), labelled
 
 

@@ -39,7 +39,7 @@ class Entries:
 
     label: int
     rows: np.ndarray  # int64, row numbers in the user's data
-    cls: np.ndarray  # int64
+    cls: np.ndarray  # integers (int32 or int64)
     p: np.ndarray  # pred_probs' dtype
     grouped: bool = False
 
@@ -50,7 +50,7 @@ class Entries:
             mapped = cand.rows + rows[0] if rows[0] else cand.rows
         else:
             mapped = rows[cand.rows]
-        return cls(cand.label, mapped, cand.cls.astype(np.int64, copy=False), cand.p, cand.grouped)
+        return cls(cand.label, mapped, cand.cls, cand.p, cand.grouped)
 
     def __add__(self, other: Entries) -> Entries:
         if not self.rows.size or not other.rows.size:  # merging with nothing keeps the order

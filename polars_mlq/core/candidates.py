@@ -40,10 +40,6 @@ class Candidates:
     p: np.ndarray
     grouped: bool = False
 
-    def keys(self, by: str) -> np.ndarray:
-        """Return the entries' sort keys for the prune filter's sort key ``by`` ("class" or "margin")."""
-        return sort_key(by, self.label, self.p, np.subtract(self.p.dtype.type(1), self.p))
-
 
 def _key_test(
     by: str, label: int, floor: np.generic, above: bool, one: np.generic

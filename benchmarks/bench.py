@@ -365,7 +365,8 @@ def verdicts(results: dict) -> list[tuple[str, bool, str]]:
 
 
 def render_markdown(
-    results: dict, streaming: dict | None, chart: str | None, spread: dict | None = None, latency: dict | None = None
+    results: dict, streaming: dict | None, chart: str | None, spread: dict | None = None, latency: dict | None = None,
+    stream_rate: dict | None = None,
 ) -> str:
     m = results["machine"]
     cells = results["cells"]
@@ -477,11 +478,20 @@ def render_markdown(
         lines += ["", *render_latency(latency)]
     if streaming:
         lines += ["", render_streaming(streaming)]
+    if stream_rate:
+        from stream_rate import render_stream_rate  # stream_rate.py imports this module
+
+        lines += ["", *render_stream_rate(stream_rate)]
     lines += ["", "## Targets", "", "| target | met | measured |", "|---|:-:|---:|"]
     for name, ok, value in verdicts(results):
         lines.append(f"| {name} | {'yes' if ok else '**no**'} | {value} |")
     if streaming:
         for name, ok, value in streaming_verdicts(streaming):
+            lines.append(f"| {name} | {'yes' if ok else '**no**'} | {value} |")
+    if stream_rate:
+        from stream_rate import stream_rate_verdicts
+
+        for name, ok, value in stream_rate_verdicts(stream_rate):
             lines.append(f"| {name} | {'yes' if ok else '**no**'} | {value} |")
     lines += [
         "",
@@ -521,6 +531,7 @@ def render_markdown(
         "python benchmarks/streaming.py --double --repeat 5  # streaming memory (~9 GB in /tmp, ~25 min)",
         "python benchmarks/spread.py          # every distribution at (1e5, 100) and (1e6, 20), ~25 min",
         "python benchmarks/latency.py         # per-call latency at 1e2, 1e3, 1e4 rows, ~1 min",
+        "python benchmarks/stream_rate.py     # streaming rows/s against a passthrough, every distribution, ~15 min",
         "python benchmarks/bench.py --report  # re-render this page from benchmarks/results/*.json",
         "```",
         "",
@@ -657,7 +668,7 @@ def render_chart(results: dict, path: Path) -> None:
 
 
 def write_report(results: dict, streaming: dict | None, out: Path, chart: Path | None,
-                 spread: dict | None = None, latency: dict | None = None) -> None:
+                 spread: dict | None = None, latency: dict | None = None, stream_rate: dict | None = None) -> None:
     for cell in results["cells"]:  # recomputed, so that older JSON renders the same way
         cell["ours_over_floor"] = statistics.median(b / c for b, c in zip(cell["ours_s"], cell["floor_s"]))
     chart_ref = None
@@ -665,7 +676,7 @@ def write_report(results: dict, streaming: dict | None, out: Path, chart: Path |
         render_chart(results, chart)
         chart_ref = os.path.relpath(chart, out.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(results, streaming, chart_ref, spread, latency))
+    out.write_text(render_markdown(results, streaming, chart_ref, spread, latency, stream_rate))
     print(f"wrote {out}" + (f" and {chart}" if chart else ""))
 
 
@@ -694,6 +705,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="spread.py's results, included in the report if the file exists")
     p.add_argument("--latency-json", type=Path, default=HERE / "results" / "latency.json",
                    help="latency.py's results, included in the report if the file exists")
+    p.add_argument("--stream-rate-json", type=Path, default=HERE / "results" / "stream_rate.json",
+                   help="stream_rate.py's results, included in the report if the file exists")
     p.add_argument("--report", action="store_true", help="only re-render the report from --json")
     p.add_argument("--memory-child", choices=["cleanlab", "ours"], help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -713,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
         json_path = json_path or HERE / "results" / "bench.json"
         write_report(json.loads(json_path.read_text()), _load(args.streaming_json),
                      out or ROOT / "docs" / "benchmarks.md", chart or ROOT / "docs" / "img" / "benchmark.png",
-                     _load(args.spread_json), _load(args.latency_json))
+                     _load(args.spread_json), _load(args.latency_json), _load(args.stream_rate_json))
         return 0
 
     results = run(args)
@@ -723,7 +736,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {json_path}")
     if out:
         write_report(results, _load(args.streaming_json), out, chart, _load(args.spread_json),
-                     _load(args.latency_json))
+                     _load(args.latency_json), _load(args.stream_rate_json))
     print()
     for name, ok, value in verdicts(results):
         print(f"{'MET   ' if ok else 'MISSED'} {name}: {value}")

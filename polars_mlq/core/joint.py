@@ -92,8 +92,8 @@ class JointPartial:
     def of(cls, chunk: Chunk, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True) -> JointPartial:
         """Return the partial of one batch.
 
-        ``joint=False`` skips counting the joint (it is supplied), ``entries=False`` keeping the
-        candidates (only the prune filters and the summaries need them).
+        ``joint=False`` skips counting the joint (it is supplied), ``entries=False`` skips keeping
+        the candidates (only the prune filters and the summaries need them).
         """
         pb = chunk.problems
         k = pb.num_classes

@@ -73,13 +73,27 @@ def widened_bounds(dtype: np.dtype[Any]) -> tuple[float, float]:
     return upper, lower
 
 
-def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Candidates]:
+@dataclass(frozen=True)
+class Unlisted:
+    """Many unlabelled candidates (more than one entry in ``_DENSE``), not listed.
+
+    They are the unlabelled entries with p > ``lower``; ``sizes`` counts them per class. Reading
+    them column by column when needed costs less than listing millions of them.
+    """
+
+    lower: float
+    sizes: np.ndarray  # (K,) int64
+
+
+def candidates(
+    pb: Problems, *, widened: bool = False, list_many: bool = True
+) -> tuple[Candidates | Unlisted, Candidates]:
     """Return the (unlabelled, labelled) candidates; ``widened`` adds the entries that tie with them.
 
     The labelled ones come in row order, the unlabelled ones too unless they are many: then class
-    by class (``grouped``).
+    by class (``grouped``), or, without ``list_many``, not listed at all (``Unlisted``).
     """
-    n, k = pb.probs.shape
+    k = pb.num_classes
     bounds = boundaries(pb.dtype)
     upper, lower = widened_bounds(pb.dtype) if widened else (bounds.extra, bounds.missing)
     hit = np.flatnonzero(pb.lab_p <= upper)
@@ -93,8 +107,22 @@ def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Cand
         p = pb.probs.reshape(-1)[flat] if pb.probs.flags.c_contiguous else pb.probs[np.divmod(flat, k)]
         rows, cls = np.divmod(flat, k)
         return Candidates(0, rows, cls, p), labelled
-    # many: class by class (class * n + row), which saves sorting them all; few arrays of them
-    flat = np.flatnonzero(disagree.T)
+    if not list_many:
+        return Unlisted(lower, sizes), labelled
+    return _listed(pb, disagree, sizes), labelled
+
+
+def list_unlisted(pb: Problems, unlisted: Unlisted) -> Candidates:
+    """Return the unlabelled candidates of ``unlisted`` (of the batch ``pb``), listed class by class."""
+    disagree = compare_columns(np.greater, pb.probs, np.full(pb.num_classes, unlisted.lower, dtype=pb.dtype))
+    disagree.reshape(-1)[pb.label_positions] = False
+    return _listed(pb, disagree, unlisted.sizes)
+
+
+def _listed(pb: Problems, disagree: np.ndarray, sizes: np.ndarray) -> Candidates:
+    """Return the unlabelled candidates (``disagree``, ``sizes`` per class) class by class, in few arrays."""
+    n, k = pb.probs.shape
+    flat = np.flatnonzero(disagree.T)  # class * n + row
     del disagree
     cls = np.repeat(np.arange(k, dtype=np.int32 if k < 2**31 else np.int64), sizes)
     rows = np.remainder(flat, n)
@@ -104,7 +132,7 @@ def candidates(pb: Problems, *, widened: bool = False) -> tuple[Candidates, Cand
         p = pb.probs.reshape(-1)[index]
     else:
         p = pb.probs[rows, cls]
-    return Candidates(0, rows, cls, p, grouped=True), labelled
+    return Candidates(0, rows, cls, p, grouped=True)
 
 
 #: Unlabelled candidates come class by class when more than one entry in this many is one.

@@ -26,7 +26,7 @@ import numpy as np
 from polars_mlq.core.binary import sort_key
 from polars_mlq.core.calibration import calibrate, prune_counts, prune_nums
 from polars_mlq.core.chunk import Chunk
-from polars_mlq.core.joint import Entries, JointPartial
+from polars_mlq.core.joint import ColumnEntries, Entries, JointPartial
 from polars_mlq.core.low_memory import low_memory_rule
 from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
 from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
@@ -56,8 +56,10 @@ def joint_of(source: Source, thr: ConfidentThresholds, *, joint: bool = True, en
     return merge_all(parts, JointPartial.empty(thr))
 
 
-def class_sizes(entries: Entries, k: int) -> np.ndarray:
+def class_sizes(entries: Entries | ColumnEntries, k: int) -> np.ndarray:
     """Return the number of entries of each class (K,)."""
+    if isinstance(entries, ColumnEntries):
+        return entries.sizes
     if entries.grouped:  # classes ascending: the sizes are where each class starts
         return np.diff(np.searchsorted(entries.cls, np.arange(k + 1)))
     return np.bincount(entries.cls, minlength=k)
@@ -77,6 +79,36 @@ def _by_class(entries: Entries, wanted: np.ndarray) -> tuple[np.ndarray, np.ndar
     starts = np.zeros(k + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
     return starts, p, rows
+
+
+def _column_cutoffs(
+    entries: ColumnEntries, inside: dict[str, np.ndarray], nums: dict[str, np.ndarray], out: dict[str, Cutoffs]
+) -> None:
+    """Set, per sort key, the cutoffs (label 0) of the ``inside`` classes: the ``nums[by][c]``-th smallest (key, row).
+
+    Read from the batch class by class, through one transposed copy of its probabilities: the
+    unlabelled entries with p above the candidates' bound (every entry whose key can reach a
+    cutoff: see ``polars_mlq.core.candidates``).
+    """
+    pb, numbers = entries.chunk.problems, entries.chunk.rows
+    k = pb.num_classes
+    lower = pb.dtype.type(entries.unlisted.lower)
+    one = pb.dtype.type(1)
+    by_class = class_order(pb.lab_cls, k)  # the labelled rows of each class, ascending
+    starts = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pb.lab_cls, minlength=k), out=starts[1:])
+    labelled_rows = pb.lab_rows[by_class]
+    wanted = functools.reduce(operator.or_, inside.values())
+    columns = np.ascontiguousarray(pb.probs.T)  # (K, n): each class's column in one piece
+    for c in np.flatnonzero(wanted).tolist():
+        keep = columns[c] > lower
+        keep[labelled_rows[starts[c] : starts[c + 1]]] = False
+        local = np.flatnonzero(keep)
+        p = columns[c][local]
+        for by, cut in out.items():
+            if inside[by][c]:
+                keys = sort_key(by, 0, p, np.subtract(one, p)).astype(np.float64, copy=False)
+                cut.values[c, 0], cut.rows[c, 0] = nth_pair(keys, numbers[local], int(nums[by][c]))
 
 
 def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueOptions) -> tuple[Cutoffs, ...]:
@@ -100,6 +132,10 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
             inside[by] = (num > 0) & (num <= size)
         wanted = functools.reduce(operator.or_, inside.values())
         if not wanted.any():
+            continue
+        if isinstance(entries, ColumnEntries):
+            cuts = {by: Cutoffs(by, values[by], rows[by]) for by in keys_by}
+            _column_cutoffs(entries, inside, nums[label], cuts)
             continue
         starts, p, row = _by_class(entries, wanted)
         for by in keys_by:
@@ -148,7 +184,7 @@ class Found:
             return counts, 0
         rows = []
         for entries in self.joint.entries:
-            cand = entries.as_candidates()
+            cand = entries.listed().as_candidates()
             hit = self.rule.entry_flags(cand, cand.rows)
             counts[:, 1 - cand.label] += np.bincount(cand.cls[hit], minlength=k)
             rows.append(cand.rows[hit])
@@ -162,7 +198,7 @@ class Found:
         assert self.joint is not None
         rows, cls = [], []
         for entries in self.joint.entries:
-            cand = entries.as_candidates()
+            cand = entries.listed().as_candidates()
             hit = self.rule.entry_flags(cand, cand.rows)
             rows.append(cand.rows[hit])
             cls.append(cand.cls[hit])

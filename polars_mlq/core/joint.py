@@ -22,7 +22,7 @@ import numpy as np
 
 from polars_mlq.core.binary import compare_columns, count_columns, rows_with_any
 from polars_mlq.core.bounds import all_pass, confident_tests, dense_flags
-from polars_mlq.core.candidates import Candidates, candidates
+from polars_mlq.core.candidates import Candidates, Unlisted, candidates, list_unlisted
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.thresholds import ConfidentThresholds
 
@@ -66,6 +66,53 @@ class Entries:
         """Return the entries as ``Candidates``, in their stored order."""
         return Candidates(self.label, self.rows, self.cls, self.p, self.grouped)
 
+    def listed(self) -> Entries:
+        """Return the entries, listed (they are)."""
+        return self
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is no entry."""
+        return not self.rows.size
+
+
+@dataclass(frozen=True, eq=False)
+class ColumnEntries:
+    """The many unlabelled candidates of one batch, not listed: read from the batch's columns.
+
+    A prune cutoff reads them class by class from ``chunk`` itself; they are listed (``listed``)
+    only when merged with another batch's entries or counted entry by entry.
+    """
+
+    chunk: Chunk
+    unlisted: Unlisted
+    label: int = 0
+
+    def listed(self) -> Entries:
+        """Return the entries, listed class by class."""
+        return Entries.of(list_unlisted(self.chunk.problems, self.unlisted), self.chunk.rows)
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is no entry (never: they are many)."""
+        return False
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """The number of entries of each class (K,)."""
+        return self.unlisted.sizes
+
+
+#: The unlabelled entries of pass 2: listed, or left in their batch.
+Unlabelled = Entries | ColumnEntries
+
+
+def _merge(a: Unlabelled, b: Unlabelled) -> Unlabelled:
+    """Merge two partials' entries (of one given label); merging with nothing keeps them as they are."""
+    if a.empty or b.empty:
+        return b if a.empty else a
+    return a.listed() + b.listed()
+
 
 def _empty_entries(label: int, dtype: np.dtype[Any]) -> Entries:
     empty = np.zeros(0, dtype=np.int64)
@@ -79,7 +126,7 @@ class JointPartial:
     joint: np.ndarray  # (K, 2, 2) int64, without the floor of 1 on the diagonal
     cl_rows: int  # rows with at least one entry confident learning flags
     cl_classes: np.ndarray  # (K,) int64 entries confident learning flags per class
-    entries: tuple[Entries, Entries]  # (unlabelled, labelled), widened candidates
+    entries: tuple[Unlabelled, Entries]  # (unlabelled, labelled), widened candidates
 
     @classmethod
     def empty(cls, thr: ConfidentThresholds) -> JointPartial:
@@ -117,30 +164,34 @@ class JointPartial:
             counts[:, 1, 0] = lab0
             counts[:, 1, 1] = lab1
         tests = confident_tests(thr.guesses, pb.dtype)
-        pair = candidates(pb, widened=True) if entries else None
-        if pair is None or pair[0].grouped:  # many candidates (or none kept): test every entry
+        pair = candidates(pb, widened=True, list_many=False) if entries else None
+        if pair is None or isinstance(pair[0], Unlisted):  # many candidates (or none kept): test every entry
             cl = dense_flags(tests, pb, chunk.rows)
             cl_classes = count_columns(cl)
             cl_rows = int(np.count_nonzero(rows_with_any(cl)))
         else:  # few: every entry confident learning flags is a candidate
             cl_classes = np.zeros(k, dtype=np.int64)
             flagged = np.zeros(pb.n, dtype=bool)
-            for cand in pair:
+            for cand in (pair[0], pair[1]):
+                assert isinstance(cand, Candidates)
                 hit = all_pass(tests[cand.label], cand.p, cand.cls, cand.rows)  # no ties: rows unused
                 cl_classes += np.bincount(cand.cls[hit], minlength=k)
                 flagged[cand.rows[hit]] = True
             cl_rows = int(np.count_nonzero(flagged))
         if pair is None:
             return cls(counts, cl_rows, cl_classes, (_empty_entries(0, pb.dtype), _empty_entries(1, pb.dtype)))
-        found = (Entries.of(pair[0], chunk.rows), Entries.of(pair[1], chunk.rows))
-        return cls(counts, cl_rows, cl_classes, found)
+        unlabelled = pair[0]
+        first = (
+            ColumnEntries(chunk, unlabelled) if isinstance(unlabelled, Unlisted) else Entries.of(unlabelled, chunk.rows)
+        )
+        return cls(counts, cl_rows, cl_classes, (first, Entries.of(pair[1], chunk.rows)))
 
     def __add__(self, other: JointPartial) -> JointPartial:
         return JointPartial(
             self.joint + other.joint,
             self.cl_rows + other.cl_rows,
             self.cl_classes + other.cl_classes,
-            (self.entries[0] + other.entries[0], self.entries[1] + other.entries[1]),
+            (_merge(self.entries[0], other.entries[0]), self.entries[1] + other.entries[1]),
         )
 
     def confident_joint(self) -> np.ndarray:

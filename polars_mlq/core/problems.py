@@ -61,10 +61,21 @@ class Problems:
         return complement
 
 
-def _problems(probs: np.ndarray, positions: np.ndarray) -> Problems:
-    """Return the problems of ``probs`` with labelled entries at the ascending flat ``positions``."""
+def _problems(
+    probs: np.ndarray, positions: np.ndarray, entries: tuple[np.ndarray, np.ndarray] | None = None
+) -> Problems:
+    """Return the problems of ``probs`` with labelled entries at the ascending flat ``positions``.
+
+    ``entries`` are their (rows, classes) when known; otherwise they are computed, as int32 when
+    the shape allows (half the memory of a large label list).
+    """
     n, k = probs.shape
-    lab_rows, lab_cls = np.divmod(positions, max(k, 1))
+    if entries is None:
+        small = np.int32 if max(n, k) < 2**31 else np.int64
+        lab_rows, lab_cls = np.empty(positions.size, dtype=small), np.empty(positions.size, dtype=small)
+        np.divmod(positions, max(k, 1), out=(lab_rows, lab_cls))
+    else:
+        lab_rows, lab_cls = entries
     present = np.bincount(lab_cls, minlength=k).astype(np.int64)
     counts = np.stack([n - present, present], axis=1)
     lab_p = probs.reshape(-1)[positions] if probs.flags.c_contiguous else probs[lab_rows, lab_cls]
@@ -80,7 +91,10 @@ def problems(batch: Batch) -> Problems:
     # labels usually come sorted within their row: then the positions ascend and none repeats
     if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
         positions = sorted_unique(positions, probs.size)  # sort within rows, drop repeats ([1, 1] is [1])
-    return _problems(probs, positions)
+        return _problems(probs, positions)
+    n = probs.shape[0]
+    rows = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), np.diff(batch.label_offsets))
+    return _problems(probs, positions, (rows, batch.label_values))
 
 
 def sub_problems(pb: Problems, rows: np.ndarray) -> Problems:

@@ -38,7 +38,6 @@ class FrameIssues:
 
     batch: Batch
     flags: np.ndarray  # (n, K) bool, scored rows only
-    given: np.ndarray  # (n, K) bool
     rows: np.ndarray  # (n,) bool: the row filter (the low_* filters rank whole rows, not classes)
 
     def row_flags(self) -> pl.Series:
@@ -52,7 +51,8 @@ class FrameIssues:
 
     def summary(self) -> IssueCounts:
         """Return the counts behind the summaries."""
-        counts = _summaries.issue_counts(self.given, self.flags)
+        given = self.batch.multi_hot(0, self.batch.probs.shape[0])  # (n, K) bool, built for summaries only
+        counts = _summaries.issue_counts(given, self.flags)
         return IssueCounts(counts, int(self.batch.probs.shape[0]), int(np.count_nonzero(self.rows)))
 
 
@@ -83,7 +83,7 @@ def frame_issues(
     options = options.for_classes(batch.num_classes)
     flags = find_issues_per_class(batch, options)
     rows = find_issues(batch, options) if options.filter_by in LOW_FILTERS else rows_with_any(flags)
-    return FrameIssues(batch, flags, batch.multi_hot(0, batch.probs.shape[0]), rows)
+    return FrameIssues(batch, flags, rows)
 
 
 #: The temporary column that carries each row's number through a lazy query.

@@ -77,7 +77,13 @@ class ThresholdPartial:
     def of(cls, chunk: Chunk) -> ThresholdPartial:
         """Return the partial statistic of one batch."""
         pb = chunk.problems
-        return cls.of_entries(pb.probs, pb.lab_cls, pb.lab_p)
+        n, k = pb.probs.shape
+        if n == 0:
+            return cls.empty(k)
+        # 1 - p of the unlabelled entries and p of the labelled ones, as each block is read
+        absent, present = exact.complement_sums(pb.probs, exclude=pb.label_positions, classes=pb.lab_cls)
+        sums = tuple(zip(absent, present, strict=True))
+        return cls(k, n, pb.counts[:, 1].astype(np.int64), sums, pb.probs.dtype.name)
 
     @classmethod
     def of_batch(cls, batch: Batch) -> ThresholdPartial:

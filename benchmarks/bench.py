@@ -517,6 +517,19 @@ def render_markdown(
         "earlier rule, the highest of three runs, missed by 0.4 points in the previous run while "
         "O(N) growth would be +100%); the within-run check compares the highest RSS sampled in "
         "the second half of each sink with the first half, which run-to-run noise cannot reach.",
+        "- **confidence_weighted_entropy on saturated and float32 probabilities, and at K = 20.** "
+        "A score from *p* takes three logarithms (about 1.1 ns each here) and a dozen elementwise "
+        "passes per entry. The *q*-sorted shortcut avoids them for all but the *m* smallest, but "
+        "not where every entry counts (K ≤ 22, as at (1e6, 20)), nor for rows with a *q* above "
+        "1 − 2e-7 (most rows of saturated output), where the score is not monotone in *q* and, for "
+        "unlabelled entries, two *p* with the same *q* differ in score by up to about 2e-9; float32 "
+        "keeps cleanlab's float32 arithmetic, which the float64 shortcut would leave by more than "
+        "the documented 1e-7.",
+        "- **The floor at (1e6, 20).** numpy's row sort of 20 values alone takes 43 ms on one "
+        "thread where one `np.sum` takes 6.4 ms (6.8×); the floor cannot be met with numpy's sort.",
+        "- **Single cells just under a goal** (for example `adjust_pred_probs` on many_labels at "
+        "(1e6, 20)) move by 10–15% between runs of the same code: compare the medians and the "
+        "previous runs before reading a change into them.",
         "- **The floor, (1e5, 100).** One `np.sum` reads the (N, K) array once; the score reads it "
         "once too, but also sorts every row (numpy's vectorised sort, the largest part) and sums "
         "its smallest entries. Two threads overlap the sorts; the per-block bookkeeping still holds "

@@ -2,7 +2,8 @@
 
 cleanlab's last check on every flag of every filter is that the model disagrees with the given
 label: for a labelled entry p + 1e-6 <= 1 - p, for an unlabelled one p > (1 - p) + 1e-6. So every
-flag lies among these entries, and they are few: the statistics core keeps them, not the rows.
+flag lies among these entries, and they are usually few: the statistics core keeps them, not the
+rows. A batch where they are many leaves them unlisted (``Unlisted``): read from its columns.
 
 For the prune filters, which flag "the m entries with the smallest key" of a class and given label,
 the entries whose key equals the largest key a candidate can have are kept too (``widened``): they
@@ -85,46 +86,36 @@ class Unlisted:
     sizes: np.ndarray  # (K,) int64
 
 
-def candidates(
-    pb: Problems, *, widened: bool = False, list_many: bool = True
-) -> tuple[Candidates | Unlisted, Candidates]:
-    """Return the (unlabelled, labelled) candidates; ``widened`` adds the entries that tie with them.
+def candidates(pb: Problems) -> tuple[Candidates | Unlisted, Candidates]:
+    """Return the (unlabelled, labelled) widened candidates: those that disagree, and those that tie with them.
 
-    The labelled ones come in row order, the unlabelled ones too unless they are many: then class
-    by class (``grouped``), or, without ``list_many``, not listed at all (``Unlisted``).
+    The labelled ones come in row order, the unlabelled ones too unless they are many: then they
+    are not listed at all (``Unlisted``; ``list_unlisted`` lists them class by class).
     """
     k = pb.num_classes
-    bounds = boundaries(pb.dtype)
-    upper, lower = widened_bounds(pb.dtype) if widened else (bounds.extra, bounds.missing)
+    upper, lower = widened_bounds(pb.dtype)
     hit = np.flatnonzero(pb.lab_p <= upper)
     labelled = Candidates(1, pb.lab_rows[hit], pb.lab_cls[hit], pb.lab_p[hit])
 
     disagree = compare_columns(np.greater, pb.probs, np.full(k, lower, dtype=pb.dtype))
     disagree.reshape(-1)[pb.label_positions] = False
     sizes = count_columns(disagree)
-    if int(sizes.sum()) * _DENSE < disagree.size:  # few: row by row, grouped when a cutoff needs it
-        flat = np.flatnonzero(disagree)
-        p = pb.probs.reshape(-1)[flat] if pb.probs.flags.c_contiguous else pb.probs[np.divmod(flat, k)]
-        rows, cls = np.divmod(flat, k)
-        return Candidates(0, rows, cls, p), labelled
-    if not list_many:
+    if int(sizes.sum()) * _DENSE >= disagree.size:
         return Unlisted(lower, sizes), labelled
-    return _listed(pb, disagree, sizes), labelled
+    flat = np.flatnonzero(disagree)  # few: row by row, grouped when a cutoff needs it
+    p = pb.probs.reshape(-1)[flat] if pb.probs.flags.c_contiguous else pb.probs[np.divmod(flat, k)]
+    rows, cls = np.divmod(flat, k)
+    return Candidates(0, rows, cls, p), labelled
 
 
 def list_unlisted(pb: Problems, unlisted: Unlisted) -> Candidates:
-    """Return the unlabelled candidates of ``unlisted`` (of the batch ``pb``), listed class by class."""
-    disagree = compare_columns(np.greater, pb.probs, np.full(pb.num_classes, unlisted.lower, dtype=pb.dtype))
-    disagree.reshape(-1)[pb.label_positions] = False
-    return _listed(pb, disagree, unlisted.sizes)
-
-
-def _listed(pb: Problems, disagree: np.ndarray, sizes: np.ndarray) -> Candidates:
-    """Return the unlabelled candidates (``disagree``, ``sizes`` per class) class by class, in few arrays."""
+    """Return the unlabelled candidates of ``unlisted`` (of the batch ``pb``) class by class, in few arrays."""
     n, k = pb.probs.shape
+    disagree = compare_columns(np.greater, pb.probs, np.full(k, unlisted.lower, dtype=pb.dtype))
+    disagree.reshape(-1)[pb.label_positions] = False
     flat = np.flatnonzero(disagree.T)  # class * n + row
     del disagree
-    cls = np.repeat(np.arange(k, dtype=np.int32 if k < 2**31 else np.int64), sizes)
+    cls = np.repeat(np.arange(k, dtype=np.int32 if k < 2**31 else np.int64), unlisted.sizes)
     rows = np.remainder(flat, n)
     if pb.probs.flags.c_contiguous:
         index = np.multiply(rows, k, out=flat)  # flat's buffer: row * K + class
@@ -135,5 +126,5 @@ def _listed(pb: Problems, disagree: np.ndarray, sizes: np.ndarray) -> Candidates
     return Candidates(0, rows, cls, p, grouped=True)
 
 
-#: Unlabelled candidates come class by class when more than one entry in this many is one.
+#: Unlabelled candidates are left unlisted when more than one entry in this many is one.
 _DENSE = 8

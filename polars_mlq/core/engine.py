@@ -148,8 +148,10 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
             num = nums[label][by]
             for c in np.flatnonzero(inside[by]).tolist():
                 lo, hi = starts[c], starts[c + 1]
-                keys = sort_key(by, label, p[lo:hi], np.subtract(p.dtype.type(1), p[lo:hi])).astype(np.float64)
-                values[by][c, label], rows[by][c, label] = nth_pair(keys, row[lo:hi], int(num[c]))
+                keys = sort_key(by, label, p[lo:hi], np.subtract(p.dtype.type(1), p[lo:hi])).astype(
+                    np.float64, copy=False
+                )
+                values[by][c, label], rows[by][c, label] = nth_pair(keys, row[starts[c] : starts[c + 1]], int(num[c]))
     return tuple(Cutoffs(by, values[by], rows[by]) for by in keys_by)
 
 

@@ -53,8 +53,6 @@ class Entries:
         return cls(cand.label, mapped, cand.cls, cand.p, cand.grouped)
 
     def __add__(self, other: Entries) -> Entries:
-        if not self.rows.size or not other.rows.size:  # merging with nothing keeps the order
-            return other if not self.rows.size else self
         return Entries(
             self.label,
             np.concatenate([self.rows, other.rows]),
@@ -108,7 +106,7 @@ Unlabelled = Entries | ColumnEntries
 
 
 def _merge(a: Unlabelled, b: Unlabelled) -> Unlabelled:
-    """Merge two partials' entries (of one given label); merging with nothing keeps them as they are."""
+    """Merge two partials' entries (of one given label); merging with nothing keeps them, and their order."""
     if a.empty or b.empty:
         return b if a.empty else a
     return a.listed() + b.listed()
@@ -164,7 +162,7 @@ class JointPartial:
             counts[:, 1, 0] = lab0
             counts[:, 1, 1] = lab1
         tests = confident_tests(thr.guesses, pb.dtype)
-        pair = candidates(pb, widened=True, list_many=False) if entries else None
+        pair = candidates(pb) if entries else None
         if pair is None or isinstance(pair[0], Unlisted):  # many candidates (or none kept): test every entry
             cl = dense_flags(tests, pb, chunk.rows)
             cl_classes = count_columns(cl)
@@ -191,7 +189,7 @@ class JointPartial:
             self.joint + other.joint,
             self.cl_rows + other.cl_rows,
             self.cl_classes + other.cl_classes,
-            (_merge(self.entries[0], other.entries[0]), self.entries[1] + other.entries[1]),
+            (_merge(self.entries[0], other.entries[0]), _merge(self.entries[1], other.entries[1]).listed()),
         )
 
     def confident_joint(self) -> np.ndarray:

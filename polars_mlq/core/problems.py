@@ -26,6 +26,7 @@ class Problems:
     lab_rows: np.ndarray  # rows of the labelled entries, ascending (and classes within a row)
     lab_cls: np.ndarray  # their classes
     lab_p: np.ndarray  # their probabilities
+    label_positions: np.ndarray  # their flat indices ``row * K + class``, ascending
 
     @functools.cached_property
     def given(self) -> np.ndarray:
@@ -33,12 +34,6 @@ class Problems:
         mask = np.zeros(self.probs.shape, dtype=bool)
         mask.reshape(-1)[self.label_positions] = True
         return mask
-
-    @functools.cached_property
-    def label_positions(self) -> np.ndarray:
-        """Flat indices ``row * K + class`` of the labelled entries, ascending."""
-        positions: np.ndarray = self.lab_rows * self.num_classes + self.lab_cls
-        return positions
 
     @property
     def n(self) -> int:
@@ -79,9 +74,7 @@ def _problems(
     present = np.bincount(lab_cls, minlength=k).astype(np.int64)
     counts = np.stack([n - present, present], axis=1)
     lab_p = probs.reshape(-1)[positions] if probs.flags.c_contiguous else probs[lab_rows, lab_cls]
-    pb = Problems(probs, counts, lab_rows, lab_cls, lab_p)
-    pb.__dict__["label_positions"] = positions  # the cached property, known already
-    return pb
+    return Problems(probs, counts, lab_rows, lab_cls, lab_p, positions)
 
 
 def problems(batch: Batch) -> Problems:

@@ -77,37 +77,36 @@ class ThresholdPartial:
     def of(cls, chunk: Chunk) -> ThresholdPartial:
         """Return the partial statistic of one batch."""
         pb = chunk.problems
-        n, k = pb.probs.shape
+        return cls._of_positions(pb.probs, pb.label_positions, pb.lab_cls)
+
+    @classmethod
+    def _of_positions(
+        cls, probs: np.ndarray, positions: np.ndarray, classes: np.ndarray, row_offsets: np.ndarray | None = None
+    ) -> ThresholdPartial:
+        """Return the partial of ``probs`` with labels of ``classes`` at the flat ``positions``.
+
+        The positions ascend, or with ``row_offsets`` come in any order within each row. 1 - p of
+        the unlabelled entries and p of the labelled ones are summed as each block is read.
+        """
+        n, k = probs.shape
         if n == 0:
             return cls.empty(k)
-        # 1 - p of the unlabelled entries and p of the labelled ones, as each block is read
-        absent, present = exact.complement_sums(pb.probs, exclude=pb.label_positions, classes=pb.lab_cls)
-        sums = tuple(zip(absent, present, strict=True))
-        return cls(k, n, pb.counts[:, 1].astype(np.int64), sums, pb.probs.dtype.name)
+        absent, present = exact.complement_sums(probs, exclude=positions, classes=classes, row_offsets=row_offsets)
+        counts = np.bincount(classes, minlength=k).astype(np.int64)
+        return cls(k, n, counts, tuple(zip(absent, present, strict=True)), probs.dtype.name)
 
     @classmethod
     def of_batch(cls, batch: Batch) -> ThresholdPartial:
         """Return the partial statistic of a validated batch (without building its ``Chunk``)."""
-        probs, k = batch.probs, batch.num_classes
-        n = probs.shape[0]
-        if n == 0:
-            return cls.empty(k)
+        probs = batch.probs
         positions, classes = batch.label_positions, batch.label_values
-        # 1 - p of the unlabelled entries, and p of the labelled ones, as each block is read
         if positions.size < 2 or bool(np.all(positions[1:] > positions[:-1])):
-            absent, present = exact.complement_sums(probs, exclude=positions, classes=classes)
-        else:  # labels out of order within a row: read by row, unless a label is repeated
-            try:
-                absent, present = exact.complement_sums(
-                    probs, exclude=positions, classes=classes, row_offsets=batch.label_offsets
-                )
-            except exact.RepeatedEntry:
-                positions = sorted_unique(positions, probs.size)
-                classes = positions % k
-                absent, present = exact.complement_sums(probs, exclude=positions, classes=classes)
-        counts = np.bincount(classes, minlength=k).astype(np.int64)
-        sums = tuple(zip(absent, present, strict=True))
-        return cls(k, n, counts, sums, probs.dtype.name)
+            return cls._of_positions(probs, positions, classes)
+        try:  # labels out of order within a row: read by row, unless a label is repeated
+            return cls._of_positions(probs, positions, classes, batch.label_offsets)
+        except exact.RepeatedEntry:
+            positions = sorted_unique(positions, probs.size)
+            return cls._of_positions(probs, positions, positions % max(batch.num_classes, 1))
 
     @classmethod
     def of_entries(cls, probs: np.ndarray, lab_cls: np.ndarray, lab_p: np.ndarray) -> ThresholdPartial:

@@ -32,6 +32,7 @@ from polars_mlq.scoring.per_class import (
     Adjustment,
     confidence_weighted_entropy,
     cwe_of_confidence,
+    cwe_scores,
     per_class_scores,
 )
 from polars_mlq.scoring.threads import run_ranges, scratch
@@ -93,7 +94,8 @@ def _smallest_cwe(
     scores follow from the sorted q alone, with logarithms for those ``terms`` entries only. The
     other rows (a q near 0 or 1, or too few q away from 1) are scored in full from their own p.
     A row whose largest q is above CWE_RISING_HIGH (most rows of a model whose probabilities sit
-    within 1e-7 of 0 or 1) goes there before any sort, so no row is sorted twice.
+    within 1e-7 of 0 or 1) goes there before any sort, with its q, so no row is sorted twice and
+    no q is taken twice.
     With ``check``, None if the sorted q show a p outside [0, 1] (``_sorted_in_unit_interval``).
     """
     full_sort = not use_partition(terms, confidence.shape[1])
@@ -103,32 +105,45 @@ def _smallest_cwe(
         return None
     below = high.view(confidence.dtype) <= CWE_RISING_HIGH
     every = bool(below.all())
+    scores = np.empty((confidence.shape[0], terms), dtype=np.float64)
+    if not every:  # scored in full first, from their q while it is still in row order
+        if check and keys[~below].min() < 0:
+            return None  # a value with the sign bit set (``_sorted_in_unit_interval``)
+        if not below.any():
+            _score_in_full(batch, start, np.arange(confidence.shape[0]), terms, scores, confidence)
+            return scores
+        above = np.flatnonzero(~below)
+        _score_in_full(batch, start, above, terms, scores, confidence[above])
     smallest = smallest_sorted(confidence if every else confidence[below], terms)
-    if check and (
-        (smallest.size and smallest[:, 0].view(keys.dtype).min() < 0) or (not every and keys[~below].min() < 0)
-    ):
-        return None  # a value with the sign bit set (sorted first, ``_sorted_in_unit_interval``)
+    if check and smallest.size and smallest[:, 0].view(keys.dtype).min() < 0:
+        return None
     fast = (smallest[:, 0] >= CWE_RISING_LOW) & (smallest[:, -1] <= CWE_FROM_CONFIDENCE_HIGH)
     if every and fast.all():
         return cwe_of_confidence(smallest)
-    scores = np.empty((confidence.shape[0], terms), dtype=np.float64)
-    taken = np.flatnonzero(below)[fast]
-    scores[taken] = cwe_of_confidence(smallest[fast])
-    rest = np.ones(confidence.shape[0], dtype=bool)
-    rest[taken] = False
-    _score_in_full(batch, start, np.flatnonzero(rest), terms, scores)
+    inside = np.flatnonzero(below)
+    scores[inside[fast]] = cwe_of_confidence(smallest[fast])
+    if not fast.all():
+        _score_in_full(batch, start, inside[~fast], terms, scores)
     return scores
 
 
-def _score_in_full(batch: Batch, start: int, rows: np.ndarray, terms: int, scores: np.ndarray) -> None:
-    """Set ``scores[rows]`` to the ``terms`` smallest scores of those block rows, computed from their p."""
+def _score_in_full(
+    batch: Batch, start: int, rows: np.ndarray, terms: int, scores: np.ndarray, confidence: np.ndarray | None = None
+) -> None:
+    """Set ``scores[rows]`` to the ``terms`` smallest scores of those block rows, computed from their p.
+
+    ``confidence``, when given, holds the self-confidences of those rows, in row order.
+    """
     if rows.size == scores.shape[0]:  # the whole block: no gathered copy
         stop = start + rows.size
         probs, positions = batch.probs[start:stop], batch.positions(start, stop)
     else:
         probs, positions = batch.probs[start + rows], _rows_positions(batch, start, rows)
-    exact = np.empty(probs.shape, dtype=np.float64)
-    confidence_weighted_entropy(probs, positions, exact)
+    exact = scratch("cwe_exact", probs.shape, np.float64)
+    if confidence is None:
+        confidence_weighted_entropy(probs, positions, exact)
+    else:
+        cwe_scores(probs, positions, confidence, exact, scratch("cwe_work", probs.shape, np.float64))
     scores[rows] = smallest_sorted(exact, terms)
 
 

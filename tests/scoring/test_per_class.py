@@ -24,9 +24,28 @@ from polars_mlq.scoring.per_class import (
     confidence_weighted_entropy,
     cwe_of,
     cwe_of_confidence,
-    entropy_bits,
+    cwe_scores,
     self_confidence,
 )
+
+
+def entropy_bits(probs: np.ndarray) -> np.ndarray:
+    """The definition: binary entropy in bits of [1 - p, p] (1 - p in the dtype of p), in float64."""
+    total = np.zeros(probs.shape, dtype=np.float64)
+    for part in (np.subtract(1, probs), probs):
+        wide = part.astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total += np.where(wide > 0, wide * np.log(np.where(wide > 0, wide, 1.0)), 0.0 * wide)
+    return total / -np.log(2.0)
+
+
+def definition_cwe(probs: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """The definition of the per-class score, each step in the dtype it is taken in."""
+    confidence = np.where(labelled, probs, np.subtract(1, probs)).astype(probs.dtype)
+    ratio = entropy_bits(probs) / np.maximum(confidence, np.asarray(1e-6, dtype=probs.dtype))
+    with np.errstate(invalid="ignore"):
+        return np.log(ratio + 1) / np.maximum(ratio, 1e-6)
+
 
 # --------------------------------------------------------------------------- where CWE rises
 
@@ -132,20 +151,58 @@ def test_cwe_rows_near_the_shortcuts_limit_match_cleanlab(seed: int) -> None:
 
 @given(
     st.lists(
-        st.one_of(st.sampled_from([0.0, 1.0, 5e-324, 1e-300, 1e-7, 0.5, 1 - 1e-12]), st.floats(0, 1)),
+        st.one_of(st.sampled_from([0.0, 1.0, 5e-324, 1e-300, 1e-7, 0.5, 1 - 1e-12, 1 - 1e-7]), st.floats(0, 1)),
         min_size=6,
         max_size=60,
     ),
     st.integers(1, 3),
+    st.sampled_from([np.float64, np.float32]),
 )
-def test_the_in_place_cwe_kernel_equals_the_definition_bit_for_bit(values: list[float], width: int) -> None:
+def test_the_in_place_cwe_kernel_equals_the_definition_bit_for_bit(
+    values: list[float], width: int, dtype: type
+) -> None:
     n = len(values) // width
-    probs = np.array(values[: n * width], dtype=np.float64).reshape(n, width)
+    probs = np.array(values[: n * width], dtype=dtype).reshape(n, width)
     positions = np.arange(0, probs.size, 2, dtype=np.intp)  # every other entry labelled
-    confidence = np.empty_like(probs)
-    self_confidence(probs, positions, confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        expected = cwe_of(entropy_bits(probs), confidence.copy())
-    out = np.empty_like(probs)
-    confidence_weighted_entropy(probs, positions, out)  # the float64 path, with buffers
+    labelled = np.zeros(probs.size, dtype=bool)
+    labelled[positions] = True
+    expected = definition_cwe(probs, labelled.reshape(probs.shape))
+    before = probs.copy()
+    out = np.empty(probs.shape, dtype=np.float64)
+    confidence_weighted_entropy(probs, positions, out)
     np.testing.assert_array_equal(out, expected)
+    confidence = np.empty_like(probs)  # from a given self-confidence, as the EMA's full path does
+    self_confidence(probs, positions, confidence)
+    kept = confidence.copy()
+    again = np.empty(probs.shape, dtype=np.float64)
+    cwe_scores(probs, positions, confidence, again, np.empty(probs.shape, dtype=np.float64))
+    np.testing.assert_array_equal(again, expected)
+    np.testing.assert_array_equal(confidence, kept)  # read only
+    np.testing.assert_array_equal(probs, before)
+
+
+@pytest.mark.parametrize("saturated_share", [0.5, 1.0])
+def test_cwe_rows_scored_in_full_from_their_own_confidence_match_cleanlab(saturated_share: float) -> None:
+    """Rows with a q within 2e-7 of 1 skip the q shortcut and are scored in full from the q already
+    taken: mixed with shortcut rows in one block (gathered) and filling a block alone."""
+    rng = np.random.default_rng(11)
+    n, k = 300, 60
+    probs = rng.uniform(0.01, 0.6, (n, k))
+    saturated = rng.random(n) < saturated_share
+    probs[saturated] = np.exp(rng.uniform(np.log(1e-12), np.log(1e-6), (int(saturated.sum()), k)))
+    labels = [rng.choice(k, size=rng.integers(0, 4), replace=False).tolist() for _ in range(n)]
+    for i, row in enumerate(labels):
+        if saturated[i] and row:
+            probs[i, row] = 1 - np.exp(rng.uniform(np.log(1e-12), np.log(1e-6), len(row)))
+    probs[0, 3] = 1 - 1e-9  # an unlabelled class the model is sure of: a q below 1e-6
+    aggregator = {"method": "exponential_moving_average", "alpha": 0.8}  # 22 terms of 60
+    ours = mlq.get_label_quality_scores(
+        labels, probs, method="confidence_weighted_entropy", aggregator_kwargs=aggregator
+    )
+    theirs = cleanlab_scores(labels, probs, method="confidence_weighted_entropy", aggregator_kwargs=aggregator)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    rows = np.flatnonzero(saturated)  # alone they fill the block; rows are scored independently
+    alone = mlq.get_label_quality_scores(
+        [labels[i] for i in rows], probs[rows], method="confidence_weighted_entropy", aggregator_kwargs=aggregator
+    )
+    np.testing.assert_array_equal(ours[rows], alone)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import DTypeLike
 
 from polars_mlq.scoring.threads import scratch
 
@@ -38,22 +37,21 @@ CWE_RISING_HIGH = 1.0 - 2e-7
 CWE_FROM_CONFIDENCE_HIGH = 1.0 - 1e-3
 
 
-_floor_arrays: dict[tuple[np.dtype[Any], np.dtype[Any]], np.ndarray] = {}
+_floor_arrays: dict[np.dtype[Any], np.ndarray] = {}
 
 
-def _floors(like: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
-    """Return an array of 1e-6 rounded to ``dtype``, in the dtype and shape of ``like``, to floor it with.
+def _floors(like: np.ndarray) -> np.ndarray:
+    """Return an array of 1e-6 in the dtype and shape of ``like``, to take a floor with.
 
     numpy's maximum against an array runs its vector loop; against a scalar it took 0.45 ns an
-    entry here instead of 0.27. The arrays are kept (one per pair of dtypes, grown when needed)
-    and never written after they are made, so threads share them.
+    entry here instead of 0.27. The arrays are kept (one per dtype, grown when needed) and never
+    written after they are made, so threads share them.
     """
-    key = (like.dtype, dtype)
-    floors = _floor_arrays.get(key)
+    floors = _floor_arrays.get(like.dtype)
     if floors is None or floors.size < like.size:
-        floors = np.full(max(like.size, 1 << 16), np.asarray(_FLOOR, dtype=dtype), dtype=like.dtype)
+        floors = np.full(max(like.size, 1 << 16), _FLOOR, dtype=like.dtype)
         floors.flags.writeable = False
-        _floor_arrays[key] = floors
+        _floor_arrays[like.dtype] = floors
     return floors[: like.size].reshape(like.shape)
 
 
@@ -83,28 +81,24 @@ def _xlogx(x: np.ndarray, positive: bool, out: np.ndarray) -> np.ndarray:
     ``positive``: no x is 0, so the case is skipped.
     """
     if positive:
-        np.log(x, out=out)
+        np.log(x, out=out, dtype=np.float64)  # a float32 x is widened first, as in the definition
     else:
         out.fill(0)
-        np.log(x, out=out, where=x > 0)
+        np.log(x, out=out, where=x > 0, dtype=np.float64)
     out *= x
     return out
 
 
-def cwe_of(
-    entropy: np.ndarray, confidence: np.ndarray, work: np.ndarray | None = None, floor_dtype: DTypeLike | None = None
-) -> np.ndarray:
+def cwe_of(entropy: np.ndarray, confidence: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
     """Return ln(r + 1) / max(r, 1e-6), r = entropy / max(confidence, 1e-6); overwrites ``entropy``.
 
     ``work`` (float64, the shape of ``entropy``) holds both floors instead of two new arrays. The
-    floor on the confidence is 1e-6 rounded to ``floor_dtype`` (default: the confidence's dtype):
-    a float32 confidence widened to float64 keeps the floor the definition takes in float32
-    (widening is exact and keeps the order, so the maximum is the same number).
+    floor on the confidence is taken in its own dtype (float32 stays float32, then is widened), as
+    the definition takes it.
     """
-    floor_of = np.dtype(confidence.dtype if floor_dtype is None else floor_dtype)
-    floored = np.maximum(confidence, _floors(confidence, floor_of), out=work)
+    floored = np.maximum(confidence, _floors(confidence), out=work)
     np.divide(entropy, floored, out=entropy)  # r
-    ratio_floor = np.maximum(entropy, _floors(entropy, entropy.dtype), out=work)
+    ratio_floor = np.maximum(entropy, _floors(entropy), out=work)
     entropy += 1
     np.log(entropy, out=entropy)
     entropy /= ratio_floor
@@ -147,22 +141,12 @@ def cwe_scores(
     """
     positive = probs.size > 0 and probs.min() > 0 and probs.max() < 1
     other = np.subtract(1, _flat(probs)[positions]).astype(np.float64)  # 1 - p in the dtype of p
-    floor_dtype = confidence.dtype
-    if probs.dtype != np.float64:  # widened once: every later step is in float64, as in the definition
-        confidence = _widened("cwe_wide_confidence", confidence)
-        probs = _widened("cwe_wide_probs", probs)
     _xlogx(confidence, positive, out)
     _xlogx(probs, positive, work)
     _flat(work)[positions] = _xlogx(other, positive, np.empty_like(other))
     out += work
     out /= -_LN2
-    cwe_of(out, confidence, work, floor_dtype)
-
-
-def _widened(name: str, values: np.ndarray) -> np.ndarray:
-    wide = scratch(name, values.shape, np.float64)
-    np.copyto(wide, values)
-    return wide
+    cwe_of(out, confidence, work)
 
 
 def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:

@@ -1,0 +1,166 @@
+"""polars-mlq on Ray Data: the ``.mlq`` namespace's functions for a ``ray.data.Dataset``.
+
+Install with ``pip install "polars-mlq[ray]"``; ``import polars_mlq`` never imports Ray, only
+``import polars_mlq.ray`` does. Each function takes the Dataset, then the same column arguments
+and keywords as the namespace, and gives the same answers as the namespace on the same rows.
+
+Dataset-level statistics (the confident thresholds that ``adjust_pred_probs`` shifts by) are
+partial statistics computed by one Ray task per block and merged on the caller: O(K) numbers per
+block, no rows. The per-row step is a ``map_batches`` that stays lazy, as Ray Data's transforms do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+import ray.data
+
+from polars_mlq.expressions import label_spec
+from polars_mlq.input import IntoExpr, IntoProbs, LabelsFormat, Method, parse_options
+from polars_mlq.ray._driver import num_classes_of, original_error, thresholds_pass, with_original_errors
+from polars_mlq.ray._tasks import Columns, ScoreBlocks, class_names_tuple
+from polars_mlq.scoring import Thresholds
+from polars_mlq.scoring.thresholds import as_thresholds
+from polars_mlq.typing import ThresholdsLike
+
+__all__ = ["confident_thresholds", "label_quality", "label_quality_per_class", "original_error"]
+
+
+def _columns(
+    labels: IntoExpr, pred_probs: IntoProbs, class_names: Sequence[str] | None, labels_format: LabelsFormat
+) -> Columns:
+    label_spec(class_names, labels_format)  # checks them here, on the caller
+    return Columns(labels, pred_probs, class_names_tuple(class_names), labels_format)
+
+
+def _thresholds(ds: ray.data.Dataset, columns: Columns) -> Thresholds | None:
+    found, _ = thresholds_pass(ds, columns)
+    return None if found is None else found.for_scoring()
+
+
+def confident_thresholds(
+    ds: ray.data.Dataset,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+) -> pl.DataFrame:
+    """Per-class confident thresholds of the whole Dataset, as :func:`polars_mlq.confident_thresholds` gives them.
+
+    One Ray task per block sums its rows' probabilities exactly; the sums merge on the caller, so
+    the thresholds are bit for bit those of the same rows read by Polars, however the Dataset is
+    split into blocks.
+    """
+    found = _thresholds(ds, _columns(labels, pred_probs, class_names, labels_format))
+    if found is None:
+        return Thresholds(absent=np.empty(0), present=np.empty(0)).to_frame()
+    return found.to_frame()
+
+
+def _scored(
+    ds: ray.data.Dataset,
+    labels: IntoExpr,
+    pred_probs: IntoProbs,
+    *,
+    method: Method,
+    adjust_pred_probs: bool,
+    aggregator_kwargs: Mapping[str, Any] | None,
+    thresholds: ThresholdsLike | None,
+    class_names: Sequence[str] | None,
+    labels_format: LabelsFormat,
+    per_class: bool,
+    name: str,
+    ray_remote_args: Mapping[str, Any] | None,
+) -> ray.data.Dataset:
+    parse_options(method, adjust_pred_probs, aggregator_kwargs, per_class=per_class)  # bad options fail here
+    columns = _columns(labels, pred_probs, class_names, labels_format)
+    table = None
+    given = None
+    if adjust_pred_probs:
+        given = _thresholds(ds, columns) if thresholds is None else as_thresholds(thresholds)
+    if given is not None:
+        table = np.stack([given.absent, given.present], axis=1)
+    # K for every block alike (a row of another width raises); 1 when no row has pred_probs
+    num_classes = given.num_classes if given is not None else (num_classes_of(ds, columns) or 1)
+    step = ScoreBlocks(
+        columns=columns,
+        method=method,
+        adjust_pred_probs=adjust_pred_probs,
+        aggregator_kwargs=aggregator_kwargs,
+        thresholds=table,
+        num_classes=num_classes,
+        name=name,
+        per_class=per_class,
+    )
+    own = with_original_errors(ds)  # the namespace's exception class, not Ray's wrapper
+    return own.map_batches(step, batch_format="pyarrow", zero_copy_batch=True, **dict(ray_remote_args or {}))
+
+
+def label_quality(
+    ds: ray.data.Dataset,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    method: Method = "self_confidence",
+    adjust_pred_probs: bool = False,
+    aggregator_kwargs: Mapping[str, Any] | None = None,
+    thresholds: ThresholdsLike | None = None,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+    name: str = "label_quality",
+    ray_remote_args: Mapping[str, Any] | None = None,
+) -> ray.data.Dataset:
+    """Append a Float64 label-quality column to every row of the Dataset (low: labels likely wrong).
+
+    Arguments as ``df.mlq.label_quality``; ``ray_remote_args`` go to ``map_batches`` (for example
+    ``num_cpus``). With ``adjust_pred_probs=True`` and no ``thresholds=``, this call runs one
+    pass over the Dataset for the thresholds; the scoring itself is a lazy ``map_batches``.
+    """
+    return _scored(
+        ds,
+        labels,
+        pred_probs,
+        method=method,
+        adjust_pred_probs=adjust_pred_probs,
+        aggregator_kwargs=aggregator_kwargs,
+        thresholds=thresholds,
+        class_names=class_names,
+        labels_format=labels_format,
+        per_class=False,
+        name=name,
+        ray_remote_args=ray_remote_args,
+    )
+
+
+def label_quality_per_class(
+    ds: ray.data.Dataset,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    method: Method = "self_confidence",
+    adjust_pred_probs: bool = False,
+    thresholds: ThresholdsLike | None = None,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+    name: str = "label_quality_per_class",
+    ray_remote_args: Mapping[str, Any] | None = None,
+) -> ray.data.Dataset:
+    """Append a column of K per-class scores to every row, as ``df.mlq.label_quality_per_class`` does."""
+    return _scored(
+        ds,
+        labels,
+        pred_probs,
+        method=method,
+        adjust_pred_probs=adjust_pred_probs,
+        aggregator_kwargs=None,
+        thresholds=thresholds,
+        class_names=class_names,
+        labels_format=labels_format,
+        per_class=True,
+        name=name,
+        ray_remote_args=ray_remote_args,
+    )

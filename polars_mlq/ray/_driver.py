@@ -1,0 +1,114 @@
+"""The Ray driver of the statistics core: partial statistics computed in the workers, merged here.
+
+A pass runs one Ray task per block of the Dataset, with the block's first row number, and brings
+back only what the block's partial statistic holds (O(K) for the thresholds). Rows never travel to
+the caller. A failed task raises, here, the exception the block raised (a ``ValueError`` naming
+the column, the value and the row), not Ray's wrapper of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pyarrow as pa
+import ray
+import ray.data
+from ray.exceptions import RayTaskError
+
+from polars_mlq.core import ThresholdPartial
+from polars_mlq.core.thresholds import ConfidentThresholds
+from polars_mlq.input import checked_series_num_classes
+from polars_mlq.ray._tasks import BlockThresholds, Columns, block_frame, block_thresholds
+
+T = TypeVar("T")
+
+
+def original_error(error: BaseException) -> BaseException:
+    """Return the exception a task raised, unwrapped from Ray's ``RayTaskError`` (and its user-code wrapper)."""
+    seen: set[int] = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        cause = getattr(error, "cause", None) if isinstance(error, RayTaskError) else None
+        if cause is None or not isinstance(cause, BaseException):
+            cause = error.__cause__
+        if cause is None or not isinstance(error, (RayTaskError, ray.exceptions.UserCodeException)):
+            return error
+        error = cause
+    return error
+
+
+def blocks(ds: ray.data.Dataset) -> Iterator[tuple[Any, int, int]]:
+    """Yield (block reference, first row, rows) of every block of the Dataset, in its order."""
+    first = 0
+    for bundle in ds.iter_internal_ref_bundles():
+        for entry in bundle.blocks:  # a BlockEntry (ray 2.60), or a (ref, metadata) pair before
+            ref, meta = (entry.ref, entry.metadata) if hasattr(entry, "ref") else entry
+            rows = int(meta.num_rows or 0)
+            yield ref, first, rows
+            first += rows
+
+
+def run_pass(ds: ray.data.Dataset, task: Callable[..., T], *args: Any) -> list[T]:
+    """Run ``task(block, first_row, *args)`` on every block, as Ray tasks; return the results in block order.
+
+    When blocks fail, the error of the earliest one is raised (as the block raised it).
+    """
+    remote = ray.remote(num_cpus=1)(task)
+    futures = [remote.remote(ref, first, *args) for ref, first, _ in blocks(ds)]
+    results: list[T] = []
+    for future in futures:
+        try:
+            results.append(ray.get(future))
+        except RayTaskError as error:
+            raise original_error(error) from None
+    return results
+
+
+def thresholds_pass(ds: ray.data.Dataset, columns: Columns) -> tuple[ConfidentThresholds | None, int | None]:
+    """Run pass 1 (the confident thresholds) over the Dataset; return them and K (None, None: no scored row)."""
+    parts: list[BlockThresholds] = run_pass(ds, block_thresholds, columns)
+    widths = {part.num_classes for part in parts if part.num_classes is not None}
+    if not widths:
+        return None, None
+    k = next(part.num_classes for part in parts if part.num_classes is not None)
+    if len(widths) > 1:  # read every block with the first block's K: the first row of another width raises
+        run_pass(ds, block_thresholds, columns, k)
+    merged = ThresholdPartial.empty(k)
+    for part in parts:
+        if part.partial is not None:
+            merged = merged + part.partial
+    return merged.finalize(), k
+
+
+#: Rows read from the start of a Dataset to learn K.
+_PEEK_ROWS = 256
+
+
+def num_classes_of(ds: ray.data.Dataset, columns: Columns) -> int | None:
+    """Return K: the width of the first pred_probs in the Dataset's first rows (a whole pass if all are null).
+
+    Every block is then read with this K, so a row of another width anywhere raises, as the
+    namespace's does on the whole frame.
+    """
+    tables = ray.get(ds.limit(_PEEK_ROWS).to_arrow_refs())
+    if tables:
+        labels, probs = columns.series(block_frame(pa.concat_tables(tables)))
+        k = checked_series_num_classes(labels, probs, columns.spec)
+        if k is not None:
+            return k
+    return thresholds_pass(ds, columns)[1]
+
+
+def with_original_errors(ds: ray.data.Dataset) -> ray.data.Dataset:
+    """Return ``ds`` with its own context, in which a failing map raises what the block raised.
+
+    Ray wraps a map's exception in its ``UserCodeException`` unless the Dataset's context says
+    otherwise, and a derived Dataset shares the context of its parent: the copy keeps the
+    caller's Datasets as they were. Maps added to the copy take its context.
+    """
+    context = ds.context.copy()
+    context.raise_original_map_exception = True
+    own = ray.data.Dataset.copy(ds)
+    own._context = context  # Ray has no public way to give one Dataset its own context
+    return own

@@ -1,0 +1,123 @@
+"""What runs in Ray's workers: one block (an Arrow table) in, a partial statistic or a scored block out.
+
+Ray pickles these module-level functions and classes by reference, so a worker imports
+``polars_mlq`` itself (the ``.mlq`` namespace with it); nothing of the caller's code is needed.
+A block becomes a Polars frame without a copy (``pl.from_arrow`` of numeric and list columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.thresholds import ThresholdPartial
+from polars_mlq.expressions import label_quality, label_quality_per_class
+from polars_mlq.input import (
+    IntoExpr,
+    IntoProbs,
+    LabelsFormat,
+    LabelSpec,
+    Method,
+    Where,
+    checked_series_num_classes,
+    read_batch,
+    to_expr,
+    to_probs_expr,
+)
+
+
+def block_frame(table: pa.Table) -> pl.DataFrame:
+    """Return a block as a DataFrame, its columns shared with Arrow (not copied)."""
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)  # a Table, never a bare Array
+    return frame
+
+
+@dataclass(frozen=True)
+class Columns:
+    """How the labels and pred_probs of a block are read, as the ``.mlq`` namespace reads them."""
+
+    labels: IntoExpr
+    pred_probs: IntoProbs
+    class_names: tuple[str, ...] | None
+    labels_format: LabelsFormat
+
+    @property
+    def spec(self) -> LabelSpec:
+        """The label spec of these columns."""
+        return LabelSpec(format=self.labels_format, class_names=self.class_names)
+
+    def series(self, frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+        """Return the two columns of a block."""
+        data = frame.select(to_expr(self.labels, "labels"), to_probs_expr(self.pred_probs))
+        return data[:, 0], data[:, 1]
+
+
+@dataclass(frozen=True)
+class BlockThresholds:
+    """Pass 1 of one block: its rows, its K (None when no row has pred_probs) and its partial sums."""
+
+    rows: int
+    num_classes: int | None
+    partial: ThresholdPartial | None
+
+
+def block_thresholds(
+    table: pa.Table, first_row: int, columns: Columns, num_classes: int | None = None
+) -> BlockThresholds:
+    """Return pass 1 of a block whose first row is row ``first_row`` of the Dataset.
+
+    K is the block's own (the width of its first pred_probs) unless ``num_classes`` is given.
+    """
+    labels, probs = columns.series(block_frame(table))
+    k = checked_series_num_classes(labels, probs, columns.spec) if num_classes is None else num_classes
+    if k is None:
+        return BlockThresholds(len(labels), None, None)
+    batch = read_batch(labels, probs, num_classes=k, where=Where(first_row=first_row), spec=columns.spec)
+    return BlockThresholds(len(labels), k, ThresholdPartial.of(Chunk.of(batch, first_row)))
+
+
+@dataclass(frozen=True)
+class ScoreBlocks:
+    """The per-row step of ``label_quality`` (or ``label_quality_per_class``), a block at a time.
+
+    Every other column is kept, and the block's rows keep their order.
+    """
+
+    columns: Columns
+    method: Method
+    adjust_pred_probs: bool
+    aggregator_kwargs: Mapping[str, Any] | None
+    thresholds: np.ndarray | None  # (K, 2) [absent, present] when adjusting
+    num_classes: int | None
+    name: str
+    per_class: bool
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        """Score one block."""
+        frame = block_frame(table)
+        columns = self.columns
+        common: dict[str, Any] = {
+            "method": self.method,
+            "adjust_pred_probs": self.adjust_pred_probs,
+            "thresholds": self.thresholds,
+            "num_classes": self.num_classes,
+            "class_names": columns.class_names,
+            "labels_format": columns.labels_format,
+        }
+        if self.per_class:
+            expr = label_quality_per_class(columns.labels, columns.pred_probs, **common)
+        else:
+            expr = label_quality(columns.labels, columns.pred_probs, aggregator_kwargs=self.aggregator_kwargs, **common)
+        return frame.with_columns(expr.alias(self.name)).to_arrow()
+
+
+def class_names_tuple(class_names: Sequence[str] | None) -> tuple[str, ...] | None:
+    """Return class names as a tuple (hashable, picklable), or None."""
+    return None if class_names is None else tuple(class_names)

@@ -1,0 +1,126 @@
+"""polars_mlq.ray: the namespace's answers on a Ray Dataset, from blocks computed in Ray's workers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import helpers
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+import ray.data
+
+import polars_mlq  # noqa: F401 - the .mlq namespace
+import polars_mlq.ray as mlq_ray
+
+pytestmark = pytest.mark.usefixtures("ray_cluster")
+
+
+def read_frame(folder: Path) -> pl.DataFrame:
+    """The rows of the folder as Polars reads them, in file order."""
+    return pl.read_parquet(sorted(folder.glob("*.parquet")))
+
+
+def _by_id(ds: ray.data.Dataset) -> pl.DataFrame:
+    """Every row of the Dataset (brought here: a test's few rows), ordered by the id column."""
+    frame = pl.from_arrow(pa.concat_tables(ray.get(ds.to_arrow_refs())))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.sort("id")
+
+
+def _blocks(folder: Path, blocks: int) -> ray.data.Dataset:
+    return ray.data.read_parquet(str(folder)).repartition(blocks)
+
+
+def test_importing_polars_mlq_does_not_import_ray() -> None:
+    code = "import sys, polars_mlq; print('ray' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("blocks", [1, 5])
+def test_confident_thresholds_equal_the_namespaces_bit_for_bit(parquet_folder: Path, blocks: int) -> None:
+    expected = polars_mlq.confident_thresholds(read_frame(parquet_folder))
+    got = mlq_ray.confident_thresholds(_blocks(parquet_folder, blocks))
+    assert got.equals(expected)
+
+
+CONFIGS: list[dict[str, Any]] = [
+    {},
+    {"method": "confidence_weighted_entropy"},
+    {"method": "normalized_margin", "aggregator_kwargs": {"method": "softmin", "temperature": 0.2}},
+    {"adjust_pred_probs": True},
+    {"aggregator_kwargs": {"method": "exponential_moving_average", "alpha": None}},
+    {"aggregator_kwargs": {"method": lambda scores, axis: np.min(scores, axis=axis)}},
+]
+
+
+@pytest.mark.parametrize("options", CONFIGS, ids=lambda o: str(sorted(o)))
+def test_label_quality_equals_the_namespace_row_for_row(parquet_folder: Path, options: dict[str, Any]) -> None:
+    frame = read_frame(parquet_folder)
+    expected = frame.mlq.label_quality(**options).sort("id")
+    got = _by_id(mlq_ray.label_quality(_blocks(parquet_folder, 4), **options))
+    assert got.columns == expected.columns  # every column kept, the new one last
+    np.testing.assert_array_equal(got["label_quality"].to_numpy(), expected["label_quality"].to_numpy())
+    assert got.drop("label_quality").equals(expected.drop("label_quality"))
+
+
+def test_adjusted_scores_use_the_whole_datasets_thresholds(parquet_folder: Path) -> None:
+    """Each block alone would shift by its own thresholds: the scores show the merged ones were used."""
+    frame = read_frame(parquet_folder)
+    got = _by_id(mlq_ray.label_quality(_blocks(parquet_folder, 4), adjust_pred_probs=True, name="lq"))
+    alone = frame.slice(0, 300).mlq.label_quality(adjust_pred_probs=True)["label_quality"].to_numpy()
+    assert not np.array_equal(got["lq"].to_numpy()[:300], alone)
+    given = polars_mlq.confident_thresholds(frame)
+    again = _by_id(mlq_ray.label_quality(_blocks(parquet_folder, 2), adjust_pred_probs=True, thresholds=given))
+    np.testing.assert_array_equal(again["label_quality"].to_numpy(), got["lq"].to_numpy())
+
+
+def test_label_quality_per_class_equals_the_namespace(parquet_folder: Path) -> None:
+    frame = read_frame(parquet_folder)
+    expected = frame.mlq.label_quality_per_class(method="normalized_margin").sort("id")
+    got = _by_id(mlq_ray.label_quality_per_class(_blocks(parquet_folder, 3), method="normalized_margin"))
+    np.testing.assert_array_equal(
+        np.stack(got["label_quality_per_class"].to_numpy()), np.stack(expected["label_quality_per_class"].to_numpy())
+    )
+
+
+def _bad_folder(tmp_path: Path, row: int) -> Path:
+    labels, probs = helpers.issue_data(6, 400, 5)
+    probs[row, 2] = 1.5
+    frame = helpers.scoring_frame(labels, probs)
+    frame.slice(0, 200).write_parquet(tmp_path / "a.parquet")
+    frame.slice(200, 200).write_parquet(tmp_path / "b.parquet")
+    return tmp_path
+
+
+def test_a_bad_block_raises_the_namespaces_error_on_the_caller(tmp_path: Path) -> None:
+    folder = _bad_folder(tmp_path, 260)
+    with pytest.raises(ValueError) as expected:
+        polars_mlq.confident_thresholds(read_frame(folder))
+    with pytest.raises(ValueError) as got:
+        mlq_ray.confident_thresholds(ray.data.read_parquet(str(folder)))
+    assert type(got.value) is type(expected.value)  # not Ray's wrapper
+    assert str(got.value) == str(expected.value)  # names the column, the value and the row (260)
+    assert "260" in str(got.value)
+
+
+def test_lazy_scoring_of_a_bad_block_raises_a_value_error_when_consumed(tmp_path: Path) -> None:
+    folder = _bad_folder(tmp_path, 10)
+    ds = ray.data.read_parquet(str(folder))
+    scored = mlq_ray.label_quality(ds)  # lazy: nothing read yet
+    with pytest.raises(ValueError, match="pred_probs"):
+        scored.take_all()
+    assert not ds.context.raise_original_map_exception  # the caller's Dataset is not changed
+
+
+def test_bad_options_fail_on_the_caller_before_any_work(parquet_folder: Path) -> None:
+    ds = _blocks(parquet_folder, 2)
+    with pytest.raises(ValueError, match="method"):
+        mlq_ray.label_quality(ds, method="no_such_method")
+    with pytest.raises(ValueError, match="labels_format"):
+        mlq_ray.confident_thresholds(ds, labels_format="csv")  # type: ignore[arg-type]

@@ -18,10 +18,9 @@ batched filter (``low_memory=True`` of the drop-in functions) the same way.
 """
 
 from polars_mlq.core.binary import rows_with_any
-from polars_mlq.core.chunk import Chunk, read_chunk
+from polars_mlq.core.chunk import Chunk, Source, map_chunks, read_chunk
 from polars_mlq.core.engine import (
     Found,
-    Source,
     find,
     joint_of,
     merge_all,
@@ -61,6 +60,7 @@ __all__ = [
     "frame_thresholds",
     "joint_of",
     "low_memory_rule",
+    "map_chunks",
     "merge_all",
     "parse_issue_options",
     "problems",

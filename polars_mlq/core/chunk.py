@@ -9,8 +9,9 @@ the user's row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -32,6 +33,25 @@ class Chunk:
         n = batch.probs.shape[0]
         local = np.arange(n, dtype=np.int64) if batch.rows is None else batch.rows.astype(np.int64)
         return cls(problems(batch), local + first_row)
+
+
+#: Streams the data once per call, as ``Chunk``s (in any order, split in any way).
+Source = Callable[[], Iterable[Chunk]]
+P = TypeVar("P")
+
+
+def map_chunks(source: Source, step: Callable[[Chunk], P]) -> Iterable[P]:
+    """Return ``step`` of every chunk of the source (the map of a pass; the caller merges).
+
+    A source whose rows live elsewhere (a Ray Dataset's blocks, ``polars_mlq.ray``) has a
+    ``map_chunks`` method that runs ``step`` there and brings back only its results, so the rows
+    never reach this process; ``step`` must then be picklable (a module-level function, or a
+    ``functools.partial`` of one).
+    """
+    remote: Callable[[Callable[[Chunk], P]], Iterable[P]] | None = getattr(source, "map_chunks", None)
+    if remote is not None:
+        return remote(step)
+    return (step(chunk) for chunk in source())
 
 
 def read_chunk(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from polars_mlq.core.binary import sort_key
 from polars_mlq.core.calibration import calibrate, prune_counts, prune_nums
-from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.chunk import Chunk, Source, map_chunks
 from polars_mlq.core.joint import ColumnEntries, Entries, JointPartial
 from polars_mlq.core.low_memory import low_memory_rule
 from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
@@ -35,8 +35,6 @@ from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial, class_c
 from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
 from polars_mlq.input import sorted_unique
 
-#: Streams the data once per call.
-Source = Callable[[], Iterable[Chunk]]
 P = TypeVar("P")
 
 
@@ -47,13 +45,17 @@ def merge_all(partials: Iterable[P], empty: P) -> P:
 
 def thresholds_of(source: Source, num_classes: int) -> ConfidentThresholds:
     """Run pass 1: compute the confident thresholds of every row of the source."""
-    return merge_all((ThresholdPartial.of(c) for c in source()), ThresholdPartial.empty(num_classes)).finalize()
+    return merge_all(map_chunks(source, ThresholdPartial.of), ThresholdPartial.empty(num_classes)).finalize()
 
 
 def joint_of(source: Source, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True) -> JointPartial:
     """Run pass 2: compute the confident joint, confident learning's counts and the candidates."""
-    parts = (JointPartial.of(c, thr, joint=joint, entries=entries) for c in source())
-    return merge_all(parts, JointPartial.empty(thr))
+    step = functools.partial(_joint_partial, thr=thr, joint=joint, entries=entries)
+    return merge_all(map_chunks(source, step), JointPartial.empty(thr))
+
+
+def _joint_partial(chunk: Chunk, *, thr: ConfidentThresholds, joint: bool, entries: bool) -> JointPartial:
+    return JointPartial.of(chunk, thr, joint=joint, entries=entries)
 
 
 def class_sizes(entries: Entries | ColumnEntries, k: int) -> np.ndarray:
@@ -155,8 +157,8 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
     return tuple(Cutoffs(by, values[by], rows[by]) for by in keys_by)
 
 
-def _row_scores(chunk: Chunk) -> np.ndarray:
-    return ema(plain_scores(chunk.problems, "self_confidence"))
+def _smallest_rows(chunk: Chunk, *, m: int) -> SmallestPartial:
+    return SmallestPartial.of(ema(plain_scores(chunk.problems, "self_confidence")), chunk.rows, m)
 
 
 def low_cutoffs(source: Source, found: JointPartial, filter_by: str, *, per_class: bool) -> IssueRule:
@@ -164,11 +166,10 @@ def low_cutoffs(source: Source, found: JointPartial, filter_by: str, *, per_clas
     k = int(found.cl_classes.size)
     if not per_class:
         m = found.cl_rows
-        kept = merge_all((SmallestPartial.of(_row_scores(c), c.rows, m) for c in source()), SmallestPartial.empty(m))
+        kept = merge_all(map_chunks(source, functools.partial(_smallest_rows, m=m)), SmallestPartial.empty(m))
         return IssueRule(filter_by, k, row_cutoff=kept.cutoff())
-    method = low_method(filter_by)
-    scored = ((plain_scores(c.problems, method), c.rows) for c in source())
-    return IssueRule(filter_by, k, class_cutoffs=class_cutoffs(scored, found.cl_classes.tolist()))
+    cuts = class_cutoffs(source, low_method(filter_by), found.cl_classes.tolist())
+    return IssueRule(filter_by, k, class_cutoffs=cuts)
 
 
 @dataclass(frozen=True, eq=False)

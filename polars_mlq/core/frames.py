@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 import polars as pl
 
 from polars_mlq.core import engine
-from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.chunk import Chunk, Source
 from polars_mlq.core.thresholds import ThresholdPartial, batch_thresholds
 from polars_mlq.input import (
     Frame,
@@ -33,7 +33,7 @@ _BATCH_ELEMENTS = 1 << 22
 
 def stream_chunks(
     frame: pl.LazyFrame, labels: pl.Expr, pred_probs: pl.Expr, num_classes: int, spec: LabelSpec
-) -> engine.Source:
+) -> Source:
     """Return a source that streams the query once per call, as chunks in row order.
 
     Polars hands over a Parquet row group, or an in-memory frame whole, at a time; slices of at

@@ -15,7 +15,7 @@ partial is the same for any split of the rows and any order of merging.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -89,6 +89,11 @@ class ColumnEntries:
     def listed(self) -> Entries:
         """Return the entries, listed class by class."""
         return Entries.of(list_unlisted(self.chunk.problems, self.unlisted), self.chunk.rows)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle (to send to another process) as the listed entries: the batch stays where it is."""
+        listed = self.listed()
+        return Entries, tuple(getattr(listed, field.name) for field in fields(Entries))
 
     @property
     def empty(self) -> bool:

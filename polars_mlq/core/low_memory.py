@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from polars_mlq.core.binary import SLACK
-from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.chunk import Chunk, Source, map_chunks
 from polars_mlq.core.scores import plain_scores
 from polars_mlq.core.select import class_cutoffs, within
 from polars_mlq.core.thresholds import ThresholdPartial
@@ -129,12 +128,12 @@ class LowMemoryRule:
         return flags
 
 
-def low_memory_rule(source: Callable[[], Iterable[Chunk]], num_classes: int, method: str | None) -> LowMemoryRule:
+def low_memory_rule(source: Source, num_classes: int, method: str | None) -> LowMemoryRule:
     """Run the three passes of cleanlab's batched path over a source of chunks."""
     k = num_classes
-    batched = functools.reduce(operator.add, (BatchedThresholds.of(c) for c in source()), BatchedThresholds.empty(k))
+    batched = functools.reduce(operator.add, map_chunks(source, BatchedThresholds.of), BatchedThresholds.empty(k))
     thresholds = batched.finalize()
-    nums = sum((issue_counts(c, thresholds) for c in source()), np.zeros(k, dtype=np.int64)).tolist()
+    counts = map_chunks(source, functools.partial(issue_counts, thresholds=thresholds))
+    nums = sum(counts, np.zeros(k, dtype=np.int64)).tolist()
     score_by = method or "self_confidence"
-    scored = ((plain_scores(c.problems, score_by), c.rows) for c in source())
-    return LowMemoryRule(score_by, *class_cutoffs(scored, nums))
+    return LowMemoryRule(score_by, *class_cutoffs(source, score_by, nums))

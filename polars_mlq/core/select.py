@@ -9,12 +9,17 @@ of the two: the result depends neither on the split nor on the order of merging.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from polars_mlq.core.chunk import Chunk, Source, map_chunks
+from polars_mlq.core.scores import plain_scores
 
 #: The cutoff that nothing reaches, and the one that everything reaches.
 NOTHING = (-math.inf, -1)
@@ -95,16 +100,40 @@ class SmallestPartial:
         return nth_pair(self.values, self.rows, self.m)
 
 
-def class_cutoffs(batches: Iterable[tuple[np.ndarray, np.ndarray]], nums: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Per class c, the ``nums[c]``-th smallest (score, row) pair over batches of (n, K) scores and (n,) rows.
+@dataclass(frozen=True)
+class ClassSmallest:
+    """Per class c, the ``nums[c]`` smallest (score, row) pairs: one ``SmallestPartial`` a class."""
 
-    Returns (K,) float64 values and (K,) int64 rows: the cutoffs ``within`` compares entries with.
+    parts: tuple[SmallestPartial, ...]
+
+    @classmethod
+    def empty(cls, nums: Sequence[int]) -> ClassSmallest:
+        """Return the partial of no rows."""
+        return cls(tuple(SmallestPartial.empty(m) for m in nums))
+
+    @classmethod
+    def of(cls, chunk: Chunk, *, method: str, nums: Sequence[int]) -> ClassSmallest:
+        """Return the partial of a chunk, scored per class by ``method``."""
+        scores = plain_scores(chunk.problems, method)
+        return cls(tuple(SmallestPartial.of(scores[:, c], chunk.rows, m) for c, m in enumerate(nums)))
+
+    def __add__(self, other: ClassSmallest) -> ClassSmallest:
+        return ClassSmallest(tuple(a + b for a, b in zip(self.parts, other.parts, strict=True)))
+
+    def cutoffs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (K,) float64 values and (K,) int64 rows: the cutoffs ``within`` compares entries with."""
+        cuts = [part.cutoff() for part in self.parts]
+        k = len(cuts)
+        values = np.array([c[0] for c in cuts], dtype=np.float64).reshape(k)
+        cut_rows = np.array([c[1] for c in cuts], dtype=np.int64).reshape(k)
+        return values, cut_rows
+
+
+def class_cutoffs(source: Source, method: str, nums: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per class c, the ``nums[c]``-th smallest (score, row) pair of the source's chunks, scored by ``method``.
+
+    One pass; each chunk's partial holds at most ``sum(nums)`` pairs.
     """
-    merged = [SmallestPartial.empty(m) for m in nums]
-    for scores, rows in batches:
-        merged = [part + SmallestPartial.of(scores[:, c], rows, part.m) for c, part in enumerate(merged)]
-    cuts = [part.cutoff() for part in merged]
-    k = len(nums)
-    values = np.array([c[0] for c in cuts], dtype=np.float64).reshape(k)
-    cut_rows = np.array([c[1] for c in cuts], dtype=np.int64).reshape(k)
-    return values, cut_rows
+    step = functools.partial(ClassSmallest.of, method=method, nums=list(nums))
+    merged = functools.reduce(operator.add, map_chunks(source, step), ClassSmallest.empty(nums))
+    return merged.cutoffs()

@@ -119,3 +119,22 @@ def test_merging_lists_the_entries(monkeypatch: pytest.MonkeyPatch) -> None:
     assert listed.joint is not None and isinstance(listed.joint.entries[0], Entries)
     for a, b in zip(one.rule.cutoffs, listed.rule.cutoffs, strict=True):
         assert np.array_equal(a.values, b.values) and np.array_equal(a.rows, b.rows)
+
+
+def test_unlisted_entries_travel_to_another_process_listed() -> None:
+    """Pickled (as Ray sends a block's partial to the caller), the entries are listed: the batch stays."""
+    import pickle
+
+    chunk = _chunk(uniform_frame(2, 300, ties=False), first_row=1000)
+    thr = core.thresholds_of(lambda: [chunk], K)
+    part = JointPartial.of(chunk, thr)
+    assert isinstance(part.entries[0], ColumnEntries)
+    sent = pickle.loads(pickle.dumps(part))
+    assert isinstance(sent.entries[0], Entries)
+    listed = part.entries[0].listed()
+    for name in ("rows", "cls", "p"):
+        np.testing.assert_array_equal(getattr(sent.entries[0], name), getattr(listed, name))
+    assert sent.entries[0].grouped == listed.grouped
+    assert b"Problems" in pickle.dumps(part.entries[0].chunk)  # (the check can fail)
+    assert b"Problems" not in pickle.dumps(part)  # the batch (its probabilities) is not sent
+    np.testing.assert_array_equal(sent.joint, part.joint)

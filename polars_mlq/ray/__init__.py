@@ -4,9 +4,11 @@ Install with ``pip install "polars-mlq[ray]"``; ``import polars_mlq`` never impo
 ``import polars_mlq.ray`` does. Each function takes the Dataset, then the same column arguments
 and keywords as the namespace, and gives the same answers as the namespace on the same rows.
 
-Dataset-level statistics (the confident thresholds that ``adjust_pred_probs`` shifts by) are
-partial statistics computed by one Ray task per block and merged on the caller: O(K) numbers per
-block, no rows. The per-row step is a ``map_batches`` that stays lazy, as Ray Data's transforms do.
+Dataset-level statistics (the confident thresholds that ``adjust_pred_probs`` shifts by, and
+every pass of the issue finders and summaries) are partial statistics of the statistics core
+(``polars_mlq.core``), computed by one Ray task per block and merged on the caller; no row is
+brought to the caller. The per-row step is a ``map_batches`` that stays lazy, as Ray Data's
+transforms do.
 """
 
 from __future__ import annotations
@@ -18,15 +20,29 @@ import numpy as np
 import polars as pl
 import ray.data
 
+from polars_mlq.core import IssueOptions, IssueRule, engine, parse_issue_options
 from polars_mlq.expressions import label_spec
 from polars_mlq.input import IntoExpr, IntoProbs, LabelsFormat, Method, parse_options
-from polars_mlq.ray._driver import num_classes_of, original_error, thresholds_pass, with_original_errors
-from polars_mlq.ray._tasks import Columns, ScoreBlocks, class_names_tuple
+from polars_mlq.issues import frames as _issue_frames
+from polars_mlq.issues.frames import IssueCounts
+from polars_mlq.ray._driver import BlockSource, num_classes_of, original_error, own_context, thresholds_pass
+from polars_mlq.ray._tasks import Columns, FlagBlocks, ScoreBlocks, class_names_tuple
 from polars_mlq.scoring import Thresholds
 from polars_mlq.scoring.thresholds import as_thresholds
-from polars_mlq.typing import ThresholdsLike
+from polars_mlq.typing import FilterBy, HealthSummary, ThresholdsLike
 
-__all__ = ["confident_thresholds", "label_quality", "label_quality_per_class", "original_error"]
+__all__ = [
+    "common_issues",
+    "confident_thresholds",
+    "find_label_issues",
+    "find_label_issues_per_class",
+    "health_score",
+    "health_summary",
+    "label_quality",
+    "label_quality_per_class",
+    "original_error",
+    "rank_classes",
+]
 
 
 def _columns(
@@ -96,7 +112,7 @@ def _scored(
         name=name,
         per_class=per_class,
     )
-    own = with_original_errors(ds)  # the namespace's exception class, not Ray's wrapper
+    own = own_context(ds)  # the namespace's exception class, not Ray's wrapper
     return own.map_batches(step, batch_format="pyarrow", zero_copy_batch=True, **dict(ray_remote_args or {}))
 
 
@@ -164,3 +180,178 @@ def label_quality_per_class(
         name=name,
         ray_remote_args=ray_remote_args,
     )
+
+
+# ---------------------------------------------------------------------------------- issues
+
+
+def _flagged(
+    ds: ray.data.Dataset,
+    labels: IntoExpr,
+    pred_probs: IntoProbs,
+    options: IssueOptions,
+    *,
+    class_names: Sequence[str] | None,
+    labels_format: LabelsFormat,
+    per_class: bool,
+    name: str,
+    ray_remote_args: Mapping[str, Any] | None,
+) -> ray.data.Dataset:
+    source = BlockSource.of(ds, _columns(labels, pred_probs, class_names, labels_format))
+    k = source.num_classes
+    if k is None:  # no row has pred_probs: every flag is null
+        k, rule = 0, IssueRule(options.filter_by, 0, nothing=True)
+    else:
+        rule = engine.find(source, k, options.for_classes(k), per_class=per_class).rule
+    step = FlagBlocks(source.refs, source.firsts, source.columns, k, rule, per_class, name)
+    numbers = ray.data.range(len(source.refs), override_num_blocks=max(len(source.refs), 1))
+    own = own_context(numbers)
+    return own.map_batches(step, batch_format="pyarrow", batch_size=1, **dict(ray_remote_args or {}))
+
+
+def find_label_issues(
+    ds: ray.data.Dataset,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    filter_by: FilterBy = "prune_by_noise_rate",
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Sequence[int] | None = None,
+    min_examples_per_class: int = 1,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+    name: str = "is_label_issue",
+    ray_remote_args: Mapping[str, Any] | None = None,
+) -> ray.data.Dataset:
+    """Append a Boolean column: True where the row's labels look wrong, as ``df.mlq.find_label_issues``.
+
+    The call materializes the Dataset (its blocks stay in Ray's object store) and runs the passes
+    the filter needs as Ray tasks, one per block, merging their partial statistics here; the
+    returned Dataset flags each block lazily. Rows tied exactly at a cutoff are flagged by their
+    row number in the Dataset (blocks in order), the earliest first, as on a single frame.
+    """
+    options = parse_issue_options(
+        None,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        min_examples_per_class=min_examples_per_class,
+    )
+    return _flagged(
+        ds,
+        labels,
+        pred_probs,
+        options,
+        class_names=class_names,
+        labels_format=labels_format,
+        per_class=False,
+        name=name,
+        ray_remote_args=ray_remote_args,
+    )
+
+
+def find_label_issues_per_class(
+    ds: ray.data.Dataset,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    filter_by: FilterBy = "prune_by_noise_rate",
+    frac_noise: float = 1.0,
+    num_to_remove_per_class: Sequence[int] | None = None,
+    min_examples_per_class: int = 1,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+    name: str = "is_label_issue_per_class",
+    ray_remote_args: Mapping[str, Any] | None = None,
+) -> ray.data.Dataset:
+    """Append K Booleans per row: True where class k's given label looks wrong (see ``find_label_issues``)."""
+    options = parse_issue_options(
+        None,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        num_to_remove_per_class=num_to_remove_per_class,
+        min_examples_per_class=min_examples_per_class,
+    )
+    return _flagged(
+        ds,
+        labels,
+        pred_probs,
+        options,
+        class_names=class_names,
+        labels_format=labels_format,
+        per_class=True,
+        name=name,
+        ray_remote_args=ray_remote_args,
+    )
+
+
+# ---------------------------------------------------------------------------------- summaries
+
+
+def _counts(
+    ds: ray.data.Dataset,
+    labels: IntoExpr,
+    pred_probs: IntoProbs,
+    class_names: Sequence[str] | None,
+    labels_format: LabelsFormat,
+) -> IssueCounts:
+    source = BlockSource.of(ds, _columns(labels, pred_probs, class_names, labels_format))
+    k = source.num_classes
+    if k is None:
+        return IssueCounts(np.zeros((0, 2), dtype=np.int64), 0, 0)
+    found = engine.find(source, k, parse_issue_options(k), summary=True)
+    counts, flagged = found.summary()
+    return IssueCounts(counts, found.num_rows, flagged)
+
+
+def common_issues(
+    ds: ray.data.Dataset,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+) -> pl.DataFrame:
+    """Per class, how often it is wrongly given or wrongly missing, as ``df.mlq.common_issues``."""
+    return _issue_frames.common_issues(_counts(ds, labels, pred_probs, class_names, labels_format), class_names)
+
+
+def rank_classes(
+    ds: ray.data.Dataset,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+) -> pl.DataFrame:
+    """Rank the classes from the lowest label quality to the highest, as ``df.mlq.rank_classes``."""
+    return _issue_frames.rank_classes(_counts(ds, labels, pred_probs, class_names, labels_format), class_names)
+
+
+def health_score(
+    ds: ray.data.Dataset,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+) -> float:
+    """Return the fraction of rows without a label issue, as ``df.mlq.health_score``."""
+    return _issue_frames.health_score(_counts(ds, labels, pred_probs, class_names, labels_format))
+
+
+def health_summary(
+    ds: ray.data.Dataset,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
+) -> HealthSummary:
+    """Return the health score and both tables from one set of passes, as ``df.mlq.health_summary``."""
+    issues = _counts(ds, labels, pred_probs, class_names, labels_format)
+    return {
+        "overall_multilabel_health_score": _issue_frames.health_score(issues),
+        "classes_by_multilabel_quality": _issue_frames.rank_classes(issues, class_names),
+        "common_multilabel_issues": _issue_frames.common_issues(issues, class_names),
+    }

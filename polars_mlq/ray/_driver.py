@@ -8,7 +8,8 @@ the column, the value and the row), not Ray's wrapper of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -16,10 +17,10 @@ import ray
 import ray.data
 from ray.exceptions import RayTaskError
 
-from polars_mlq.core import ThresholdPartial
+from polars_mlq.core import Chunk, ThresholdPartial
 from polars_mlq.core.thresholds import ConfidentThresholds
 from polars_mlq.input import checked_series_num_classes
-from polars_mlq.ray._tasks import BlockThresholds, Columns, block_frame, block_thresholds
+from polars_mlq.ray._tasks import BlockThresholds, Columns, block_frame, block_thresholds, chunk_step
 
 T = TypeVar("T")
 
@@ -39,9 +40,14 @@ def original_error(error: BaseException) -> BaseException:
 
 
 def blocks(ds: ray.data.Dataset) -> Iterator[tuple[Any, int, int]]:
-    """Yield (block reference, first row, rows) of every block of the Dataset, in its order."""
+    """Yield (block reference, first row, rows) of every block of the Dataset, in its order.
+
+    The order is the Dataset's own (its files in order, each file's rows in order), kept even
+    where Ray would hand blocks over as they are done: row numbers, and so the rows an error
+    names and the rows tied at a cutoff, are those of the same rows read by Polars.
+    """
     first = 0
-    for bundle in ds.iter_internal_ref_bundles():
+    for bundle in own_context(ds, ordered=True).iter_internal_ref_bundles():
         for entry in bundle.blocks:  # a BlockEntry (ray 2.60), or a (ref, metadata) pair before
             ref, meta = (entry.ref, entry.metadata) if hasattr(entry, "ref") else entry
             rows = int(meta.num_rows or 0)
@@ -54,8 +60,13 @@ def run_pass(ds: ray.data.Dataset, task: Callable[..., T], *args: Any) -> list[T
 
     When blocks fail, the error of the earliest one is raised (as the block raised it).
     """
+    return run_on([(ref, first) for ref, first, _ in blocks(ds)], task, *args)
+
+
+def run_on(refs: Iterable[tuple[Any, int]], task: Callable[..., T], *args: Any) -> list[T]:
+    """Run ``task(block, first_row, *args)`` on each (block reference, first row), as Ray tasks (see ``run_pass``)."""
     remote = ray.remote(num_cpus=1)(task)
-    futures = [remote.remote(ref, first, *args) for ref, first, _ in blocks(ds)]
+    futures = [remote.remote(ref, first, *args) for ref, first in refs]
     results: list[T] = []
     for future in futures:
         try:
@@ -100,15 +111,55 @@ def num_classes_of(ds: ray.data.Dataset, columns: Columns) -> int | None:
     return thresholds_pass(ds, columns)[1]
 
 
-def with_original_errors(ds: ray.data.Dataset) -> ray.data.Dataset:
+def own_context(ds: ray.data.Dataset, *, ordered: bool = False) -> ray.data.Dataset:
     """Return ``ds`` with its own context, in which a failing map raises what the block raised.
 
     Ray wraps a map's exception in its ``UserCodeException`` unless the Dataset's context says
     otherwise, and a derived Dataset shares the context of its parent: the copy keeps the
-    caller's Datasets as they were. Maps added to the copy take its context.
+    caller's Datasets as they were. Maps added to the copy take its context. ``ordered`` also
+    keeps the blocks in the Dataset's order (Ray Data's ``preserve_order``), which row numbers
+    follow.
     """
     context = ds.context.copy()
     context.raise_original_map_exception = True
+    if ordered:
+        context.execution_options.preserve_order = True
     own = ray.data.Dataset.copy(ds)
     own._context = context  # Ray has no public way to give one Dataset its own context
     return own
+
+
+@dataclass(frozen=True)
+class BlockSource:
+    """A materialized Dataset as a source of the statistics core: every pass maps its blocks in Ray tasks.
+
+    The blocks are fixed once (``ds.materialize()``: they stay in Ray's object store), so every
+    pass and the final per-row step number the same rows the same way. The chunks are never
+    brought here: ``map_chunks`` runs a pass's step in the workers and returns its results.
+    """
+
+    refs: tuple[Any, ...]
+    firsts: tuple[int, ...]
+    columns: Columns
+    num_classes: int | None
+
+    @classmethod
+    def of(cls, ds: ray.data.Dataset, columns: Columns) -> BlockSource:
+        """Materialize the Dataset and read K from its first rows."""
+        fixed = own_context(ds, ordered=True).materialize()
+        found = list(blocks(fixed))
+        return cls(
+            tuple(ref for ref, _, _ in found),
+            tuple(first for _, first, _ in found),
+            columns,
+            num_classes_of(fixed, columns),
+        )
+
+    def __call__(self) -> Iterator[Chunk]:
+        """Not used: the rows stay in Ray's workers (``map_chunks`` runs the steps there)."""
+        msg = "a Ray Dataset's chunks are not brought to the caller; use map_chunks"
+        raise TypeError(msg)
+
+    def map_chunks(self, step: Callable[[Chunk], T]) -> list[T]:
+        """Return ``step`` of every block's chunk, run in Ray tasks."""
+        return run_on(zip(self.refs, self.firsts, strict=True), chunk_step, self.columns, self.num_classes, step)

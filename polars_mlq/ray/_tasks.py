@@ -7,7 +7,7 @@ A block becomes a Polars frame without a copy (``pl.from_arrow`` of numeric and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import polars as pl
 import pyarrow as pa
 
 from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.rule import IssueRule
 from polars_mlq.core.thresholds import ThresholdPartial
 from polars_mlq.expressions import label_quality, label_quality_per_class
 from polars_mlq.input import (
@@ -121,3 +122,61 @@ class ScoreBlocks:
 def class_names_tuple(class_names: Sequence[str] | None) -> tuple[str, ...] | None:
     """Return class names as a tuple (hashable, picklable), or None."""
     return None if class_names is None else tuple(class_names)
+
+
+def block_chunk(table: pa.Table, first_row: int, columns: Columns, num_classes: int) -> Chunk:
+    """Return a block as the statistics core's chunk, its rows numbered from ``first_row``."""
+    labels, probs = columns.series(block_frame(table))
+    batch = read_batch(labels, probs, num_classes=num_classes, where=Where(first_row=first_row), spec=columns.spec)
+    return Chunk.of(batch, first_row)
+
+
+def chunk_step(
+    table: pa.Table, first_row: int, columns: Columns, num_classes: int, step: Callable[[Chunk], Any]
+) -> Any:
+    """Run one map step of a statistics-core pass on a block (in a worker)."""
+    return step(block_chunk(table, first_row, columns, num_classes))
+
+
+@dataclass(frozen=True)
+class FlagBlocks:
+    """The per-row step of the issue finders: each materialized block, flagged by the core's rule.
+
+    It maps a Dataset of block numbers (one row each): block ``i`` is fetched from Ray's object
+    store and its rows are numbered from ``firsts[i]``, as in the passes that made the rule, so
+    rows tied at a cutoff are flagged exactly as on a single frame.
+    """
+
+    refs: tuple[Any, ...]  # the blocks' ObjectRefs
+    firsts: tuple[int, ...]
+    columns: Columns
+    num_classes: int
+    rule: IssueRule
+    per_class: bool
+    name: str
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """Return the blocks whose numbers the batch holds, each with its flag column."""
+        import ray
+
+        tables = []
+        for i in batch.column(0).to_pylist():
+            table = ray.get(self.refs[i])
+            tables.append(self._flagged(table, self.firsts[i]))
+        return pa.concat_tables(tables)
+
+    def _flagged(self, table: pa.Table, first_row: int) -> pa.Table:
+        frame = block_frame(table)
+        labels, probs = self.columns.series(frame)
+        batch = read_batch(
+            labels, probs, num_classes=self.num_classes, where=Where(first_row=first_row), spec=self.columns.spec
+        )
+        chunk = Chunk.of(batch, first_row)
+        if self.per_class:
+            mask = self.rule.class_mask(chunk)
+            values = pl.Series(mask.reshape(-1)).reshape(mask.shape) if mask.shape[0] else None
+            if values is None:
+                values = pl.Series([], dtype=pl.Array(pl.Boolean, self.num_classes))
+        else:
+            values = pl.Series(self.rule.row_mask(chunk), dtype=pl.Boolean)
+        return frame.with_columns(batch.with_nulls(values).alias(self.name)).to_arrow()

@@ -124,3 +124,75 @@ def test_bad_options_fail_on_the_caller_before_any_work(parquet_folder: Path) ->
         mlq_ray.label_quality(ds, method="no_such_method")
     with pytest.raises(ValueError, match="labels_format"):
         mlq_ray.confident_thresholds(ds, labels_format="csv")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------- issues
+
+FILTERS = [
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+    "low_normalized_margin",
+    "low_self_confidence",
+]
+
+
+@pytest.fixture(scope="module")
+def tied_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """600 rows with heavy ties (rounded, duplicated probabilities) in four files: cutoffs fall on ties."""
+    labels, probs = helpers.issue_data(7, 300, 6, ties=1)
+    probs = np.round(np.repeat(probs, 2, axis=0), 2)
+    labels = [row for row in labels for _ in range(2)]
+    frame = helpers.scoring_frame(labels, probs)
+    folder = tmp_path_factory.mktemp("tied")
+    for i in range(4):
+        frame.slice(150 * i, 150).write_parquet(folder / f"part-{i}.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("filter_by", FILTERS)
+def test_find_label_issues_flags_the_namespaces_rows(tied_folder: Path, filter_by: str) -> None:
+    frame = read_frame(tied_folder)
+    expected = frame.mlq.find_label_issues(filter_by=filter_by).sort("id")
+    got = _by_id(mlq_ray.find_label_issues(_blocks(tied_folder, 5), filter_by=filter_by))
+    assert got.columns == expected.columns
+    assert got["is_label_issue"].equals(expected["is_label_issue"])
+    assert 0 < int(got["is_label_issue"].sum()) < frame.height  # the test can fail
+
+
+@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "low_self_confidence", "both"])
+def test_find_label_issues_per_class_flags_the_namespaces_entries(tied_folder: Path, filter_by: str) -> None:
+    frame = read_frame(tied_folder)
+    options: dict[str, Any] = {"filter_by": filter_by}
+    if filter_by != "low_self_confidence":
+        options["frac_noise"] = 0.5
+    expected = frame.mlq.find_label_issues_per_class(**options).sort("id")
+    got = _by_id(mlq_ray.find_label_issues_per_class(_blocks(tied_folder, 3), **options))
+    np.testing.assert_array_equal(
+        np.stack(got["is_label_issue_per_class"].to_numpy()),
+        np.stack(expected["is_label_issue_per_class"].to_numpy()),
+    )
+
+
+def test_the_summaries_equal_the_namespaces(parquet_folder: Path) -> None:
+    frame = read_frame(parquet_folder)
+    ds = _blocks(parquet_folder, 4)
+    assert mlq_ray.common_issues(ds).equals(frame.mlq.common_issues())
+    assert mlq_ray.rank_classes(ds).equals(frame.mlq.rank_classes())
+    assert mlq_ray.health_score(ds) == frame.mlq.health_score()
+    got, expected = mlq_ray.health_summary(ds), frame.mlq.health_summary()
+    assert got["overall_multilabel_health_score"] == expected["overall_multilabel_health_score"]
+    assert got["classes_by_multilabel_quality"].equals(expected["classes_by_multilabel_quality"])
+    assert got["common_multilabel_issues"].equals(expected["common_multilabel_issues"])
+
+
+def test_a_bad_block_fails_the_issue_finder_on_the_caller(tmp_path: Path) -> None:
+    folder = _bad_folder(tmp_path, 333)
+    with pytest.raises(ValueError) as expected:
+        read_frame(folder).mlq.find_label_issues()
+    with pytest.raises(ValueError) as got:
+        mlq_ray.find_label_issues(ray.data.read_parquet(str(folder)))
+    assert type(got.value) is type(expected.value)
+    assert str(got.value) == str(expected.value)

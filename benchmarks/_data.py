@@ -167,11 +167,12 @@ def make_dataset(n: int, k: int, seed: int = 0, kind: str = "base") -> Dataset:
 
 
 def write_parquet(
-    path: str, n: int, k: int, *, seed: int = 0, row_group_rows: int = 125_000, kind: str = "base"
+    path: str, n: int, k: int, *, seed: int = 0, row_group_rows: int = 125_000, kind: str = "base", first_id: int = 0
 ) -> None:
     """Write an (n, k) dataset of distribution ``kind`` as Parquet (List(Int64) labels,
     List(Float64) pred_probs, List(Float32) for kind float32, an id), one row group per
-    ``row_group_rows`` rows, generated piecewise so memory stays bounded.
+    ``row_group_rows`` rows, generated piecewise so memory stays bounded. Ids count from
+    ``first_id`` (so the files of a folder can have distinct ids).
 
     Each row group is the dataset for (row_group_rows, k, seed + group index), so an 8e6-row file
     starts with the same rows as the 4e6-row file.
@@ -186,7 +187,7 @@ def write_parquet(
             data = make_dataset(rows, k, seed=seed + g, kind=kind)
             frame = pl.DataFrame(
                 [
-                    pl.Series("id", np.arange(start, start + rows, dtype=np.int64)),
+                    pl.Series("id", np.arange(first_id + start, first_id + start + rows, dtype=np.int64)),
                     data.labels_series(),
                     data.pred_probs_series(),
                 ]

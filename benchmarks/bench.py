@@ -366,7 +366,7 @@ def verdicts(results: dict) -> list[tuple[str, bool, str]]:
 
 def render_markdown(
     results: dict, streaming: dict | None, chart: str | None, spread: dict | None = None, latency: dict | None = None,
-    stream_rate: dict | None = None,
+    stream_rate: dict | None = None, ray_scale: dict | None = None,
 ) -> str:
     m = results["machine"]
     cells = results["cells"]
@@ -482,6 +482,10 @@ def render_markdown(
         from stream_rate import render_stream_rate  # stream_rate.py imports this module
 
         lines += ["", *render_stream_rate(stream_rate)]
+    if ray_scale:
+        from ray_scale import render_ray_scale  # ray_scale.py imports this module
+
+        lines += ["", *render_ray_scale(ray_scale)]
     lines += ["", "## Targets", "", "| target | met | measured |", "|---|:-:|---:|"]
     for name, ok, value in verdicts(results):
         lines.append(f"| {name} | {'yes' if ok else '**no**'} | {value} |")
@@ -492,6 +496,11 @@ def render_markdown(
         from stream_rate import stream_rate_verdicts
 
         for name, ok, value in stream_rate_verdicts(stream_rate):
+            lines.append(f"| {name} | {'yes' if ok else '**no**'} | {value} |")
+    if ray_scale:
+        from ray_scale import ray_scale_verdicts
+
+        for name, ok, value in ray_scale_verdicts(ray_scale):
             lines.append(f"| {name} | {'yes' if ok else '**no**'} | {value} |")
     lines += [
         "",
@@ -545,6 +554,7 @@ def render_markdown(
         "python benchmarks/spread.py          # every distribution at (1e5, 100) and (1e6, 20), ~25 min",
         "python benchmarks/latency.py         # per-call latency at 1e2, 1e3, 1e4 rows, ~1 min",
         "python benchmarks/stream_rate.py     # streaming rows/s against a passthrough, every distribution, ~15 min",
+        "python benchmarks/ray_scale.py       # local Polars against Ray with 1 and 2 CPUs, 2e6 x 100, ~10 min",
         "python benchmarks/bench.py --report  # re-render this page from benchmarks/results/*.json",
         "```",
         "",
@@ -681,7 +691,8 @@ def render_chart(results: dict, path: Path) -> None:
 
 
 def write_report(results: dict, streaming: dict | None, out: Path, chart: Path | None,
-                 spread: dict | None = None, latency: dict | None = None, stream_rate: dict | None = None) -> None:
+                 spread: dict | None = None, latency: dict | None = None, stream_rate: dict | None = None,
+                 ray_scale: dict | None = None) -> None:
     for cell in results["cells"]:  # recomputed, so that older JSON renders the same way
         cell["ours_over_floor"] = statistics.median(b / c for b, c in zip(cell["ours_s"], cell["floor_s"]))
     chart_ref = None
@@ -689,7 +700,7 @@ def write_report(results: dict, streaming: dict | None, out: Path, chart: Path |
         render_chart(results, chart)
         chart_ref = os.path.relpath(chart, out.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(results, streaming, chart_ref, spread, latency, stream_rate))
+    out.write_text(render_markdown(results, streaming, chart_ref, spread, latency, stream_rate, ray_scale))
     print(f"wrote {out}" + (f" and {chart}" if chart else ""))
 
 
@@ -720,6 +731,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="latency.py's results, included in the report if the file exists")
     p.add_argument("--stream-rate-json", type=Path, default=HERE / "results" / "stream_rate.json",
                    help="stream_rate.py's results, included in the report if the file exists")
+    p.add_argument("--ray-scale-json", type=Path, default=HERE / "results" / "ray_scale.json",
+                   help="ray_scale.py's results, included in the report if the file exists")
     p.add_argument("--report", action="store_true", help="only re-render the report from --json")
     p.add_argument("--memory-child", choices=["cleanlab", "ours"], help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -739,7 +752,8 @@ def main(argv: list[str] | None = None) -> int:
         json_path = json_path or HERE / "results" / "bench.json"
         write_report(json.loads(json_path.read_text()), _load(args.streaming_json),
                      out or ROOT / "docs" / "benchmarks.md", chart or ROOT / "docs" / "img" / "benchmark.png",
-                     _load(args.spread_json), _load(args.latency_json), _load(args.stream_rate_json))
+                     _load(args.spread_json), _load(args.latency_json), _load(args.stream_rate_json),
+                     _load(args.ray_scale_json))
         return 0
 
     results = run(args)
@@ -749,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {json_path}")
     if out:
         write_report(results, _load(args.streaming_json), out, chart, _load(args.spread_json),
-                     _load(args.latency_json), _load(args.stream_rate_json))
+                     _load(args.latency_json), _load(args.stream_rate_json), _load(args.ray_scale_json))
     print()
     for name, ok, value in verdicts(results):
         print(f"{'MET   ' if ok else 'MISSED'} {name}: {value}")

@@ -12,7 +12,8 @@ distribution ``base``) is written to a temporary directory. Each case runs in a 
   runs Polars on one thread (``POLARS_MAX_THREADS=1`` in the job's runtime environment), one task
   a CPU, so the CPUs are not oversubscribed.
 
-Jobs: ``label_quality`` (default options) and ``find_label_issues`` (default filter). The time is
+Jobs: ``label_quality`` (default options), ``find_label_issues`` (default filter), and
+``passthrough`` (the same read and write, nothing scored: what Ray's own I/O costs). The time is
 the job's wall time, from building the Dataset or query to the output written. The fixed overhead is
 the same job on a folder of one file of ``--small`` rows. The goal of issue 18 is Ray with 2 CPUs at
 >= 1.6 times the rows per second of Ray with 1 CPU, for both jobs (medians of the runs). Each output
@@ -38,9 +39,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 GOAL = 1.6
-JOBS = ("label_quality", "find_label_issues")
+JOBS = ("passthrough", "label_quality", "find_label_issues")
+GOAL_JOBS = ("label_quality", "find_label_issues")
 CASES = ("local", "ray1", "ray2")
-COLUMNS = {"label_quality": "label_quality", "find_label_issues": "is_label_issue"}
+COLUMNS = {"passthrough": "labels", "label_quality": "label_quality", "find_label_issues": "is_label_issue"}
 
 
 def run_case(case: str, job: str, folder: str, out: str) -> dict:
@@ -51,7 +53,9 @@ def run_case(case: str, job: str, folder: str, out: str) -> dict:
 
     if case == "local":
         start = time.perf_counter()
-        query = getattr(pl.scan_parquet(f"{folder}/*.parquet").mlq, job)()
+        query = pl.scan_parquet(f"{folder}/*.parquet")
+        if job != "passthrough":
+            query = getattr(query.mlq, job)()
         query.sink_parquet(f"{out}/part-0.parquet")
         return {"job_s": time.perf_counter() - start}
     import ray
@@ -70,7 +74,8 @@ def run_case(case: str, job: str, folder: str, out: str) -> dict:
     init_s = time.perf_counter() - start
     ray.data.DataContext.get_current().enable_progress_bars = False
     start = time.perf_counter()
-    getattr(mlq_ray, job)(ray.data.read_parquet(folder)).write_parquet(out)
+    ds = ray.data.read_parquet(folder)
+    (ds if job == "passthrough" else getattr(mlq_ray, job)(ds)).write_parquet(out)
     job_s = time.perf_counter() - start
     ray.shutdown()
     return {"job_s": job_s, "init_s": init_s}
@@ -122,6 +127,17 @@ def speedups(results: dict) -> dict[str, float]:
     return {job: rates[(job, "ray2")] / rates[(job, "ray1")] for job in JOBS if (job, "ray1") in rates}
 
 
+def marginal_speedups(results: dict) -> dict[str, float]:
+    """Speed-up from 1 to 2 CPUs of the time beyond the fixed overhead (big job minus small job)."""
+    rows = {(r["job"], r["case"]): r for r in summary(results)}
+    out = {}
+    for job in JOBS:
+        if (job, "ray1") in rows and (job, "ray2") in rows:
+            one, two = (results["rows"] / rows[(job, c)]["rate"] - rows[(job, c)]["overhead_s"] for c in ("ray1", "ray2"))
+            out[job] = one / two
+    return out
+
+
 def render_ray_scale(results: dict) -> list[str]:
     lines = [
         "## Ray: one machine, 1 and 2 CPUs",
@@ -130,7 +146,8 @@ def render_ray_scale(results: dict) -> list[str]:
         f"Parquet files; each case in a fresh process, {results['repeat']} runs; rows per second of the "
         "whole job (median, range in brackets). *local* is `pl.scan_parquet(...).mlq.<job>().sink_parquet(...)` "
         "on 2 threads; *ray1* / *ray2* is `polars_mlq.ray.<job>(ray.data.read_parquet(...)).write_parquet(...)` "
-        "on a local cluster of 1 or 2 CPUs (Polars on one thread per task; `ray.init` not timed, shown apart). "
+        "on a local cluster of 1 or 2 CPUs (Polars on one thread per task; `ray.init` not timed, shown apart); "
+        "*passthrough* is the same read and write with nothing scored, Ray's own cost. "
         f"Fixed overhead: the same job on one file of {results['small']:,} rows. "
         f"polars-mlq at {results.get('polars_mlq', '?')}.",
         "",
@@ -142,15 +159,17 @@ def render_ray_scale(results: dict) -> list[str]:
         init = f"{row['init_s']:.1f}" if row["case"] != "local" else "–"
         lines.append(f"| `{row['job']}` | {row['case']} | {row['rate']:,.0f} ({lo:,.0f}–{hi:,.0f}) | "
                      f"{row['overhead_s']:.2f} | {init} |")
-    lines += ["", "Speed-up from 1 to 2 CPUs on Ray: " + ", ".join(
-        f"`{job}` **{value:.2f}×**" for job, value in speedups(results).items()) + f" (goal ≥ {GOAL}×)."]
+    lines += ["", "Speed-up from 1 to 2 CPUs on Ray, rows per second of the whole job: " + ", ".join(
+        f"`{job}` **{value:.2f}×**" for job, value in speedups(results).items()) + f" (goal ≥ {GOAL}× for "
+        "`label_quality` and `find_label_issues`); of the time beyond the fixed overhead: " + ", ".join(
+        f"`{job}` {value:.2f}×" for job, value in marginal_speedups(results).items()) + "."]
     return lines
 
 
 def ray_scale_verdicts(results: dict) -> list[tuple[str, bool, str]]:
     return [(f"Ray with 2 CPUs ≥ {GOAL}× the rows per second of Ray with 1 CPU, `{job}` "
              f"({results['rows']:,} × {results['k']})", value >= GOAL, f"{value:.2f}×")
-            for job, value in speedups(results).items()]
+            for job, value in speedups(results).items() if job in GOAL_JOBS]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in summary(results):
         print(f"{row['job']:<18} {row['case']:<6} {row['rate']:>10,.0f} rows/s  overhead {row['overhead_s']:.2f}s")
     for job, value in speedups(results).items():
-        print(f"speed-up 1 -> 2 CPUs, {job}: {value:.2f}x (goal >= {GOAL}x)")
+        print(f"speed-up 1 -> 2 CPUs, {job}: {value:.2f}x (goal >= {GOAL}x); "
+              f"beyond the fixed overhead {marginal_speedups(results)[job]:.2f}x")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1))
     print(f"wrote {args.json}")

@@ -28,6 +28,8 @@ Fixtures:
   threshold pass read.
 * ``always_threads`` and ``never_threads``: the scoring kernels on three threads for any input,
   or always on one.
+* ``ray_cluster``: one local Ray cluster (2 CPUs) for the session, started by the first test that
+  asks for it.
 """
 
 from __future__ import annotations
@@ -143,3 +145,14 @@ def always_threads(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def never_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_threads, "PARALLEL_MIN_ELEMENTS", 1 << 62)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """One local Ray cluster (2 CPUs, no dashboard) for the session; shut down after the last test."""
+    import ray  # only the tests that use Ray import it
+
+    if not ray.is_initialized():  # a docs page may have started it
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()

@@ -6,7 +6,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -64,13 +64,13 @@ def format_of(path: Path, role: str) -> str:
     return fmt
 
 
-def scan(path: Path, fmt: str, schema_overrides: dict[str, pl.DataType] | None = None) -> pl.LazyFrame:
+def scan(path: Path | Sequence[Path], fmt: str, schema_overrides: dict[str, pl.DataType] | None = None) -> pl.LazyFrame:
     """Scan ``path`` lazily as ``fmt``.
 
     Parameters
     ----------
     path
-        The file to read.
+        The file to read, or the files (one after the other).
     fmt
         One of :data:`FORMATS`.
     schema_overrides
@@ -81,13 +81,14 @@ def scan(path: Path, fmt: str, schema_overrides: dict[str, pl.DataType] | None =
     pl.LazyFrame
         The file, not yet read.
     """
+    source: Path | list[Path] = path if isinstance(path, Path) else list(path)
     if fmt == "parquet":
-        return pl.scan_parquet(path)
+        return pl.scan_parquet(source)
     if fmt == "ipc":
-        return pl.scan_ipc(path)
+        return pl.scan_ipc(source)
     if fmt == "ndjson":
-        return pl.scan_ndjson(path)
-    return pl.scan_csv(path, schema_overrides=schema_overrides)
+        return pl.scan_ndjson(source)
+    return pl.scan_csv(source, schema_overrides=schema_overrides)
 
 
 def _as_json_text(name: str) -> pl.Expr:

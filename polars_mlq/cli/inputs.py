@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,14 +12,18 @@ from pathlib import Path
 import polars as pl
 
 from polars_mlq.cli.common import CliError, one_line
-from polars_mlq.cli.files import format_of, scan
+from polars_mlq.cli.files import EXTENSIONS, format_of, scan
 
 
 @dataclass(frozen=True)
 class Input:
-    """IN, scanned lazily, and the expressions that read its labels and pred_probs."""
+    """IN, scanned lazily, and the expressions that read its labels and pred_probs.
+
+    ``path`` is IN as given (a file, a folder or a glob); ``sources`` the files it names, in order.
+    """
 
     path: Path
+    sources: tuple[Path, ...]
     format: str
     frame: pl.LazyFrame
     columns: tuple[str, ...]
@@ -104,16 +109,11 @@ def read_input(args: argparse.Namespace) -> Input:
         If IN is missing, unreadable, or lacks the columns the options name.
     """
     path = Path(args.input)
-    if not path.exists():
-        msg = f"IN {path}: no such file"
-        raise CliError(msg)
-    if not path.is_file():
-        msg = f"IN {path}: not a file"
-        raise CliError(msg)
-    fmt = args.format or format_of(path, "IN")
+    sources = input_files(args.input)
+    fmt = args.format or _one_format(path, sources)
     class_names = read_class_names(args)
     try:
-        schema = scan(path, fmt).collect_schema()
+        schema = scan(sources, fmt).collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         msg = f"IN {path}: cannot read it as {fmt}: {one_line(exc)}"
         raise CliError(msg) from exc
@@ -139,14 +139,14 @@ def read_input(args: argparse.Namespace) -> Input:
         )
         raise CliError(msg)
 
-    frame = scan(path, fmt)
+    frame = scan(sources, fmt)
     if fmt == "csv":  # read lists as text, and probability columns as floats even if the first rows look like integers
         overrides: dict[str, pl.DataType] = {args.labels: pl.String()}
         if prefix is None:
             overrides[args.pred_probs] = pl.String()
         else:
             overrides.update((c, pl.Float64()) for c in prob_columns)
-        frame = scan(path, fmt, overrides)
+        frame = scan(sources, fmt, overrides)
         schema = frame.collect_schema()
 
     labels = pl.col(args.labels)
@@ -161,7 +161,55 @@ def read_input(args: argparse.Namespace) -> Input:
         if schema[args.pred_probs] == pl.String:
             _first_list_text(frame, path, args.pred_probs, "--pred-probs", "[0.1, 0.9]")
             pred_probs = pred_probs.str.json_decode(pl.List(pl.Float64))
-    return Input(path, fmt, frame, columns, labels, pred_probs, class_names)
+    return Input(path, sources, fmt, frame, columns, labels, pred_probs, class_names)
+
+
+def input_files(given: str) -> tuple[Path, ...]:
+    """Return the files IN names: a file, the data files of a folder, or the files a glob matches (sorted).
+
+    Parameters
+    ----------
+    given
+        IN as given on the command line.
+
+    Returns
+    -------
+    tuple[Path, ...]
+        The files, in order.
+
+    Raises
+    ------
+    CliError
+        If IN names no file.
+    """
+    if any(char in given for char in "*?["):
+        found = tuple(sorted(Path(name) for name in glob.glob(given) if Path(name).is_file()))
+        if not found:
+            msg = f"IN {given}: no file matches the pattern"
+            raise CliError(msg)
+        return found
+    path = Path(given)
+    if path.is_dir():
+        found = tuple(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS))
+        if not found:
+            msg = f"IN {path}: the folder has no data file ({' '.join(EXTENSIONS)})"
+            raise CliError(msg)
+        return found
+    if not path.exists():
+        msg = f"IN {path}: no such file"
+        raise CliError(msg)
+    if not path.is_file():
+        msg = f"IN {path}: not a file"
+        raise CliError(msg)
+    return (path,)
+
+
+def _one_format(path: Path, sources: tuple[Path, ...]) -> str:
+    formats = {format_of(source, "IN") for source in sources}
+    if len(formats) > 1:
+        msg = f"IN {path} holds files of several formats ({', '.join(sorted(formats))}); read one format at a time"
+        raise CliError(msg)
+    return formats.pop()
 
 
 def _first_list_text(frame: pl.LazyFrame, path: Path, column: str, option: str, example: str) -> str | None:
@@ -231,9 +279,11 @@ def output_path(args: argparse.Namespace, inp: Input) -> tuple[Path, str]:
     """
     out = Path(args.output)
     fmt = format_of(out, "OUT")
-    if out.resolve() == inp.path.resolve() or (out.exists() and os.path.samefile(out, inp.path)):
-        msg = f"OUT {out} is the input file; refusing to overwrite IN (write to another file)"
-        raise CliError(msg)
+    for source in inp.sources:
+        if out.resolve() == source.resolve() or (out.exists() and os.path.samefile(out, source)):
+            what = "the input file" if len(inp.sources) == 1 else "one of the input files"
+            msg = f"OUT {out} is {what}; refusing to overwrite IN (write to another file)"
+            raise CliError(msg)
     if out.is_dir():
         msg = f"OUT {out} is a directory; give a file name"
         raise CliError(msg)

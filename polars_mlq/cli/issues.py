@@ -15,6 +15,7 @@ from polars_mlq.cli.files import atomic_output, scan
 from polars_mlq.cli.inputs import check_new_column, output_path, read_input
 from polars_mlq.cli.options import (
     Subparsers,
+    add_engine_argument,
     add_input_arguments,
     add_output_argument,
     add_scoring_arguments,
@@ -95,6 +96,7 @@ def add_issues(subparsers: Subparsers) -> None:
         help="keep only the flagged rows, sorted by the score, lowest (worst) first",
     )
     add_scoring_arguments(parser)
+    add_engine_argument(parser)
     add_terminal_arguments(parser)
     parser.set_defaults(handler=run_issues)
 
@@ -112,6 +114,10 @@ def run_issues(args: argparse.Namespace) -> int:
     int
         The exit code, 0 (errors are raised).
     """
+    if args.ray is not None:  # the same job on Ray (Ray itself is imported only then)
+        from polars_mlq.cli import ray_jobs
+
+        return ray_jobs.run_issues(args)
     inp = read_input(args)
     out, out_format = output_path(args, inp)
     check_new_column(inp, args.flag_name, "--flag-name")

@@ -160,7 +160,12 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         The subcommand's parser.
     """
     parser.add_argument(
-        "input", metavar="IN", help="input file: .parquet, .csv, .ndjson/.jsonl or .arrow/.ipc/.feather"
+        "input",
+        metavar="IN",
+        help=(
+            "input: a file (.parquet, .csv, .ndjson/.jsonl or .arrow/.ipc/.feather), a folder of such files "
+            "or a glob such as 'parts/*.parquet' (quoted), read as one table in file-name order"
+        ),
     )
     group = parser.add_argument_group("input")
     group.add_argument("--format", choices=FORMATS, help="format of IN when its extension does not say it")
@@ -197,7 +202,31 @@ def add_output_argument(parser: argparse.ArgumentParser) -> None:
         "--output",
         required=True,
         metavar="OUT",
-        help="output file, in the format its extension names; replaced atomically if it exists",
+        help=(
+            "output file, in the format its extension names; replaced atomically if it exists "
+            "(with --ray: a folder of Parquet files, made whole or not at all)"
+        ),
+    )
+
+
+def add_engine_argument(parser: argparse.ArgumentParser) -> None:
+    """Declare ``--ray [ADDRESS]`` (read by ``cli.ray_jobs``).
+
+    Parameters
+    ----------
+    parser
+        The subcommand's parser.
+    """
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help=(
+            "run on a Ray cluster (pip install 'polars-mlq[ray]'): at ADDRESS, else at $RAY_ADDRESS, "
+            "else on a local one started for the command; IN must be Parquet"
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from polars_mlq.cli.files import atomic_output
 from polars_mlq.cli.inputs import check_new_column, output_path, read_input
 from polars_mlq.cli.options import (
     Subparsers,
+    add_engine_argument,
     add_input_arguments,
     add_output_argument,
     add_scoring_arguments,
@@ -53,6 +54,7 @@ def add_score(subparsers: Subparsers) -> None:
     add_input_arguments(parser)
     add_output_argument(parser)
     add_scoring_arguments(parser)
+    add_engine_argument(parser)
     add_terminal_arguments(parser)
     parser.set_defaults(handler=run_score)
 
@@ -70,6 +72,10 @@ def run_score(args: argparse.Namespace) -> int:
     int
         The exit code, 0 (errors are raised).
     """
+    if args.ray is not None:  # the same job on Ray (Ray itself is imported only then)
+        from polars_mlq.cli import ray_jobs
+
+        return ray_jobs.run_score(args)
     inp = read_input(args)
     out, out_format = output_path(args, inp)
     check_new_column(inp, args.name, "--name")

@@ -11,12 +11,14 @@ from polars_mlq.cli.common import PROG
 from polars_mlq.cli.inputs import read_input
 from polars_mlq.cli.options import (
     Subparsers,
+    add_engine_argument,
     add_input_arguments,
     add_terminal_arguments,
     positive_int,
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
 from polars_mlq.cli.tables import frame_table
+from polars_mlq.issues.frames import common_issues, health_score, rank_classes
 from polars_mlq.namespace import MlqLazyFrame
 
 
@@ -55,6 +57,7 @@ def add_summary(subparsers: Subparsers) -> None:
         metavar="N",
         help="how many of the most common issues to print (default: 10; --json has them all)",
     )
+    add_engine_argument(parser)
     add_terminal_arguments(parser)
     parser.set_defaults(handler=run_summary)
 
@@ -72,13 +75,22 @@ def run_summary(args: argparse.Namespace) -> int:
     int
         The exit code, 0 (errors are raised).
     """
+    from polars_mlq.cli.ray_jobs import summary_counts  # Ray itself is imported only with --ray
+
     inp = read_input(args)
-    with Progress("summary", enabled=progress_enabled(args)) as progress:
-        progress.phase("finding issues (reading IN for the per-class statistics)")
-        summary = MlqLazyFrame(inp.frame).health_summary(inp.labels, inp.pred_probs, class_names=inp.class_names)
-    score = float(summary["overall_multilabel_health_score"])
-    classes: pl.DataFrame = summary["classes_by_multilabel_quality"]
-    issues: pl.DataFrame = summary["common_multilabel_issues"]
+    rows: int | None = None
+    if args.ray is not None:  # the passes run on Ray; the counts come back
+        counts = summary_counts(args, inp)
+        score = health_score(counts)
+        classes, issues = rank_classes(counts, inp.class_names), common_issues(counts, inp.class_names)
+        rows = counts.num_rows
+    else:
+        with Progress("summary", enabled=progress_enabled(args)) as progress:
+            progress.phase("finding issues (reading IN for the per-class statistics)")
+            summary = MlqLazyFrame(inp.frame).health_summary(inp.labels, inp.pred_probs, class_names=inp.class_names)
+        score = float(summary["overall_multilabel_health_score"])
+        classes = summary["classes_by_multilabel_quality"]
+        issues = summary["common_multilabel_issues"]
     if args.json:
         document = {
             "overall_multilabel_health_score": score,
@@ -87,8 +99,9 @@ def run_summary(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=2))
         return 0
-    scored = inp.frame.select(pl.all_horizontal(inp.labels.is_not_null(), inp.pred_probs.is_not_null()).sum())
-    rows = int(scored.collect(engine="streaming").item())  # rows with labels and pred_probs
+    if rows is None:  # rows with labels and pred_probs
+        scored = inp.frame.select(pl.all_horizontal(inp.labels.is_not_null(), inp.pred_probs.is_not_null()).sum())
+        rows = int(scored.collect(engine="streaming").item())
     flagged = round((1.0 - score) * rows)
     print(f"{PROG} summary of {inp.path}: {rows:,} rows, {classes.height} classes\n")
     print(f"Overall label health score: {score:.4f} ({flagged:,} of the {rows:,} rows have a label issue)\n")

@@ -38,6 +38,7 @@ __all__ = [
     "find_label_issues_per_class",
     "health_score",
     "health_summary",
+    "issue_counts",
     "label_quality",
     "label_quality_per_class",
     "original_error",
@@ -288,13 +289,15 @@ def find_label_issues_per_class(
 # ---------------------------------------------------------------------------------- summaries
 
 
-def _counts(
+def issue_counts(
     ds: ray.data.Dataset,
-    labels: IntoExpr,
-    pred_probs: IntoProbs,
-    class_names: Sequence[str] | None,
-    labels_format: LabelsFormat,
+    labels: IntoExpr = "labels",
+    pred_probs: IntoProbs = "pred_probs",
+    *,
+    class_names: Sequence[str] | None = None,
+    labels_format: LabelsFormat = "indices",
 ) -> IssueCounts:
+    """Return the counts behind the summaries: flagged rows per class, scored rows, flagged rows (default filter)."""
     source = BlockSource.of(ds, _columns(labels, pred_probs, class_names, labels_format))
     k = source.num_classes
     if k is None:
@@ -313,7 +316,9 @@ def common_issues(
     labels_format: LabelsFormat = "indices",
 ) -> pl.DataFrame:
     """Per class, how often it is wrongly given or wrongly missing, as ``df.mlq.common_issues``."""
-    return _issue_frames.common_issues(_counts(ds, labels, pred_probs, class_names, labels_format), class_names)
+    return _issue_frames.common_issues(
+        issue_counts(ds, labels, pred_probs, class_names=class_names, labels_format=labels_format), class_names
+    )
 
 
 def rank_classes(
@@ -325,7 +330,9 @@ def rank_classes(
     labels_format: LabelsFormat = "indices",
 ) -> pl.DataFrame:
     """Rank the classes from the lowest label quality to the highest, as ``df.mlq.rank_classes``."""
-    return _issue_frames.rank_classes(_counts(ds, labels, pred_probs, class_names, labels_format), class_names)
+    return _issue_frames.rank_classes(
+        issue_counts(ds, labels, pred_probs, class_names=class_names, labels_format=labels_format), class_names
+    )
 
 
 def health_score(
@@ -337,7 +344,9 @@ def health_score(
     labels_format: LabelsFormat = "indices",
 ) -> float:
     """Return the fraction of rows without a label issue, as ``df.mlq.health_score``."""
-    return _issue_frames.health_score(_counts(ds, labels, pred_probs, class_names, labels_format))
+    return _issue_frames.health_score(
+        issue_counts(ds, labels, pred_probs, class_names=class_names, labels_format=labels_format)
+    )
 
 
 def health_summary(
@@ -349,7 +358,7 @@ def health_summary(
     labels_format: LabelsFormat = "indices",
 ) -> HealthSummary:
     """Return the health score and both tables from one set of passes, as ``df.mlq.health_summary``."""
-    issues = _counts(ds, labels, pred_probs, class_names, labels_format)
+    issues = issue_counts(ds, labels, pred_probs, class_names=class_names, labels_format=labels_format)
     return {
         "overall_multilabel_health_score": _issue_frames.health_score(issues),
         "classes_by_multilabel_quality": _issue_frames.rank_classes(issues, class_names),

@@ -163,8 +163,9 @@ def test_missing_input(tmp_path: Path) -> None:
     assert not (tmp_path / "out.parquet").exists()
 
 
-def test_input_is_a_directory(tmp_path: Path) -> None:
-    assert_one_line_error(run("score", tmp_path, "-o", tmp_path / "out.parquet", "--format", "csv"), "not a file")
+def test_input_is_a_folder_without_data_files(tmp_path: Path) -> None:
+    """A folder is read as its data files (tests/cli/test_ray_jobs.py); an empty one is refused."""
+    assert_one_line_error(run("score", tmp_path, "-o", tmp_path / "out.parquet", "--format", "csv"), "no data file")
 
 
 @pytest.mark.parametrize(

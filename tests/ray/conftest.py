@@ -1,22 +1,11 @@
-"""One local Ray cluster (2 CPUs) for the whole test session, and Datasets split into several blocks."""
+"""Datasets split into several blocks (the Ray cluster itself is the session fixture ``ray_cluster``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import helpers
 import pytest
-import ray
-
-
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[None]:
-    """Start Ray once (2 CPUs, no dashboard); shut it down after the last test."""
-    if not ray.is_initialized():  # a docs page may have started it
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="session")

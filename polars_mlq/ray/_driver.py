@@ -42,17 +42,23 @@ def original_error(error: BaseException) -> BaseException:
 def blocks(ds: ray.data.Dataset) -> Iterator[tuple[Any, int, int]]:
     """Yield (block reference, first row, rows) of every block of the Dataset, in its order.
 
-    The order is the Dataset's own (its files in order, each file's rows in order), kept even
-    where Ray would hand blocks over as they are done: row numbers, and so the rows an error
-    names and the rows tied at a cutoff, are those of the same rows read by Polars.
+    The blocks come in the Dataset's order even where Ray would hand them over as they are done
+    (``preserve_order``): row numbers, and so the rows an error names and the rows tied at a
+    cutoff, follow the Dataset's order. (Within a block, that is the order Ray made it in: Ray
+    2.60 may join several small files read by one task in the order the reads finish.)
     """
     first = 0
     for bundle in own_context(ds, ordered=True).iter_internal_ref_bundles():
         for entry in bundle.blocks:  # a BlockEntry (ray 2.60), or a (ref, metadata) pair before
             ref, meta = (entry.ref, entry.metadata) if hasattr(entry, "ref") else entry
-            rows = int(meta.num_rows or 0)
+            rows = int(meta.num_rows) if meta.num_rows is not None else int(ray.get(_count_rows.remote(ref)))
             yield ref, first, rows
             first += rows
+
+
+@ray.remote(num_cpus=1)
+def _count_rows(table: pa.Table) -> int:
+    return int(table.num_rows)
 
 
 def run_pass(ds: ray.data.Dataset, task: Callable[..., T], *args: Any) -> list[T]:

@@ -12,7 +12,7 @@ from polars_mlq import (
 )
 from polars_mlq.cli.common import PROG, CliError
 from polars_mlq.cli.files import atomic_output, scan
-from polars_mlq.cli.inputs import check_new_column, output_path, read_input
+from polars_mlq.cli.inputs import Input, check_new_column, output_path, read_input
 from polars_mlq.cli.options import (
     Subparsers,
     add_engine_argument,
@@ -120,11 +120,7 @@ def run_issues(args: argparse.Namespace) -> int:
         return ray_jobs.run_issues(args)
     inp = read_input(args)
     out, out_format = output_path(args, inp)
-    check_new_column(inp, args.flag_name, "--flag-name")
-    check_new_column(inp, args.name, "--name")
-    if args.flag_name == args.name:
-        msg = f"--flag-name and --name are both {args.name!r}; give the two new columns different names"
-        raise CliError(msg)
+    check_new_columns(inp, args)
     kwargs = scoring_kwargs(args)
     with Progress("issues", enabled=progress_enabled(args)) as progress:
         progress.phase("finding issues (reading IN for the per-class statistics)")
@@ -164,6 +160,28 @@ def run_issues(args: argparse.Namespace) -> int:
             report = f"{share}, written to {out}"
         progress.done(f"{report} in {progress.elapsed:.1f} s")
     return 0
+
+
+def check_new_columns(inp: Input, args: argparse.Namespace) -> None:
+    """Refuse names for the flag and score columns that IN has, or that are the same.
+
+    Parameters
+    ----------
+    inp
+        IN.
+    args
+        The parsed arguments of ``issues``.
+
+    Raises
+    ------
+    CliError
+        If a name is taken.
+    """
+    check_new_column(inp, args.flag_name, "--flag-name")
+    check_new_column(inp, args.name, "--name")
+    if args.flag_name == args.name:
+        msg = f"--flag-name and --name are both {args.name!r}; give the two new columns different names"
+        raise CliError(msg)
 
 
 def _count_true(path: Path, fmt: str, column: str) -> int | None:

@@ -20,6 +20,7 @@ import polars as pl
 
 from polars_mlq.cli.common import CliError
 from polars_mlq.cli.inputs import Input, check_new_column, read_input
+from polars_mlq.cli.issues import check_new_columns
 from polars_mlq.cli.options import scoring_kwargs
 from polars_mlq.issues.frames import IssueCounts
 
@@ -119,11 +120,7 @@ def run_issues(args: argparse.Namespace) -> int:
     """``issues --ray``: IN with the flag and score columns (or only the flagged rows), into the folder OUT."""
     inp = read_input(args)
     out = _output_folder(args, inp)
-    check_new_column(inp, args.flag_name, "--flag-name")
-    check_new_column(inp, args.name, "--name")
-    if args.flag_name == args.name:
-        msg = f"--flag-name and --name are both {args.name!r}; give the two new columns different names"
-        raise CliError(msg)
+    check_new_columns(inp, args)
     mlq_ray = connect(args.ray)
     flagged = mlq_ray.find_label_issues(
         _dataset(inp),

@@ -1,7 +1,9 @@
 """The driver every path shares: passes of "map over batches, then merge", then a rule.
 
 A *source* is a function that, each time it is called, streams the data once as ``Chunk``s (in
-any order, split in any way: a DataFrame is one chunk, a LazyFrame its streamed batches). The
+any order, split in any way: a DataFrame is one chunk, a LazyFrame its streamed batches). Each pass
+maps its chunks with ``chunk.map_chunks``, so a source whose rows live elsewhere (a Ray Dataset's
+blocks, ``polars_mlq.ray``) runs the map there and sends back only the partial statistics. The
 passes a filter needs:
 
 - ``predicted_neq_given``: none (the rule is fixed);

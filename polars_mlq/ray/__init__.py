@@ -188,17 +188,13 @@ def label_quality_per_class(
 
 def _flagged(
     ds: ray.data.Dataset,
-    labels: IntoExpr,
-    pred_probs: IntoProbs,
+    columns: Columns,
     options: IssueOptions,
-    *,
-    class_names: Sequence[str] | None,
-    labels_format: LabelsFormat,
     per_class: bool,
     name: str,
     ray_remote_args: Mapping[str, Any] | None,
 ) -> ray.data.Dataset:
-    source = BlockSource.of(ds, _columns(labels, pred_probs, class_names, labels_format))
+    source = BlockSource.of(ds, columns)
     k = source.num_classes
     if k is None:  # no row has pred_probs: every flag is null
         k, rule = 0, IssueRule(options.filter_by, 0, nothing=True)
@@ -238,17 +234,8 @@ def find_label_issues(
         num_to_remove_per_class=num_to_remove_per_class,
         min_examples_per_class=min_examples_per_class,
     )
-    return _flagged(
-        ds,
-        labels,
-        pred_probs,
-        options,
-        class_names=class_names,
-        labels_format=labels_format,
-        per_class=False,
-        name=name,
-        ray_remote_args=ray_remote_args,
-    )
+    columns = _columns(labels, pred_probs, class_names, labels_format)
+    return _flagged(ds, columns, options, False, name, ray_remote_args)
 
 
 def find_label_issues_per_class(
@@ -273,17 +260,8 @@ def find_label_issues_per_class(
         num_to_remove_per_class=num_to_remove_per_class,
         min_examples_per_class=min_examples_per_class,
     )
-    return _flagged(
-        ds,
-        labels,
-        pred_probs,
-        options,
-        class_names=class_names,
-        labels_format=labels_format,
-        per_class=True,
-        name=name,
-        ray_remote_args=ray_remote_args,
-    )
+    columns = _columns(labels, pred_probs, class_names, labels_format)
+    return _flagged(ds, columns, options, True, name, ray_remote_args)
 
 
 # ---------------------------------------------------------------------------------- summaries

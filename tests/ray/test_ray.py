@@ -16,6 +16,7 @@ import ray.data
 
 import polars_mlq  # noqa: F401 - the .mlq namespace
 import polars_mlq.ray as mlq_ray
+from polars_mlq.core import FILTERS
 
 pytestmark = pytest.mark.usefixtures("ray_cluster")
 
@@ -136,15 +137,6 @@ def test_bad_options_fail_on_the_caller_before_any_work(parquet_folder: Path) ->
 
 # ---------------------------------------------------------------------------------- issues
 
-FILTERS = [
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_normalized_margin",
-    "low_self_confidence",
-]
 
 
 @pytest.fixture(scope="module")

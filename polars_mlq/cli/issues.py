@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TypedDict
 
 import polars as pl
 
@@ -28,6 +29,7 @@ from polars_mlq.cli.options import (
 from polars_mlq.cli.progress import Progress, progress_enabled
 from polars_mlq.core import FILTERS
 from polars_mlq.namespace import MlqLazyFrame
+from polars_mlq.typing import FilterBy
 
 
 def add_issues(subparsers: Subparsers) -> None:
@@ -127,12 +129,9 @@ def run_issues(args: argparse.Namespace) -> int:
         frame = MlqLazyFrame(inp.frame).find_label_issues(
             inp.labels,
             inp.pred_probs,
-            filter_by=args.filter_by,
-            frac_noise=args.frac_noise,
-            num_to_remove_per_class=args.num_to_remove_per_class,
-            min_examples_per_class=args.min_examples_per_class,
             class_names=inp.class_names,
             name=args.flag_name,
+            **issue_kwargs(args),
         )
         if args.adjust_pred_probs:
             progress.phase("confident thresholds for the score")
@@ -160,6 +159,36 @@ def run_issues(args: argparse.Namespace) -> int:
             report = f"{share}, written to {out}"
         progress.done(f"{report} in {progress.elapsed:.1f} s")
     return 0
+
+
+class IssueKwargs(TypedDict):
+    """The filter options as keyword arguments of ``find_label_issues``."""
+
+    filter_by: FilterBy
+    frac_noise: float
+    num_to_remove_per_class: list[int] | None
+    min_examples_per_class: int
+
+
+def issue_kwargs(args: argparse.Namespace) -> IssueKwargs:
+    """Turn ``--filter-by`` etc. into keyword arguments of ``find_label_issues``.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments of ``issues``.
+
+    Returns
+    -------
+    IssueKwargs
+        ``filter_by``, ``frac_noise``, ``num_to_remove_per_class`` and ``min_examples_per_class``.
+    """
+    return {
+        "filter_by": args.filter_by,
+        "frac_noise": args.frac_noise,
+        "num_to_remove_per_class": args.num_to_remove_per_class,
+        "min_examples_per_class": args.min_examples_per_class,
+    }
 
 
 def check_new_columns(inp: Input, args: argparse.Namespace) -> None:

@@ -20,7 +20,7 @@ import polars as pl
 
 from polars_mlq.cli.common import CliError
 from polars_mlq.cli.inputs import Input, check_new_column, read_input
-from polars_mlq.cli.issues import check_new_columns
+from polars_mlq.cli.issues import check_new_columns, issue_kwargs
 from polars_mlq.cli.options import scoring_kwargs
 from polars_mlq.issues.frames import IssueCounts
 
@@ -126,12 +126,9 @@ def run_issues(args: argparse.Namespace) -> int:
         _dataset(inp),
         inp.labels,
         inp.pred_probs,
-        filter_by=args.filter_by,
-        frac_noise=args.frac_noise,
-        num_to_remove_per_class=args.num_to_remove_per_class,
-        min_examples_per_class=args.min_examples_per_class,
         class_names=inp.class_names,
         name=args.flag_name,
+        **issue_kwargs(args),
     )
     scored = mlq_ray.label_quality(
         flagged, inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **scoring_kwargs(args)

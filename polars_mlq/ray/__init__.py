@@ -93,26 +93,14 @@ def _scored(
     name: str,
     ray_remote_args: Mapping[str, Any] | None,
 ) -> ray.data.Dataset:
-    parse_options(method, adjust_pred_probs, aggregator_kwargs, per_class=per_class)  # bad options fail here
+    options = parse_options(method, adjust_pred_probs, aggregator_kwargs, per_class=per_class)  # fails here
     columns = _columns(labels, pred_probs, class_names, labels_format)
-    table = None
     given = None
     if adjust_pred_probs:
         given = _thresholds(ds, columns) if thresholds is None else as_thresholds(thresholds)
-    if given is not None:
-        table = np.stack([given.absent, given.present], axis=1)
     # K for every block alike (a row of another width raises); 1 when no row has pred_probs
     num_classes = given.num_classes if given is not None else (num_classes_of(ds, columns) or 1)
-    step = ScoreBlocks(
-        columns=columns,
-        method=method,
-        adjust_pred_probs=adjust_pred_probs,
-        aggregator_kwargs=aggregator_kwargs,
-        thresholds=table,
-        num_classes=num_classes,
-        name=name,
-        per_class=per_class,
-    )
+    step = ScoreBlocks(columns, options, given, num_classes, name)
     own = own_context(ds)  # the namespace's exception class, not Ray's wrapper
     return own.map_batches(step, batch_format="pyarrow", zero_copy_batch=True, **dict(ray_remote_args or {}))
 

@@ -7,30 +7,30 @@ A block becomes a Polars frame without a copy (``pl.from_arrow`` of numeric and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.rule import IssueRule
 from polars_mlq.core.thresholds import ThresholdPartial
-from polars_mlq.expressions import label_quality, label_quality_per_class
+from polars_mlq.expressions import scoring_expr
 from polars_mlq.input import (
     IntoExpr,
     IntoProbs,
     LabelsFormat,
     LabelSpec,
-    Method,
+    ScoringOptions,
     Where,
     checked_series_num_classes,
     read_batch,
     to_expr,
     to_probs_expr,
 )
+from polars_mlq.scoring import Thresholds
 
 
 def block_frame(table: pa.Table) -> pl.DataFrame:
@@ -88,35 +88,30 @@ def block_thresholds(
 class ScoreBlocks:
     """The per-row step of ``label_quality`` (or ``label_quality_per_class``), a block at a time.
 
-    Every other column is kept, and the block's rows keep their order.
+    The scoring expression of the lazy namespace (``expressions.scoring_expr``), with the options
+    parsed on the caller; every other column is kept, and the block's rows keep their order.
     """
 
     columns: Columns
-    method: Method
-    adjust_pred_probs: bool
-    aggregator_kwargs: Mapping[str, Any] | None
-    thresholds: np.ndarray | None  # (K, 2) [absent, present] when adjusting
-    num_classes: int | None
+    options: ScoringOptions
+    thresholds: Thresholds | None  # the whole Dataset's, when adjusting
+    num_classes: int
     name: str
-    per_class: bool
 
     def __call__(self, table: pa.Table) -> pa.Table:
         """Score one block."""
-        frame = block_frame(table)
         columns = self.columns
-        common: dict[str, Any] = {
-            "method": self.method,
-            "adjust_pred_probs": self.adjust_pred_probs,
-            "thresholds": self.thresholds,
-            "num_classes": self.num_classes,
-            "class_names": columns.class_names,
-            "labels_format": columns.labels_format,
-        }
-        if self.per_class:
-            expr = label_quality_per_class(columns.labels, columns.pred_probs, **common)
-        else:
-            expr = label_quality(columns.labels, columns.pred_probs, aggregator_kwargs=self.aggregator_kwargs, **common)
-        return frame.with_columns(expr.alias(self.name)).to_arrow()
+        expr = scoring_expr(
+            columns.labels,
+            columns.pred_probs,
+            self.options,
+            thresholds=self.thresholds,
+            num_classes=self.num_classes,
+            whole_column=False,
+            name=self.name,
+            spec=columns.spec,
+        )
+        return block_frame(table).with_columns(expr).to_arrow()
 
 
 def class_names_tuple(class_names: Sequence[str] | None) -> tuple[str, ...] | None:

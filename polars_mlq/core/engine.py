@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
 from polars_mlq.core.binary import sort_key
+from polars_mlq.core.bounded import FlagCounts, Nums, count_pass, prune_pass
 from polars_mlq.core.calibration import calibrate, prune_counts, prune_nums
 from polars_mlq.core.chunk import Chunk, Source, map_chunks
 from polars_mlq.core.joint import ColumnEntries, Entries, JointPartial
@@ -39,6 +40,10 @@ from polars_mlq.input import sorted_unique
 
 P = TypeVar("P")
 
+#: A streamed source keeps at most this many listed candidates (about 200 MB) before switching to
+#: the bounded passes: a weak model's candidates are about half the entries.
+STREAM_BUDGET = 1 << 23
+
 
 def merge_all(partials: Iterable[P], empty: P) -> P:
     """Merge partial statistics with ``+`` (any order gives the same result)."""
@@ -50,10 +55,21 @@ def thresholds_of(source: Source, num_classes: int) -> ConfidentThresholds:
     return merge_all(map_chunks(source, ThresholdPartial.of), ThresholdPartial.empty(num_classes)).finalize()
 
 
-def joint_of(source: Source, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True) -> JointPartial:
-    """Run pass 2: compute the confident joint, confident learning's counts and the candidates."""
+def joint_of(
+    source: Source, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True, budget: int | None = None
+) -> JointPartial:
+    """Run pass 2: compute the confident joint, confident learning's counts and the candidates.
+
+    When more than ``budget`` candidates would be listed, they are dropped (``JointPartial.dropped``)
+    and the later passes find what they give with bounded partials (``polars_mlq.core.bounded``).
+    """
     step = functools.partial(_joint_partial, thr=thr, joint=joint, entries=entries)
-    return merge_all(map_chunks(source, step), JointPartial.empty(thr))
+    merged = JointPartial.empty(thr)
+    for part in map_chunks(source, step):
+        merged = merged + part
+        if budget is not None and not merged.dropped and merged.listed_size > budget:
+            merged = merged.without_entries()
+    return merged
 
 
 def _joint_partial(chunk: Chunk, *, thr: ConfidentThresholds, joint: bool, entries: bool) -> JointPartial:
@@ -86,7 +102,7 @@ def _by_class(entries: Entries, wanted: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _column_cutoffs(
-    entries: ColumnEntries, inside: dict[str, np.ndarray], nums: dict[str, np.ndarray], out: dict[str, Cutoffs]
+    entries: ColumnEntries, inside: dict[str, np.ndarray], nums: Mapping[str, np.ndarray], out: dict[str, Cutoffs]
 ) -> None:
     """Set, per sort key, the cutoffs (label 0) of the ``inside`` classes: the ``nums[by][c]``-th smallest (key, row).
 
@@ -121,13 +137,18 @@ def _column_cutoffs(
                 cut.values[c, 0], cut.rows[c, 0] = nth_pair(keys, numbers[local], int(nums[by][c]))
 
 
-def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueOptions) -> tuple[Cutoffs, ...]:
-    """Return, per sort key of the prune filter, class and given label, the last (key, row) flagged."""
+def flag_nums(found: JointPartial, thr: ConfidentThresholds, options: IssueOptions) -> Nums:
+    """Return, per given label and sort key of the prune filter, how many entries each class flags."""
     calibrated = options.confident_joint
     if calibrated is None:
         calibrated = calibrate(found.confident_joint(), thr.counts)
     pcounts = prune_counts(calibrated, thr.counts, options)
-    nums = [prune_nums(thr.counts[:, label], pcounts, options, label) for label in (0, 1)]
+    return prune_nums(thr.counts[:, 0], pcounts, options, 0), prune_nums(thr.counts[:, 1], pcounts, options, 1)
+
+
+def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueOptions) -> tuple[Cutoffs, ...]:
+    """Return, per sort key of the prune filter, class and given label, the last (key, row) flagged."""
+    nums = flag_nums(found, thr, options)
     k = thr.num_classes
     keys_by = list(nums[0])
     values = {by: np.full((k, 2), NOTHING[0]) for by in keys_by}
@@ -182,13 +203,16 @@ class Found:
     num_rows: int
     thresholds: ConfidentThresholds | None
     joint: JointPartial | None
+    counts: FlagCounts | None = None  # the summary counts, when found by a bounded pass
 
     def summary(self) -> tuple[np.ndarray, int]:
         """Return the (K, 2) counts of flagged entries per class, and the number of flagged rows.
 
         The counts are [flagged and labelled, flagged and unlabelled] per class (every filter but
-        the ``low_*`` ones; needs ``joint``).
+        the ``low_*`` ones; needs ``joint`` with its candidates, or ``counts``).
         """
+        if self.counts is not None:
+            return self.counts.counts, self.counts.rows
         k = self.rule.num_classes
         counts = np.zeros((k, 2), dtype=np.int64)
         if self.joint is None or self.num_rows == 0:
@@ -204,9 +228,10 @@ class Found:
     def flagged_entries(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (row numbers, classes) of every flagged entry, from the merged candidates.
 
-        Not for the ``low_*`` filters; needs ``joint``.
+        Not for the ``low_*`` filters; needs ``joint`` with its candidates.
         """
         assert self.joint is not None
+        assert not self.joint.dropped
         rows, cls = [], []
         for entries in self.joint.entries:
             cand = entries.listed().as_candidates()
@@ -217,12 +242,20 @@ class Found:
 
 
 def find(
-    source: Source, num_classes: int, options: IssueOptions, *, per_class: bool = False, summary: bool = False
+    source: Source,
+    num_classes: int,
+    options: IssueOptions,
+    *,
+    per_class: bool = False,
+    summary: bool = False,
+    budget: int | None = None,
 ) -> Found:
     """Run the passes ``options.filter_by`` needs over ``source``.
 
-    ``per_class`` selects the per-class rule of the ``low_*`` filters, ``summary`` keeps the
-    candidates for ``Found.summary``.
+    ``per_class`` selects the per-class rule of the ``low_*`` filters, ``summary`` finds the
+    counts of ``Found.summary``. The candidates are kept in this process (one sort then gives
+    every cutoff and count) unless more than ``budget`` of them would be listed, or the source's
+    rows live elsewhere (``map_chunks``): then bounded passes find the same (``bounded``).
     """
     filter_by, k = options.filter_by, num_classes
     if options.low_memory:
@@ -233,15 +266,18 @@ def find(
     if thr.num_rows == 0:
         return Found(IssueRule(filter_by, k, nothing=True), 0, thr, None)
     prune = filter_by in PRUNE_FILTERS
-    joint = None
-    if prune or summary or filter_by in LOW_FILTERS:
-        joint = joint_of(source, thr, joint=prune and options.confident_joint is None, entries=prune or summary)
-    if prune:
-        assert joint is not None
+    if not (prune or summary or filter_by in LOW_FILTERS):
+        return Found(IssueRule(filter_by, k, thresholds=thr), thr.num_rows, thr, None)
+    keep = (prune or summary) and not hasattr(source, "map_chunks")
+    joint = joint_of(source, thr, joint=prune and options.confident_joint is None, entries=keep, budget=budget)
+    bounded = ((prune or summary) and not keep) or joint.dropped
+    if prune and bounded:
+        rule = IssueRule(filter_by, k, cutoffs=prune_pass(source, flag_nums(joint, thr, options)))
+    elif prune:
         rule = IssueRule(filter_by, k, cutoffs=prune_cutoffs(joint, thr, options))
     elif filter_by in LOW_FILTERS:
-        assert joint is not None
         rule = low_cutoffs(source, joint, filter_by, per_class=per_class)
     else:
         rule = IssueRule(filter_by, k, thresholds=thr)
-    return Found(rule, thr.num_rows, thr, joint)
+    counts = count_pass(source, rule) if summary and bounded else None
+    return Found(rule, thr.num_rows, thr, joint, counts)

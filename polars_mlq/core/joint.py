@@ -122,6 +122,10 @@ def _empty_entries(label: int, dtype: np.dtype[Any]) -> Entries:
     return Entries(label, empty, empty, np.zeros(0, dtype=dtype))
 
 
+def _no_entries(dtype: np.dtype[Any]) -> tuple[Entries, Entries]:
+    return _empty_entries(0, dtype), _empty_entries(1, dtype)
+
+
 @dataclass(frozen=True)
 class JointPartial:
     """Pass 2 of one batch, or of several merged with ``+``."""
@@ -130,13 +134,13 @@ class JointPartial:
     cl_rows: int  # rows with at least one entry confident learning flags
     cl_classes: np.ndarray  # (K,) int64 entries confident learning flags per class
     entries: tuple[Unlabelled, Entries]  # (unlabelled, labelled), widened candidates
+    dropped: bool = False  # the candidates were too many to keep: ``entries`` is empty
 
     @classmethod
     def empty(cls, thr: ConfidentThresholds) -> JointPartial:
         """Return the partial of no rows."""
         k = thr.num_classes
-        entries = (_empty_entries(0, thr.dtype), _empty_entries(1, thr.dtype))
-        return cls(np.zeros((k, 2, 2), dtype=np.int64), 0, np.zeros(k, dtype=np.int64), entries)
+        return cls(np.zeros((k, 2, 2), dtype=np.int64), 0, np.zeros(k, dtype=np.int64), _no_entries(thr.dtype))
 
     @classmethod
     def of(cls, chunk: Chunk, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True) -> JointPartial:
@@ -182,7 +186,7 @@ class JointPartial:
                 flagged[cand.rows[hit]] = True
             cl_rows = int(np.count_nonzero(flagged))
         if pair is None:
-            return cls(counts, cl_rows, cl_classes, (_empty_entries(0, pb.dtype), _empty_entries(1, pb.dtype)))
+            return cls(counts, cl_rows, cl_classes, _no_entries(pb.dtype))
         unlabelled = pair[0]
         first = (
             ColumnEntries(chunk, unlabelled) if isinstance(unlabelled, Unlisted) else Entries.of(unlabelled, chunk.rows)
@@ -190,12 +194,20 @@ class JointPartial:
         return cls(counts, cl_rows, cl_classes, (first, Entries.of(pair[1], chunk.rows)))
 
     def __add__(self, other: JointPartial) -> JointPartial:
-        return JointPartial(
-            self.joint + other.joint,
-            self.cl_rows + other.cl_rows,
-            self.cl_classes + other.cl_classes,
-            (_merge(self.entries[0], other.entries[0]), _merge(self.entries[1], other.entries[1]).listed()),
-        )
+        counts = (self.joint + other.joint, self.cl_rows + other.cl_rows, self.cl_classes + other.cl_classes)
+        if self.dropped or other.dropped:
+            return JointPartial(*counts, _no_entries(self.entries[1].p.dtype), dropped=True)
+        entries = (_merge(self.entries[0], other.entries[0]), _merge(self.entries[1], other.entries[1]).listed())
+        return JointPartial(*counts, entries)
+
+    @property
+    def listed_size(self) -> int:
+        """How many candidates are listed (those left in their batch, ``ColumnEntries``, are not counted)."""
+        return sum(int(e.rows.size) for e in self.entries if isinstance(e, Entries))
+
+    def without_entries(self) -> JointPartial:
+        """Return the counts alone, marked ``dropped``: the candidates are found by bounded passes instead."""
+        return JointPartial(self.joint, self.cl_rows, self.cl_classes, _no_entries(self.entries[1].p.dtype), True)
 
     def confident_joint(self) -> np.ndarray:
         """Return the (K, 2, 2) int64 counts ``[given label, confident guess]``, diagonal at least 1 (as cleanlab)."""

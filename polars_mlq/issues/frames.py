@@ -133,9 +133,8 @@ def lazy_flags(
         dtype: pl.DataType = pl.Array(pl.Boolean, 0) if per_class else pl.Boolean()
         return frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
     options = options.for_classes(num_classes)
-    found = engine.find(
-        stream_chunks(frame, labels, pred_probs, num_classes, spec), num_classes, options, per_class=per_class
-    )
+    source = stream_chunks(frame, labels, pred_probs, num_classes, spec)
+    found = engine.find(source, num_classes, options, per_class=per_class, budget=engine.STREAM_BUDGET)
     udf = partial(_flags_udf, rule=found.rule, num_classes=num_classes, spec=spec, per_class=per_class)
     dtype = pl.Array(pl.Boolean, num_classes) if per_class else pl.Boolean()
     numbered = frame.with_row_index(ROW_NUMBER)
@@ -153,7 +152,8 @@ def issue_counts(
     if num_classes is None:
         return IssueCounts(np.zeros((0, 2), dtype=np.int64), 0, 0)
     options = parse_issue_options(num_classes)
-    found = engine.find(stream_chunks(frame, labels, pred_probs, num_classes, spec), num_classes, options, summary=True)
+    source = stream_chunks(frame, labels, pred_probs, num_classes, spec)
+    found = engine.find(source, num_classes, options, summary=True, budget=engine.STREAM_BUDGET)
     counts, flagged = found.summary()
     return IssueCounts(counts, found.num_rows, flagged)
 

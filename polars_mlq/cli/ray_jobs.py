@@ -24,6 +24,10 @@ from polars_mlq.cli.issues import check_new_columns, issue_kwargs
 from polars_mlq.cli.options import scoring_kwargs
 from polars_mlq.issues.frames import IssueCounts
 
+#: Ray's columns of the file each row was read from and its place in it (``include_paths=True``,
+#: ``include_row_hash=True``; see ``polars_mlq.ray._origin``, not imported here: it imports Ray).
+ORIGIN_COLUMNS = ("path", "row_hash")
+
 
 def connect(address: str) -> Any:
     """Start Ray (or join the cluster at ``address``, else ``$RAY_ADDRESS``); return ``polars_mlq.ray``."""
@@ -43,6 +47,11 @@ def connect(address: str) -> Any:
 
 
 def _dataset(inp: Input) -> Any:
+    """Return IN as a Ray Dataset whose rows say their file and place in it (unless IN has such columns).
+
+    Ray's ``path`` and ``row_hash`` columns let a bad row's error name its file and the row within
+    it (see ``polars_mlq.ray``); ``_write`` leaves them out of OUT.
+    """
     import pyarrow.fs
     import ray.data
 
@@ -51,7 +60,15 @@ def _dataset(inp: Input) -> Any:
         raise CliError(msg)
     # IN is local files (checked): naming the file system spares Ray guessing it from the paths
     paths = [str(source.resolve()) for source in inp.sources]
-    return ray.data.read_parquet(paths, filesystem=pyarrow.fs.LocalFileSystem())
+    origin = _origin_columns(inp)
+    return ray.data.read_parquet(
+        paths, filesystem=pyarrow.fs.LocalFileSystem(), include_paths=bool(origin), include_row_hash=bool(origin)
+    )
+
+
+def _origin_columns(inp: Input) -> list[str]:
+    """Ray's columns of where each row was read from, when IN has none of that name (else none)."""
+    return [] if set(ORIGIN_COLUMNS) & set(inp.columns) else list(ORIGIN_COLUMNS)
 
 
 def _output_folder(args: argparse.Namespace, inp: Input) -> Path:
@@ -86,12 +103,14 @@ def _atomic_folder(out: Path) -> Iterator[Path]:
         raise
 
 
-def _write(ds: Any, out: Path) -> int:
-    """Write the Dataset as Parquet files into ``out``, atomically; return the rows written."""
+def _write(ds: Any, out: Path, inp: Input) -> int:
+    """Write the Dataset (less the column ``_dataset`` added) as Parquet files into ``out``, atomically."""
     from ray.exceptions import RayTaskError
 
     from polars_mlq.ray import original_error
 
+    if _origin_columns(inp):
+        ds = ds.drop_columns(_origin_columns(inp))
     with _atomic_folder(out) as tmp:
         try:
             ds.write_parquet(str(tmp))
@@ -110,7 +129,7 @@ def run_score(args: argparse.Namespace) -> int:
     scored = mlq_ray.label_quality(
         _dataset(inp), inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **scoring_kwargs(args)
     )
-    rows = _write(scored, out)
+    rows = _write(scored, out, inp)
     if not args.quiet:
         print(f"scored {rows:,} rows into {out} (Parquet files) on Ray")
     return 0
@@ -137,7 +156,7 @@ def run_issues(args: argparse.Namespace) -> int:
         from ray.data.expressions import col
 
         scored = scored.filter(expr=col(args.flag_name) == True).sort(args.name)  # noqa: E712 - an expression
-    rows = _write(scored, out)
+    rows = _write(scored, out, inp)
     if not args.quiet:
         what = "flagged rows" if args.only_issues else "rows"
         print(f"wrote {rows:,} {what} into {out} (Parquet files) on Ray")

@@ -8,7 +8,7 @@ scoring options (``parse_options``).
 
 from polars_mlq.input.arrow import list_buffers
 from polars_mlq.input.batch import BLOCK_ELEMENTS, Batch, batch_of_arrays, read_arrays, read_batch
-from polars_mlq.input.columns import TOLERANCE, LabelsFormat, LabelSpec, Where
+from polars_mlq.input.columns import TOLERANCE, LabelsFormat, LabelSpec, Origin, Where
 from polars_mlq.input.frames import (
     Frame,
     IntoExpr,
@@ -45,6 +45,7 @@ __all__ = [
     "LabelSpec",
     "LabelsFormat",
     "Method",
+    "Origin",
     "ScoringOptions",
     "Where",
     "all_probabilities",

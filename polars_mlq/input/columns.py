@@ -6,6 +6,7 @@ The readers are ``labels`` (label lists) and ``probs`` (pred_probs); ``batch`` p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,15 +20,38 @@ WIDE_INTEGERS = tuple(getattr(pl, name) for name in ("Int128", "UInt128") if has
 
 
 @dataclass(frozen=True)
+class Origin:
+    """The file a row was read from, and its row number within that file when known."""
+
+    file: str
+    row: int | None = None
+
+    def __str__(self) -> str:
+        return f"file {self.file!r}" if self.row is None else f"row {self.row} of file {self.file!r}"
+
+
+@dataclass(frozen=True)
 class Where:
     """Where a batch sits, for error messages: eagerly its rows are the frame's rows."""
 
     streamed: bool = False
     #: The row number in the user's data of the batch's first row, when known.
     first_row: int | None = None
+    #: The file row ``index`` of the batch was read from, when known.
+    origin: Callable[[int], Origin | None] | None = None
 
     def row(self, index: int, n_rows: int) -> str:
         """Return how an error message names row ``index`` of a batch of ``n_rows`` rows."""
+        origin = None if self.origin is None else self.origin(index)
+        if origin is None:
+            return self._row(index, n_rows)
+        if self.first_row is not None:
+            return f"row {self.first_row + index} ({origin})"
+        if origin.row is not None:  # the file's row says it all
+            return str(origin)
+        return f"{self._row(index, n_rows)} ({origin})"
+
+    def _row(self, index: int, n_rows: int) -> str:
         if self.first_row is not None:
             return f"row {self.first_row + index}"
         if self.streamed:

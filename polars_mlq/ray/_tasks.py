@@ -30,6 +30,7 @@ from polars_mlq.input import (
     to_expr,
     to_probs_expr,
 )
+from polars_mlq.ray._origin import block_origin
 from polars_mlq.scoring import Thresholds
 
 
@@ -38,6 +39,11 @@ def block_frame(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table, rechunk=False)
     assert isinstance(frame, pl.DataFrame)  # a Table, never a bare Array
     return frame
+
+
+def block_where(frame: pl.DataFrame, first_row: int) -> Where:
+    """Return how errors name a block's rows: their number in the Dataset, and their file's row when known."""
+    return Where(first_row=first_row, origin=block_origin(frame))
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,12 @@ def block_thresholds(
 
     K is the block's own (the width of its first pred_probs) unless ``num_classes`` is given.
     """
-    labels, probs = columns.series(block_frame(table))
+    frame = block_frame(table)
+    labels, probs = columns.series(frame)
     k = checked_series_num_classes(labels, probs, columns.spec) if num_classes is None else num_classes
     if k is None:
         return BlockThresholds(len(labels), None, None)
-    batch = read_batch(labels, probs, num_classes=k, where=Where(first_row=first_row), spec=columns.spec)
+    batch = read_batch(labels, probs, num_classes=k, where=block_where(frame, first_row), spec=columns.spec)
     return BlockThresholds(len(labels), k, ThresholdPartial.of(Chunk.of(batch, first_row)))
 
 
@@ -111,7 +118,16 @@ class ScoreBlocks:
             name=self.name,
             spec=columns.spec,
         )
-        return block_frame(table).with_columns(expr).to_arrow()
+        frame = block_frame(table)
+        try:
+            return frame.with_columns(expr).to_arrow()
+        except (ValueError, TypeError):
+            origin = block_origin(frame)
+            if origin is not None:  # the block says where its rows were read from: name the bad row's file
+                labels, probs = columns.series(frame)
+                where = Where(streamed=True, origin=origin)
+                read_batch(labels, probs, num_classes=self.num_classes, where=where, spec=columns.spec)
+            raise
 
 
 def class_names_tuple(class_names: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -121,8 +137,9 @@ def class_names_tuple(class_names: Sequence[str] | None) -> tuple[str, ...] | No
 
 def block_chunk(table: pa.Table, first_row: int, columns: Columns, num_classes: int) -> Chunk:
     """Return a block as the statistics core's chunk, its rows numbered from ``first_row``."""
-    labels, probs = columns.series(block_frame(table))
-    batch = read_batch(labels, probs, num_classes=num_classes, where=Where(first_row=first_row), spec=columns.spec)
+    frame = block_frame(table)
+    labels, probs = columns.series(frame)
+    batch = read_batch(labels, probs, num_classes=num_classes, where=block_where(frame, first_row), spec=columns.spec)
     return Chunk.of(batch, first_row)
 
 
@@ -163,9 +180,8 @@ class FlagBlocks:
     def _flagged(self, table: pa.Table, first_row: int) -> pa.Table:
         frame = block_frame(table)
         labels, probs = self.columns.series(frame)
-        batch = read_batch(
-            labels, probs, num_classes=self.num_classes, where=Where(first_row=first_row), spec=self.columns.spec
-        )
+        where = block_where(frame, first_row)
+        batch = read_batch(labels, probs, num_classes=self.num_classes, where=where, spec=self.columns.spec)
         chunk = Chunk.of(batch, first_row)
         if self.per_class:
             mask = self.rule.class_mask(chunk)

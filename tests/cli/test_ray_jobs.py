@@ -97,12 +97,15 @@ def test_a_failed_ray_run_leaves_nothing_at_out(
     )
     bad.write_parquet(parts / "b.parquet")
     out = tmp_path / "scored"
-    assert cli.main(["score", str(parts), "-o", str(out), "-q", "--ray"]) == 1
-    error = capsys.readouterr().err
-    assert "'labels'" in error
-    assert "99" in error
-    assert not out.exists()
-    assert leftovers(tmp_path) == []
+    for command in ("score", "issues"):
+        assert cli.main([command, str(parts), "-o", str(out), "-q", "--ray"]) == 1
+        error = capsys.readouterr().err
+        assert "'labels'" in error
+        assert "99" in error
+        assert "b.parquet" in error  # the file, and the row within it (id 900 is its row 300)
+        assert "row 300" in error
+        assert not out.exists()
+        assert leftovers(tmp_path) == []
 
 
 def test_ray_reads_parquet_only(tmp_path: Path, demo: pl.DataFrame, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,9 @@ import ray.data
 
 import polars_mlq  # noqa: F401 - the .mlq namespace
 import polars_mlq.ray as mlq_ray
+from polars_mlq.cli.ray_jobs import ORIGIN_COLUMNS
 from polars_mlq.core import FILTERS
+from polars_mlq.ray._origin import PATH_COLUMN, ROW_HASH_COLUMN, row_in_file
 
 pytestmark = pytest.mark.usefixtures("ray_cluster")
 
@@ -125,6 +128,63 @@ def test_lazy_scoring_of_a_bad_block_raises_a_value_error_when_consumed(tmp_path
     with pytest.raises(ValueError, match="pred_probs"):
         scored.take_all()
     assert not ds.context.raise_original_map_exception  # the caller's Dataset is not changed
+
+
+def _read(folder: Path, *, row_hash: bool = True) -> ray.data.Dataset:
+    return ray.data.read_parquet(str(folder), include_paths=True, include_row_hash=row_hash)
+
+
+@pytest.mark.parametrize("call", ["confident_thresholds", "find_label_issues", "issue_counts", "label_quality"])
+def test_a_bad_row_read_from_a_file_is_named_by_its_file_and_row(tmp_path: Path, call: str) -> None:
+    """Read with Ray's ``include_paths`` and ``include_row_hash``: id 260 is row 60 of b.parquet, on
+    every path (the passes made on the call, the lazy scoring when consumed)."""
+    folder = _bad_folder(tmp_path, 260)
+    file = str(folder / "b.parquet")
+    with pytest.raises(ValueError) as expected:
+        pl.read_parquet(file).mlq.label_quality()
+    assert "row 60:" in str(expected.value)
+    with pytest.raises(ValueError) as got:
+        result = getattr(mlq_ray, call)(_read(folder))
+        if isinstance(result, ray.data.Dataset):
+            result.take_all()
+    message = str(got.value)  # (the lazy step's has the worker's traceback around it)
+    named = f"row 60 of file {file!r}"
+    if call != "label_quality":  # a pass also names the row's place in the Dataset (in Ray's order)
+        named = rf"row \d+ \({named}\)"
+    assert re.search(re.escape(str(expected.value)).replace("row\\ 60", named), message), message
+
+
+def test_without_row_hashes_the_file_is_named(tmp_path: Path) -> None:
+    folder = _bad_folder(tmp_path, 260)
+    with pytest.raises(ValueError, match=r"row \d+ \(file '.*b\.parquet'\)"):
+        mlq_ray.confident_thresholds(_read(folder, row_hash=False))
+
+
+def test_a_column_computed_after_reading_is_named_by_its_file_row(tmp_path: Path) -> None:
+    """pred_probs made by a map (a model), not read from the file: the row's file and place in it
+    still come from the columns Ray added when reading."""
+    folder = _bad_folder(tmp_path, 260)
+    ds = _read(folder).rename_columns({"pred_probs": "raw"})
+    ds = ds.map_batches(lambda t: t.append_column("pred_probs", t.column("raw")), batch_format="pyarrow")
+    with pytest.raises(ValueError, match=r"\(row 60 of file '.*b\.parquet'\)"):
+        mlq_ray.confident_thresholds(ds)
+
+
+def test_row_hashes_give_every_rows_place_in_its_file(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"id": np.arange(5000)})
+    frame.slice(0, 3000).write_parquet(tmp_path / "a.parquet", row_group_size=700)
+    frame.slice(3000).write_parquet(tmp_path / "b.parquet", row_group_size=700)
+    ds = ray.data.read_parquet(str(tmp_path), include_paths=True, include_row_hash=True, override_num_blocks=6)
+    got = _by_id(ds)
+    rows = [row_in_file(path, h) for path, h in zip(got["path"], got["row_hash"], strict=True)]
+    starts = np.where(got["path"].str.ends_with("b.parquet").to_numpy(), 3000, 0)
+    np.testing.assert_array_equal(np.array(rows) + starts, got["id"].to_numpy())
+    assert row_in_file(got["path"][0], 0x9E3779B97F4A7C15) is None  # not a hash of a row: not believed
+
+
+def test_the_command_line_leaves_out_the_columns_it_added(tmp_path: Path) -> None:
+    """(The command line reads with both columns; tests/cli check OUT's columns and the message.)"""
+    assert ORIGIN_COLUMNS == (PATH_COLUMN, ROW_HASH_COLUMN)
 
 
 def test_bad_options_fail_on_the_caller_before_any_work(parquet_folder: Path) -> None:

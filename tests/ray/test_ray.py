@@ -37,11 +37,10 @@ def _by_id(ds: ray.data.Dataset) -> pl.DataFrame:
 
 
 def _blocks(folder: Path, blocks: int) -> ray.data.Dataset:
-    """The folder's rows as a Dataset of ``blocks`` blocks in file order.
+    """The folder's rows as a Dataset of ``blocks`` blocks in file order, of chosen sizes.
 
-    Built from Arrow tables, not ``ray.data.read_parquet``: Ray 2.60 may read several small files
-    in one task and join them in the order the reads finish, and rows tied at a cutoff are
-    flagged by their position in the Dataset.
+    Built from Arrow tables, not ``ray.data.read_parquet``, to set how many blocks there are
+    (files read by Ray are tested in ``test_files_read_by_ray_are_flagged_in_file_order...``).
     """
     table = read_frame(folder).to_arrow()
     step = -(-table.num_rows // blocks)
@@ -149,8 +148,8 @@ def test_a_bad_row_read_from_a_file_is_named_by_its_file_and_row(tmp_path: Path,
             result.take_all()
     message = str(got.value)  # (the lazy step's has the worker's traceback around it)
     named = f"row 60 of file {file!r}"
-    if call != "label_quality":  # a pass also names the row's place in the Dataset (in Ray's order)
-        named = rf"row \d+ \({named}\)"
+    if call != "label_quality":  # a pass also names the row's place in the Dataset (files in order)
+        named = rf"row 260 \({named}\)"
     assert re.search(re.escape(str(expected.value)).replace("row\\ 60", named), message), message
 
 
@@ -220,6 +219,25 @@ def test_find_label_issues_flags_the_namespaces_rows(tied_folder: Path, filter_b
     assert got.columns == expected.columns
     assert got["is_label_issue"].equals(expected["is_label_issue"])
     assert 0 < int(got["is_label_issue"].sum()) < frame.height  # the test can fail
+
+
+def test_files_read_by_ray_are_flagged_in_file_order_ties_included(tmp_path: Path) -> None:
+    """Ray reads small files concurrently and hands them over as they finish, but the passes and
+    the flags take the Dataset's order (``preserve_order``): the files' order, as Polars reads
+    them. The control: the same rows with the files in reverse order flag other tied entries."""
+    labels, probs = helpers.issue_data(3, 300, 6, ties=1)
+    frame = helpers.scoring_frame(labels, np.round(probs, 1))
+    for i in range(8):
+        frame.slice(i * 38, 38).write_parquet(tmp_path / f"part-{i}.parquet")
+    options: dict[str, Any] = {"filter_by": "prune_by_noise_rate", "frac_noise": 0.5}
+    expected = read_frame(tmp_path).mlq.find_label_issues_per_class(**options).sort("id")
+    files = sorted(tmp_path.glob("*.parquet"))[::-1]
+    reverse = pl.read_parquet(files).mlq.find_label_issues_per_class(**options).sort("id")
+    column = "is_label_issue_per_class"
+    assert not reverse[column].equals(expected[column])  # which tied entries are flagged follows the order
+    for _ in range(3):
+        got = _by_id(mlq_ray.find_label_issues_per_class(ray.data.read_parquet(str(tmp_path)), **options))
+        assert got[column].equals(expected[column])
 
 
 @pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "low_self_confidence", "both"])

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = int(args.rows)
     results = {
-        "command": "python benchmarks/ray_scale.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python benchmarks/ray_scale.py", *(argv if argv is not None else sys.argv[1:])]),
         "polars_mlq": code_version(),
         "rows": rows, "k": args.k, "files": args.files, "small": args.small, "repeat": args.repeat,
         "runs": [], "small_runs": [],

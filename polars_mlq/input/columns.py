@@ -39,6 +39,8 @@ class Where:
     first_row: int | None = None
     #: The file row ``index`` of the batch was read from, when known.
     origin: Callable[[int], Origin | None] | None = None
+    #: What a streamed batch's message says of the row's unknown position.
+    unknown: str = "the row's position in the whole frame is not known here; run it eagerly to get it"
 
     def row(self, index: int, n_rows: int) -> str:
         """Return how an error message names row ``index`` of a batch of ``n_rows`` rows."""
@@ -55,10 +57,7 @@ class Where:
         if self.first_row is not None:
             return f"row {self.first_row + index}"
         if self.streamed:
-            return (
-                f"row {index} of a streamed batch of {n_rows} rows (the row's position in the "
-                "whole frame is not known here; run it eagerly to get it)"
-            )
+            return f"row {index} of a streamed batch of {n_rows} rows ({self.unknown})"
         return f"row {index}"
 
 

@@ -19,8 +19,7 @@ from ray.exceptions import RayTaskError
 
 from polars_mlq.core import Chunk, ThresholdPartial
 from polars_mlq.core.thresholds import ConfidentThresholds
-from polars_mlq.input import checked_series_num_classes
-from polars_mlq.ray._tasks import BlockThresholds, Columns, block_frame, block_thresholds, chunk_step
+from polars_mlq.ray._tasks import BlockThresholds, Columns, block_thresholds, chunk_step, peek_num_classes
 
 T = TypeVar("T")
 
@@ -108,13 +107,12 @@ def num_classes_of(ds: ray.data.Dataset, columns: Columns) -> int | None:
     Every block is then read with this K, so a row of another width anywhere raises, as the
     namespace's does on the whole frame.
     """
-    tables = ray.get(ds.limit(_PEEK_ROWS).to_arrow_refs())
-    if tables:
-        labels, probs = columns.series(block_frame(pa.concat_tables(tables)))
-        k = checked_series_num_classes(labels, probs, columns.spec)
-        if k is not None:
-            return k
-    return thresholds_pass(ds, columns)[1]
+    refs = own_context(ds, ordered=True).limit(_PEEK_ROWS).to_arrow_refs()
+    try:  # read in a worker: no row comes here
+        k: int | None = ray.get(ray.remote(num_cpus=1)(peek_num_classes).remote(columns, *refs))
+    except RayTaskError as error:
+        raise original_error(error) from None
+    return k if k is not None else thresholds_pass(ds, columns)[1]
 
 
 def own_context(ds: ray.data.Dataset, *, ordered: bool = False) -> ray.data.Dataset:

@@ -66,6 +66,14 @@ class Columns:
         return data[:, 0], data[:, 1]
 
 
+def peek_num_classes(columns: Columns, *tables: pa.Table) -> int | None:
+    """Return K from a Dataset's first rows: the width of their first pred_probs (None: all null)."""
+    if not tables:
+        return None
+    labels, probs = columns.series(block_frame(pa.concat_tables(tables)))
+    return checked_series_num_classes(labels, probs, columns.spec)
+
+
 @dataclass(frozen=True)
 class BlockThresholds:
     """Pass 1 of one block: its rows, its K (None when no row has pred_probs) and its partial sums."""
@@ -89,6 +97,13 @@ def block_thresholds(
         return BlockThresholds(len(labels), None, None)
     batch = read_batch(labels, probs, num_classes=k, where=block_where(frame, first_row), spec=columns.spec)
     return BlockThresholds(len(labels), k, ThresholdPartial.of(Chunk.of(batch, first_row)))
+
+
+#: What the lazy step's errors say of a row whose file is not known.
+_UNKNOWN_ROW = (
+    "its place in the Dataset is not known here; read the Dataset with include_paths=True and "
+    "include_row_hash=True to name its file and row"
+)
 
 
 @dataclass(frozen=True)
@@ -121,12 +136,10 @@ class ScoreBlocks:
         frame = block_frame(table)
         try:
             return frame.with_columns(expr).to_arrow()
-        except (ValueError, TypeError):
-            origin = block_origin(frame)
-            if origin is not None:  # the block says where its rows were read from: name the bad row's file
-                labels, probs = columns.series(frame)
-                where = Where(streamed=True, origin=origin)
-                read_batch(labels, probs, num_classes=self.num_classes, where=where, spec=columns.spec)
+        except (ValueError, TypeError):  # read the block again, to name the bad row as well as can be
+            labels, probs = columns.series(frame)
+            where = Where(streamed=True, origin=block_origin(frame), unknown=_UNKNOWN_ROW)
+            read_batch(labels, probs, num_classes=self.num_classes, where=where, spec=columns.spec)
             raise
 
 

@@ -124,8 +124,10 @@ def test_lazy_scoring_of_a_bad_block_raises_a_value_error_when_consumed(tmp_path
     folder = _bad_folder(tmp_path, 10)
     ds = ray.data.read_parquet(str(folder))
     scored = mlq_ray.label_quality(ds)  # lazy: nothing read yet
-    with pytest.raises(ValueError, match="pred_probs"):
+    with pytest.raises(ValueError, match="pred_probs") as got:
         scored.take_all()
+    assert "1.5" in str(got.value)
+    assert "include_row_hash=True to name its file and row" in str(got.value)  # what would name it
     assert not ds.context.raise_original_map_exception  # the caller's Dataset is not changed
 
 

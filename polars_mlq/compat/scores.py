@@ -15,6 +15,7 @@ from polars_mlq.input import (
     DEFAULT_AGGREGATOR,
     Batch,
     LabelsFormat,
+    LabelSpec,
     Method,
     ScoringOptions,
     batch_of_arrays,
@@ -22,7 +23,11 @@ from polars_mlq.input import (
     read_arrays,
     read_batch,
 )
+from polars_mlq.input.columns import Where
+from polars_mlq.input.labels import read_labels
+from polars_mlq.input.sparse import SparseBatch, is_csr_like, read_csr
 from polars_mlq.scoring import Thresholds, per_class_matrix, row_scores
+from polars_mlq.scoring.sparse.scores import sparse_row_scores
 from polars_mlq.typing import LabelsLike, PredProbsLike
 
 
@@ -133,13 +138,18 @@ def get_label_quality_scores(
     aggregator_kwargs: Mapping[str, Any] | None = DEFAULT_AGGREGATOR,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
+    fill_value: float = 0.0,
 ) -> np.ndarray:
     """One label-quality score per row, as cleanlab's function of the same name.
 
     ``labels`` is a list of lists of class indices (or a polars Series of lists) and
     ``pred_probs`` an (N, K) float array (or a polars Series of lists/arrays). Returns an (N,)
     float64 array; a null labels row scores NaN. Beyond cleanlab: labels as class names with
-    ``class_names=``, or an (N, K) multi-hot array with ``labels_format="multi_hot"``.
+    ``class_names=``, or an (N, K) multi-hot array with ``labels_format="multi_hot"``; and
+    ``pred_probs`` as a sparse (N, K) matrix (anything with ``indptr``, ``indices``, ``data`` and
+    ``shape``, such as SciPy's ``csr_array``): each row's stored values are the probabilities of
+    the classes it lists, every other class has probability ``fill_value``. The scores are those
+    of the densified matrix, at a cost that grows with the values stored, not with K.
 
     Examples
     --------
@@ -150,8 +160,33 @@ def get_label_quality_scores(
     """
     # cleanlab tests adjust_pred_probs for identity with True: None means False there too
     options = parse_options(method, False if adjust_pred_probs is None else adjust_pred_probs, aggregator_kwargs)
+    if is_csr_like(pred_probs):
+        return sparse_scores(labels, pred_probs, fill_value, options, label_spec(class_names, labels_format))
+    if fill_value != 0.0:
+        msg = "fill_value is for sparse pred_probs (the probability of the classes a row does not list)"
+        raise ValueError(msg)
     batch = read_inputs(labels, pred_probs, class_names, labels_format)
     return _with_nan_rows(batch, row_scores(batch, options, _thresholds(batch, options)))
+
+
+def sparse_scores(
+    labels: object, pred_probs: object, fill_value: object, options: ScoringOptions, spec: LabelSpec
+) -> np.ndarray:
+    """Score sparse pred_probs (see ``get_label_quality_scores``); a null labels row scores NaN."""
+    series = _labels_series(labels, spec.format)
+    nulls = series.is_null().to_numpy()
+    n = series.len()
+    indptr, classes, probs, fill, k = read_csr(pred_probs, fill_value, n)
+    kept = np.flatnonzero(~nulls)
+    offsets, values = read_labels(series.filter(~series.is_null()), k, Where(), kept, n, spec)
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[kept] = np.diff(offsets)
+    label_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=label_offsets[1:])
+    batch = SparseBatch(indptr, classes, probs, fill, k, label_offsets, values)
+    scores = sparse_row_scores(batch, options)
+    scores[nulls] = np.nan
+    return scores
 
 
 def get_label_quality_scores_per_class(

@@ -1,0 +1,136 @@
+"""Sparse predictions: per row the listed classes with their probabilities, every other class ``fill_value``.
+
+A CSR-like object (anything with ``indptr``, ``indices``, ``data`` and ``shape``, such as a SciPy
+``csr_array``; SciPy is not needed) is read into a ``SparseBatch``: validated arrays, never the
+(N, K) matrix. Every error names the row and the value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from polars_mlq.input.columns import TOLERANCE
+
+
+@dataclass(frozen=True)
+class SparseBatch:
+    """Row i lists classes ``classes[indptr[i]:indptr[i + 1]]`` with probabilities ``probs[...]``.
+
+    Every class a row does not list has probability ``fill``. Row i's labels are
+    ``label_values[label_offsets[i]:label_offsets[i + 1]]``. Classes are in [0, K), each listed at
+    most once a row; probabilities are in [0, 1] (float32 or float64, ``fill`` in their dtype).
+    """
+
+    indptr: np.ndarray  # (n + 1,) int64
+    classes: np.ndarray  # (nnz,) int64
+    probs: np.ndarray  # (nnz,) float32 or float64
+    fill: np.generic
+    num_classes: int
+    label_offsets: np.ndarray  # (n + 1,) int64
+    label_values: np.ndarray  # int
+
+    @property
+    def n_rows(self) -> int:
+        """The number of rows."""
+        return int(self.indptr.size - 1)
+
+
+def is_csr_like(value: object) -> bool:
+    """Whether ``value`` looks like a CSR matrix (``indptr``, ``indices``, ``data`` and ``shape``)."""
+    return all(hasattr(value, name) for name in ("indptr", "indices", "data", "shape"))
+
+
+def _row_of(indptr: np.ndarray, index: int) -> int:
+    return int(np.searchsorted(indptr, index, side="right") - 1)
+
+
+def read_csr(
+    csr: object, fill_value: object, n_rows: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.generic, int]:
+    """Return (indptr, classes, probs, fill, K) of a CSR-like pred_probs with ``n_rows`` rows, checked.
+
+    Raises
+    ------
+    ValueError
+        A shape that does not match the labels, a malformed ``indptr``, a class outside [0, K) or
+        listed twice in a row, a probability or ``fill_value`` outside [0, 1] or NaN.
+    TypeError
+        Non-numeric data.
+    """
+    shape = tuple(int(v) for v in getattr(csr, "shape"))  # noqa: B009 - a protocol, not a typo
+    if len(shape) != 2 or shape[1] < 1:
+        msg = f"pred_probs: a sparse matrix of shape (N, K) with K >= 1 is needed; got shape {shape}"
+        raise ValueError(msg)
+    n, k = shape
+    if n != n_rows:
+        msg = f"pred_probs has {n} rows but labels has {n_rows}; they must describe the same rows"
+        raise ValueError(msg)
+    indptr = np.asarray(getattr(csr, "indptr"), dtype=np.int64)  # noqa: B009
+    classes = np.asarray(getattr(csr, "indices"))  # noqa: B009
+    data = np.asarray(getattr(csr, "data"))  # noqa: B009
+    if data.dtype.kind != "f":
+        if data.dtype.kind not in "iu" and data.size:
+            msg = f"pred_probs: sparse data must be floats; got dtype {data.dtype}"
+            raise TypeError(msg)
+        data = data.astype(np.float64)
+    if data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float64)
+    if indptr.shape != (n + 1,) or indptr[0] != 0 or indptr[-1] != data.size or (np.diff(indptr) < 0).any():
+        msg = (
+            f"pred_probs: indptr must rise from 0 to the number of stored values ({data.size}) "
+            f"over N + 1 = {n + 1} entries"
+        )
+        raise ValueError(msg)
+    if classes.shape != data.shape or classes.dtype.kind not in "iu":
+        msg = "pred_probs: indices must be integers, one per stored value"
+        raise ValueError(msg)
+    classes = classes.astype(np.int64, copy=False)
+    if classes.size and (classes.min() < 0 or classes.max() >= k):
+        at = int(np.argmax((classes < 0) | (classes >= k)))
+        msg = f"pred_probs, row {_row_of(indptr, at)}: class {int(classes[at])} is outside [0, {k - 1}] (K = {k})"
+        raise ValueError(msg)
+    _check_distinct(indptr, classes, k)
+    data = _checked_probs(indptr, classes, data)
+    return indptr, classes, data, _checked_fill(fill_value, data.dtype), k
+
+
+def _check_distinct(indptr: np.ndarray, classes: np.ndarray, k: int) -> None:
+    rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    keys = np.sort(rows * k + classes)
+    same = np.flatnonzero(keys[1:] == keys[:-1])
+    if same.size:
+        row, cls = divmod(int(keys[same[0]]), k)
+        msg = f"pred_probs, row {row}: class {cls} is listed twice; each class at most once a row"
+        raise ValueError(msg)
+
+
+def _checked_probs(indptr: np.ndarray, classes: np.ndarray, data: np.ndarray) -> np.ndarray:
+    if data.size == 0:
+        return data
+    low, high = data.min(), data.max()  # NaN fails both tests
+    if low >= 0 and high <= 1:
+        return data
+    if not (low >= -TOLERANCE and high <= 1 + TOLERANCE):
+        at = int(np.argmin((data >= -TOLERANCE) & (data <= 1 + TOLERANCE)))
+        msg = (
+            f"pred_probs, row {_row_of(indptr, at)}: value {float(data[at])!r} at class {int(classes[at])} "
+            "is not a probability; values must be finite and in [0, 1]"
+        )
+        raise ValueError(msg)
+    clipped: np.ndarray = np.clip(data, 0.0, 1.0)  # within the tolerance, as for dense rows; never the input
+    return clipped
+
+
+def _checked_fill(fill_value: object, dtype: np.dtype[np.floating]) -> np.generic:
+    if isinstance(fill_value, (bool, np.bool_)) or not isinstance(fill_value, (int, float, np.integer, np.floating)):
+        msg = f"fill_value must be a number in [0, 1]; got {fill_value!r}"
+        raise TypeError(msg)
+    value = float(fill_value)
+    if math.isnan(value) or not 0 <= value <= 1:
+        msg = f"fill_value must be in [0, 1] (the probability of every class a row does not list); got {value!r}"
+        raise ValueError(msg)
+    fill: np.generic = dtype.type(value)
+    return fill

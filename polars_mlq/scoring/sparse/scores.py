@@ -1,0 +1,99 @@
+"""Row scores of a ``SparseBatch``: explicit entries scored as dense ones are, every other class a constant.
+
+A row's explicit entries are its listed classes (their own p; labelled when the row's labels hold
+the class) and its labelled classes it does not list (p = fill). Every other class of the row is
+unlabelled with p = fill: its score is one number for the whole batch. The per-class scores come
+from the dense code itself (``per_class_scores`` on the explicit entries as a one-column block),
+so every method scores an entry bit for bit as on the densified row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from polars_mlq.input import ScoringOptions
+from polars_mlq.input.sparse import SparseBatch
+from polars_mlq.scoring.aggregate import aggregate_callable, ema_alpha
+from polars_mlq.scoring.per_class import per_class_scores
+from polars_mlq.scoring.sparse.ema import sparse_ema
+from polars_mlq.scoring.sparse.rows import ExplicitRows
+from polars_mlq.scoring.sparse.softmin import sparse_softmin
+
+#: A callable aggregator is given dense (rows, K) blocks: refused above this K (a row of 8 MiB).
+CALLABLE_MAX_CLASSES = 1 << 20
+#: Rows per dense block for a callable aggregator: about this many entries (128 MiB of float64).
+_CALLABLE_BLOCK = 1 << 24
+
+
+def _entry_scores(p: np.ndarray, labelled: np.ndarray, method: str) -> np.ndarray:
+    """Score entries (p, labelled) as one-column dense rows are scored: float64."""
+    out = np.empty((p.size, 1))
+    per_class_scores(p.reshape(-1, 1), np.flatnonzero(labelled), method, None, out)
+    return out.reshape(-1)
+
+
+def explicit_rows(batch: SparseBatch, method: str) -> ExplicitRows:
+    """Return the batch's explicit entries, scored by ``method``, and the constant of every other class."""
+    n, k = batch.n_rows, batch.num_classes
+    listed_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.indptr))
+    label_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.label_offsets))
+    listed_keys = listed_rows * k + batch.classes
+    label_keys = np.unique(label_rows * k + batch.label_values.astype(np.int64))  # a class labelled twice counts once
+    labelled = np.isin(listed_keys, label_keys)
+    unlisted = label_keys[~np.isin(label_keys, listed_keys)]  # labelled, p = fill; in row order
+    extra_rows, extra_classes = np.divmod(unlisted, k)
+    # row by row: each row's listed entries, then its labelled unlisted ones
+    extra_counts = np.bincount(extra_rows, minlength=n)
+    indptr = batch.indptr + np.concatenate([[0], np.cumsum(extra_counts)])
+    size = int(indptr[-1])
+    classes = np.empty(size, dtype=np.int64)
+    scores = np.empty(size)
+    listed_at = np.arange(listed_keys.size) + (indptr[:-1] - batch.indptr[:-1])[listed_rows]
+    extra_first = np.concatenate([[0], np.cumsum(extra_counts)])[:-1]
+    extra_at = indptr[1:][extra_rows] - extra_counts[extra_rows] + (np.arange(unlisted.size) - extra_first[extra_rows])
+    classes[listed_at] = batch.classes
+    classes[extra_at] = extra_classes
+    scores[listed_at] = _entry_scores(batch.probs, labelled, method)
+    fill = np.full(unlisted.size, batch.fill, dtype=batch.probs.dtype)
+    scores[extra_at] = _entry_scores(fill, np.ones(unlisted.size, dtype=bool), method)
+    constant = _entry_scores(np.array([batch.fill], dtype=batch.probs.dtype), np.zeros(1, dtype=bool), method)
+    return ExplicitRows(indptr, classes, scores, np.full(k, constant[0]))
+
+
+def sparse_row_scores(batch: SparseBatch, options: ScoringOptions) -> np.ndarray:
+    """Return each row's label-quality score (float64), as on the densified rows."""
+    if options.adjust_pred_probs:
+        msg = "adjust_pred_probs=True is not supported yet for sparse pred_probs"
+        raise NotImplementedError(msg)
+    aggregator = options.aggregator
+    assert aggregator is not None
+    explicit = explicit_rows(batch, options.method)
+    k = batch.num_classes
+    if aggregator.kind == "exponential_moving_average":
+        return sparse_ema(explicit, ema_alpha(aggregator.alpha, k))
+    if aggregator.kind == "softmin":
+        return sparse_softmin(explicit, aggregator.temperature)
+    return _callable(explicit, options)
+
+
+def _callable(explicit: ExplicitRows, options: ScoringOptions) -> np.ndarray:
+    """Run a callable aggregator on dense blocks of rows (the only path whose cost grows with K)."""
+    k, n = explicit.num_classes, explicit.n_rows
+    if k > CALLABLE_MAX_CLASSES:
+        msg = (
+            f"a callable aggregator needs dense rows of K scores; K = {k} is above the limit of "
+            f"{CALLABLE_MAX_CLASSES} for sparse pred_probs (use the exponential moving average or softmin)"
+        )
+        raise ValueError(msg)
+    assert options.aggregator is not None
+    step = max(1, _CALLABLE_BLOCK // k)
+    parts = []
+    counts = np.diff(explicit.indptr)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        dense = np.tile(explicit.constants, (hi - lo, 1))
+        first, last = int(explicit.indptr[lo]), int(explicit.indptr[hi])
+        rows = np.repeat(np.arange(hi - lo), counts[lo:hi])
+        dense[rows, explicit.classes[first:last]] = explicit.scores[first:last]
+        parts.append(np.asarray(aggregate_callable(dense, options.aggregator), dtype=np.float64).reshape(-1))
+    return np.concatenate(parts) if parts else np.zeros(0)

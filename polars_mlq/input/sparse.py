@@ -21,7 +21,8 @@ class SparseBatch:
 
     Every class a row does not list has probability ``fill``. Row i's labels are
     ``label_values[label_offsets[i]:label_offsets[i + 1]]``. Classes are in [0, K), each listed at
-    most once a row; probabilities are in [0, 1] (float32 or float64, ``fill`` in their dtype).
+    most once a row and ascending within it; probabilities are in [0, 1] (float32 or float64,
+    ``fill`` in their dtype).
     """
 
     indptr: np.ndarray  # (n + 1,) int64
@@ -92,19 +93,34 @@ def read_csr(
         at = int(np.argmax((classes < 0) | (classes >= k)))
         msg = f"pred_probs, row {_row_of(indptr, at)}: class {int(classes[at])} is outside [0, {k - 1}] (K = {k})"
         raise ValueError(msg)
-    _check_distinct(indptr, classes, k)
     data = _checked_probs(indptr, classes, data)
+    order = _class_order(indptr, classes, k)
+    if order is not None:  # classes ascending within each row, as the readers of a batch expect
+        classes, data = classes[order], data[order]
     return indptr, classes, data, _checked_fill(fill_value, data.dtype), k
 
 
-def _check_distinct(indptr: np.ndarray, classes: np.ndarray, k: int) -> None:
+def entry_keys(indptr: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
+    """Return row * K + class of every stored entry (ascending when the classes ascend within rows)."""
     rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
-    keys = np.sort(rows * k + classes)
-    same = np.flatnonzero(keys[1:] == keys[:-1])
+    keys: np.ndarray = rows * k + classes
+    return keys
+
+
+def _class_order(indptr: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray | None:
+    """Return the order that sorts each row's classes (None: they are sorted); refuse a class listed twice."""
+    keys = entry_keys(indptr, classes, k)
+    steps = np.diff(keys)
+    if (steps > 0).all():
+        return None
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    same = np.flatnonzero(ordered[1:] == ordered[:-1])
     if same.size:
-        row, cls = divmod(int(keys[same[0]]), k)
+        row, cls = divmod(int(ordered[same[0]]), k)
         msg = f"pred_probs, row {row}: class {cls} is listed twice; each class at most once a row"
         raise ValueError(msg)
+    return order
 
 
 def _checked_probs(indptr: np.ndarray, classes: np.ndarray, data: np.ndarray) -> np.ndarray:

@@ -30,7 +30,15 @@ import math
 
 import numpy as np
 
-from polars_mlq.scoring.sparse.rows import Bucket, ExplicitRows, buckets, sorted_constants, top_run
+from polars_mlq.scoring.sparse.rows import (
+    Bucket,
+    ExplicitRows,
+    buckets,
+    one_constant,
+    sorted_constants,
+    sorted_scores,
+    top_run,
+)
 
 #: A block of the suffix sums spans at most this much of -log(beta^L) (beta^L stays above 1e-260).
 _SPAN = 600.0
@@ -70,6 +78,8 @@ def sparse_ema(explicit: ExplicitRows, alpha: float) -> np.ndarray:
     if k == 0 or n == 0:
         return out[:n] * 0
     beta = 1 - alpha
+    if one_constant(explicit.constants):
+        return _one_constant_ema(explicit, alpha, out)
     sorted_c, position = sorted_constants(explicit.constants)
     suffix = normalized_suffix(sorted_c, beta)
     # beta^rank: between events a row holds the K constants and the scores inserted so far, less
@@ -81,6 +91,33 @@ def sparse_ema(explicit: ExplicitRows, alpha: float) -> np.ndarray:
     for bucket in buckets(explicit):
         out[bucket.rows] = base + _events(bucket, sorted_c, position, suffix, powers, alpha)
         out[bucket.rows] += last_weight * _row_max(bucket, sorted_c, position)
+    return out
+
+
+def _one_constant_ema(explicit: ExplicitRows, alpha: float, out: np.ndarray) -> np.ndarray:
+    """Return the EMA when every class's constant is one value v (no adjustment): a closed form per row.
+
+    With a row's m explicit scores sorted, the a of them below v take ranks 0..a-1, the R = K - m
+    copies of v ranks a..a+R-1 (their weights sum to v beta^a (1 - beta^R)), and the others ranks
+    from a + R on: ``E = alpha sum_j beta^j s_j (times beta^R from j = a on) + v beta^a (1 - beta^R)
+    + beta^K max``.
+    """
+    k = explicit.num_classes
+    beta = 1 - alpha
+    v = float(explicit.constants[0])
+    for rows, scores, counts in sorted_scores(explicit):
+        width = scores.shape[1]
+        steps = np.arange(width)[None, :]
+        below = np.count_nonzero(scores < v, axis=1)  # padding (+inf) is not below
+        largest = np.where(counts > 0, scores[np.arange(rows.size), np.maximum(counts - 1, 0)], -np.inf)
+        np.putmask(scores, steps >= counts[:, None], 0.0)  # padding weighs nothing
+        run = k - counts
+        beyond = np.power(beta, run)  # beta^R
+        factor = np.where(steps < below[:, None], 1.0, beyond[:, None])
+        factor *= alpha * np.power(beta, steps)
+        factor *= scores
+        largest = np.where(run > 0, np.maximum(largest, v), largest)
+        out[rows] = factor.sum(axis=1) + v * np.power(beta, below) * (1 - beyond) + beta**k * largest
     return out
 
 

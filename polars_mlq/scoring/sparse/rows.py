@@ -1,8 +1,8 @@
 """The explicit entries of sparse rows, and their padded layout for per-row work in NumPy.
 
 Per-row sorts and running sums are done on rectangular (rows, W) arrays, one per *bucket* of rows
-whose explicit counts share the power of two W that bounds them, so that NumPy sorts each row on
-its own and no row is padded to more than twice its entries (and at least to one).
+whose explicit counts round up to the same width W (``bucket_widths``), so that NumPy sorts each
+row on its own and no row is padded to more than twice its entries (or to 8).
 """
 
 from __future__ import annotations
@@ -62,12 +62,25 @@ class Bucket:
         return counts
 
 
+def bucket_widths(counts: np.ndarray) -> np.ndarray:
+    """Return each row's padded width: its count rounded up to a multiple of 8 up to 64, else to a power of two.
+
+    Top-k rows hold k listed entries and a few labelled ones (20 to 24, say): one width of 24,
+    not 32, and rows of very different counts in separate buckets.
+    """
+    counts = np.maximum(counts, 1)
+    small = -(-counts // 8) * 8
+    large = 1 << np.ceil(np.log2(counts)).astype(np.int64)
+    widths: np.ndarray = np.where(counts <= 64, small, large)
+    return widths
+
+
 def buckets(explicit: ExplicitRows) -> Iterator[Bucket]:
     """Yield the rows in buckets by their number of explicit entries (widths 1, 2, 4, ...)."""
     counts = np.diff(explicit.indptr)
     if counts.size == 0:
         return
-    widths = np.maximum(1, 1 << np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64))
+    widths = bucket_widths(counts)
     for width in np.unique(widths).tolist():
         rows = np.flatnonzero(widths == width)
         steps = np.arange(width)
@@ -82,6 +95,30 @@ def buckets(explicit: ExplicitRows) -> Iterator[Bucket]:
             np.take_along_axis(classes, order, axis=1),
             np.take_along_axis(valid, order, axis=1),
         )
+
+
+def sorted_scores(explicit: ExplicitRows) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield, per bucket of rows (as ``buckets``), (rows, their scores sorted ascending (b, W), counts).
+
+    Padding is +inf (sorted last). Without the classes: a sort, not an argsort and gathers.
+    """
+    counts = np.diff(explicit.indptr)
+    if counts.size == 0:
+        return
+    widths = bucket_widths(counts)
+    for width in np.unique(widths).tolist():
+        rows = np.flatnonzero(widths == width)
+        steps = np.arange(width)
+        valid = steps[None, :] < counts[rows, None]
+        at = np.where(valid, explicit.indptr[rows, None] + steps[None, :], 0)
+        scores = np.where(valid, explicit.scores[at] if explicit.scores.size else 0.0, np.inf)
+        scores.sort(axis=1)
+        yield rows, scores, counts[rows]
+
+
+def one_constant(constants: np.ndarray) -> bool:
+    """Whether every class has the same constant (no adjustment): the aggregators' closed forms apply."""
+    return bool(constants.size) and bool((constants == constants[0]).all())
 
 
 def sorted_constants(constants: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

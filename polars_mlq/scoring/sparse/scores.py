@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from polars_mlq.input import ScoringOptions
-from polars_mlq.input.sparse import SparseBatch
+from polars_mlq.input.sparse import SparseBatch, entry_keys
 from polars_mlq.scoring.aggregate import aggregate_callable, ema_alpha
 from polars_mlq.scoring.per_class import per_class_scores
 from polars_mlq.scoring.sparse.ema import sparse_ema
@@ -36,11 +36,15 @@ def explicit_rows(batch: SparseBatch, method: str) -> ExplicitRows:
     """Return the batch's explicit entries, scored by ``method``, and the constant of every other class."""
     n, k = batch.n_rows, batch.num_classes
     listed_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.indptr))
-    label_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.label_offsets))
-    listed_keys = listed_rows * k + batch.classes
-    label_keys = np.unique(label_rows * k + batch.label_values.astype(np.int64))  # a class labelled twice counts once
-    labelled = np.isin(listed_keys, label_keys)
-    unlisted = label_keys[~np.isin(label_keys, listed_keys)]  # labelled, p = fill; in row order
+    listed_keys = entry_keys(batch.indptr, batch.classes, k)  # ascending: classes ascend within rows
+    label_keys = np.sort(entry_keys(batch.label_offsets, batch.label_values.astype(np.int64), k))
+    if label_keys.size:  # a class labelled twice counts once
+        label_keys = label_keys[np.concatenate([[True], label_keys[1:] != label_keys[:-1]])]
+    at = np.minimum(np.searchsorted(listed_keys, label_keys), max(listed_keys.size - 1, 0))
+    found = listed_keys[at] == label_keys if listed_keys.size else np.zeros(label_keys.size, dtype=bool)
+    labelled = np.zeros(listed_keys.size, dtype=bool)
+    labelled[at[found]] = True
+    unlisted = label_keys[~found]  # labelled, p = fill; in row order
     extra_rows, extra_classes = np.divmod(unlisted, k)
     # row by row: each row's listed entries, then its labelled unlisted ones
     extra_counts = np.bincount(extra_rows, minlength=n)

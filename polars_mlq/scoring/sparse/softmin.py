@@ -18,7 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from polars_mlq.scoring.sparse.rows import Bucket, ExplicitRows, bottom_run, buckets, sorted_constants
+from polars_mlq.scoring.sparse.rows import (
+    Bucket,
+    ExplicitRows,
+    bottom_run,
+    buckets,
+    one_constant,
+    sorted_constants,
+    sorted_scores,
+)
 
 #: A block of the suffix sums spans at most this many temperatures (exp(-600) does not underflow).
 _SPAN = 600.0
@@ -54,10 +62,29 @@ def sparse_softmin(explicit: ExplicitRows, temperature: float) -> np.ndarray:
     out = np.empty(n)
     if k == 0 or n == 0:
         return out[:n] * 0
+    if one_constant(explicit.constants):
+        return _one_constant_softmin(explicit, t, out)
     sorted_c, position = sorted_constants(explicit.constants)
     a_sums, b_sums = normalized_sums(sorted_c, t)
     for bucket in buckets(explicit):
         out[bucket.rows] = _rows(bucket, sorted_c, position, a_sums, b_sums, t)
+    return out
+
+
+def _one_constant_softmin(explicit: ExplicitRows, t: float, out: np.ndarray) -> np.ndarray:
+    """Return the softmin when every class's constant is one value v: its R = K - m copies weigh R u(v)."""
+    k = explicit.num_classes
+    v = float(explicit.constants[0])
+    for rows, scores, counts in sorted_scores(explicit):
+        width = scores.shape[1]
+        valid = np.arange(width)[None, :] < counts[:, None]
+        run = (k - counts).astype(np.float64)
+        smallest = np.where(counts > 0, scores[:, 0], np.inf)
+        m = np.where(run > 0, np.minimum(smallest, v), smallest)
+        s = np.where(valid, scores, 0.0)
+        u = np.where(valid, np.exp(np.minimum(-(s - m[:, None]) / t, 0.0)), 0.0)
+        u_run = run * np.exp(np.minimum(-(v - m) / t, 0.0))
+        out[rows] = ((s * u).sum(axis=1) + v * u_run) / (u.sum(axis=1) + u_run)
     return out
 
 

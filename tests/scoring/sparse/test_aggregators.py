@@ -100,3 +100,16 @@ def test_rows_without_entries_and_rows_of_every_class() -> None:
     dense = np.array([[0.3, 0.9, 0.1], [0.7, 0.2, 0.5]])
     np.testing.assert_allclose(sparse_ema(explicit, 0.8), exponential_moving_average(dense, alpha=0.8, axis=1))
     np.testing.assert_allclose(sparse_softmin(explicit, 0.1), softmin(dense, temperature=0.1, axis=1))
+
+
+def test_the_closed_forms_for_one_constant_equal_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No adjustment gives every class one constant: the closed forms and the event sums agree."""
+    from polars_mlq.scoring.sparse import ema, softmin as softmin_module
+
+    explicit, _ = explicit_data(11, 200, 50, 12, equal=True, grid=10)
+    fast = [sparse_ema(explicit, a) for a in (0.0, 0.3, 0.8, 1.0)] + [sparse_softmin(explicit, 0.1)]
+    monkeypatch.setattr(ema, "one_constant", lambda _: False)
+    monkeypatch.setattr(softmin_module, "one_constant", lambda _: False)
+    general = [sparse_ema(explicit, a) for a in (0.0, 0.3, 0.8, 1.0)] + [sparse_softmin(explicit, 0.1)]
+    for a, b in zip(fast, general, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)

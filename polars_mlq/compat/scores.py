@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from polars_mlq.core import batch_thresholds
+from polars_mlq.core import ThresholdPartial, batch_thresholds
 from polars_mlq.expressions import label_spec
 from polars_mlq.input import (
     DEFAULT_AGGREGATOR,
@@ -184,7 +184,8 @@ def sparse_scores(
     label_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=label_offsets[1:])
     batch = SparseBatch(indptr, classes, probs, fill, k, label_offsets, values)
-    scores = sparse_row_scores(batch, options)
+    thresholds = ThresholdPartial.of_sparse(batch).finalize().for_scoring() if options.adjust_pred_probs else None
+    scores = sparse_row_scores(batch, options, thresholds)
     scores[nulls] = np.nan
     return scores
 

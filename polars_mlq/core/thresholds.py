@@ -25,6 +25,7 @@ from polars_mlq.core import exact
 from polars_mlq.core.binary import SLACK, guess_bounds
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.input import Batch, sorted_unique
+from polars_mlq.input.sparse import SparseBatch, sparse_labels
 from polars_mlq.scoring import EMPTY_GROUP, FLOOR, Thresholds
 
 
@@ -123,6 +124,31 @@ class ThresholdPartial:
         sums = tuple((a - b, c) for a, b, c in zip(absent_all, absent_labelled, present, strict=True))
         counts = np.bincount(lab_cls, minlength=k).astype(np.int64)
         return cls(k, n, counts, sums, probs.dtype.name)
+
+    @classmethod
+    def of_sparse(cls, batch: SparseBatch) -> ThresholdPartial:
+        """Return the partial statistic of a sparse batch: the densified rows' sums, from the listed entries.
+
+        Per class, the present group sums p over its labelled rows (fill where the class is not
+        listed) and the absent group 1 - p over the others, where each row that neither lists nor
+        is labelled with the class adds 1 - fill: that many times one fixed-point value, exactly.
+        """
+        k, n = batch.num_classes, batch.n_rows
+        if n == 0:
+            return cls.empty(k)
+        labels = sparse_labels(batch)
+        dtype = batch.probs.dtype
+        one = dtype.type(1)
+        hit = labels.labelled
+        present_classes = np.concatenate([batch.classes[hit], labels.unlisted_classes])
+        present_values = np.concatenate([batch.probs[hit], np.full(labels.unlisted_classes.size, batch.fill, dtype)])
+        present = exact.segment_sums(present_values, present_classes, k)
+        absent_listed = exact.segment_sums(np.subtract(one, batch.probs[~hit]), batch.classes[~hit], k)
+        counts = np.bincount(present_classes, minlength=k).astype(np.int64)
+        neither = n - counts - np.bincount(batch.classes[~hit], minlength=k)
+        fill_unit = exact.segment_sums(np.array([one - batch.fill], dtype=dtype), np.zeros(1, dtype=np.intp), 1)[0]
+        sums = tuple((a + c * fill_unit, p) for a, c, p in zip(absent_listed, neither.tolist(), present, strict=True))
+        return cls(k, n, counts, sums, dtype.name)
 
     def __add__(self, other: ThresholdPartial) -> ThresholdPartial:
         if self.num_classes != other.num_classes:

@@ -150,3 +150,31 @@ def _checked_fill(fill_value: object, dtype: np.dtype[np.floating]) -> np.generi
         raise ValueError(msg)
     fill: np.generic = dtype.type(value)
     return fill
+
+
+@dataclass(frozen=True)
+class SparseLabels:
+    """Where a sparse batch's labels fall: on listed entries, or on classes the row does not list."""
+
+    labelled: np.ndarray  # (nnz,) bool: the listed entry's class is one of its row's labels
+    unlisted_rows: np.ndarray  # (u,) int64, ascending: rows labelled with a class they do not list
+    unlisted_classes: np.ndarray  # (u,) int64: those classes (p = fill)
+
+
+def sparse_labels(batch: SparseBatch) -> SparseLabels:
+    """Return where the batch's labels fall (a class labelled twice in a row counts once).
+
+    The listed entries' keys row * K + class ascend (classes ascend within rows), so each label
+    is found by one binary search: O(labels log nnz), no hashing of the listed entries.
+    """
+    k = batch.num_classes
+    listed = entry_keys(batch.indptr, batch.classes, k)
+    keys = np.sort(entry_keys(batch.label_offsets, batch.label_values.astype(np.int64), k))
+    if keys.size:
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+    at = np.minimum(np.searchsorted(listed, keys), max(listed.size - 1, 0))
+    found = listed[at] == keys if listed.size else np.zeros(keys.size, dtype=bool)
+    labelled = np.zeros(listed.size, dtype=bool)
+    labelled[at[found]] = True
+    rows, classes = np.divmod(keys[~found], k)
+    return SparseLabels(labelled, rows, classes)

@@ -127,10 +127,41 @@ def test_a_label_outside_the_classes_and_fill_value_on_dense_input() -> None:
         mlq.get_label_quality_scores([[0], [1]], np.full((2, 3), 0.3), fill_value=0.1)
 
 
-def test_refused_clearly_where_not_built_yet() -> None:
-    csr = _csr([0, 1, 2], [0, 1], [0.5, 0.5], (2, 3))
-    with pytest.raises(NotImplementedError, match="adjust_pred_probs"):
-        mlq.get_label_quality_scores([[0], [1]], csr, adjust_pred_probs=True)
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
+@pytest.mark.parametrize("aggregator", AGGREGATORS[:5])
+@pytest.mark.parametrize(("fill", "dtype"), [(0.0, np.float64), (0.01, np.float64), (0.0, np.float32)])
+def test_adjusted_scores_equal_cleanlabs(method: str, aggregator: dict[str, Any], fill: float, dtype: type) -> None:
+    """adjust_pred_probs: thresholds from the listed entries and the fill (exact sums), per-class constants."""
+    labels, csr, dense = top_k(9, 300, 40, 6, fill=fill, dtype=dtype)
+    labels[0] = list(range(40))  # a row labelled with every class: no class has an empty absent group
+    labels[1] = []
+    got = mlq.get_label_quality_scores(
+        labels, csr, method=method, adjust_pred_probs=True, aggregator_kwargs=aggregator, fill_value=fill
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = cleanlab_scores(labels, dense, method=method, adjust_pred_probs=True, aggregator_kwargs=aggregator)
+    atol = 1e-12 if dtype == np.float64 else 2e-6  # float32: cleanlab's thresholds are float32 means
+    np.testing.assert_allclose(got, expected, rtol=0, atol=atol)
+    ours_dense = mlq.get_label_quality_scores(
+        labels, dense, method=method, adjust_pred_probs=True, aggregator_kwargs=aggregator
+    )
+    np.testing.assert_allclose(got, ours_dense, rtol=0, atol=1e-12)  # the dense path's thresholds, exactly
+
+
+def test_adjusted_thresholds_equal_the_dense_ones_bit_for_bit() -> None:
+    from polars_mlq.compat.scores import read_inputs
+    from polars_mlq.core import ThresholdPartial, batch_thresholds
+    from polars_mlq.input.sparse import SparseBatch, read_csr
+
+    labels, csr, dense = top_k(2, 500, 30, 5, fill=0.03)
+    dense_thresholds = batch_thresholds(read_inputs(labels, dense))
+    expected = np.stack([dense_thresholds.absent, dense_thresholds.present], axis=1)
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in labels])])
+    values = np.array([c for r in labels for c in r], dtype=np.int64)
+    batch = SparseBatch(*read_csr(csr, 0.03, len(labels)), offsets, values)  # (its classes sorted within rows)
+    got = ThresholdPartial.of_sparse(batch).finalize().for_scoring()
+    np.testing.assert_array_equal(np.stack([got.absent, got.present], axis=1), expected)
 
 
 def test_the_input_is_not_changed() -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from polars_mlq.input import ScoringOptions
-from polars_mlq.input.sparse import SparseBatch, entry_keys
+from polars_mlq.input.sparse import SparseBatch, sparse_labels
 from polars_mlq.scoring.aggregate import aggregate_callable, ema_alpha
-from polars_mlq.scoring.per_class import per_class_scores
+from polars_mlq.scoring.per_class import Adjustment, per_class_scores
 from polars_mlq.scoring.sparse.ema import sparse_ema
 from polars_mlq.scoring.sparse.rows import ExplicitRows
 from polars_mlq.scoring.sparse.softmin import sparse_softmin
+from polars_mlq.scoring.thresholds import Thresholds
 
 #: A callable aggregator is given dense (rows, K) blocks: refused above this K (a row of 8 MiB).
 CALLABLE_MAX_CLASSES = 1 << 20
@@ -32,46 +33,64 @@ def _entry_scores(p: np.ndarray, labelled: np.ndarray, method: str) -> np.ndarra
     return out.reshape(-1)
 
 
-def explicit_rows(batch: SparseBatch, method: str) -> ExplicitRows:
-    """Return the batch's explicit entries, scored by ``method``, and the constant of every other class."""
+def explicit_rows(batch: SparseBatch, method: str, adjustment: Adjustment | None = None) -> ExplicitRows:
+    """Return the batch's explicit entries, scored by ``method``, and the constant of every other class.
+
+    With ``adjustment`` (``adjust_pred_probs``) an entry scores its shifted, normalised binary
+    probability, as ``per_class.adjusted`` computes it, and the constants differ by class.
+    """
     n, k = batch.n_rows, batch.num_classes
+    labels = sparse_labels(batch)
+    extra_rows, extra_classes = labels.unlisted_rows, labels.unlisted_classes
     listed_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.indptr))
-    listed_keys = entry_keys(batch.indptr, batch.classes, k)  # ascending: classes ascend within rows
-    label_keys = np.sort(entry_keys(batch.label_offsets, batch.label_values.astype(np.int64), k))
-    if label_keys.size:  # a class labelled twice counts once
-        label_keys = label_keys[np.concatenate([[True], label_keys[1:] != label_keys[:-1]])]
-    at = np.minimum(np.searchsorted(listed_keys, label_keys), max(listed_keys.size - 1, 0))
-    found = listed_keys[at] == label_keys if listed_keys.size else np.zeros(label_keys.size, dtype=bool)
-    labelled = np.zeros(listed_keys.size, dtype=bool)
-    labelled[at[found]] = True
-    unlisted = label_keys[~found]  # labelled, p = fill; in row order
-    extra_rows, extra_classes = np.divmod(unlisted, k)
     # row by row: each row's listed entries, then its labelled unlisted ones
     extra_counts = np.bincount(extra_rows, minlength=n)
-    indptr = batch.indptr + np.concatenate([[0], np.cumsum(extra_counts)])
+    extra_first = np.concatenate([[0], np.cumsum(extra_counts)])
+    indptr = batch.indptr + extra_first
     size = int(indptr[-1])
     classes = np.empty(size, dtype=np.int64)
     scores = np.empty(size)
-    listed_at = np.arange(listed_keys.size) + (indptr[:-1] - batch.indptr[:-1])[listed_rows]
-    extra_first = np.concatenate([[0], np.cumsum(extra_counts)])[:-1]
-    extra_at = indptr[1:][extra_rows] - extra_counts[extra_rows] + (np.arange(unlisted.size) - extra_first[extra_rows])
+    listed_at = np.arange(listed_rows.size) + extra_first[:-1][listed_rows]
+    extra_at = (
+        indptr[1:][extra_rows] - extra_counts[extra_rows] + (np.arange(extra_rows.size) - extra_first[extra_rows])
+    )
     classes[listed_at] = batch.classes
     classes[extra_at] = extra_classes
-    scores[listed_at] = _entry_scores(batch.probs, labelled, method)
-    fill = np.full(unlisted.size, batch.fill, dtype=batch.probs.dtype)
-    scores[extra_at] = _entry_scores(fill, np.ones(unlisted.size, dtype=bool), method)
-    constant = _entry_scores(np.array([batch.fill], dtype=batch.probs.dtype), np.zeros(1, dtype=bool), method)
-    return ExplicitRows(indptr, classes, scores, np.full(k, constant[0]))
+    dtype = batch.probs.dtype
+    fill = np.full(extra_rows.size, batch.fill, dtype=dtype)
+    if adjustment is None:
+        scores[listed_at] = _entry_scores(batch.probs, labels.labelled, method)
+        scores[extra_at] = _entry_scores(fill, np.ones(extra_rows.size, dtype=bool), method)
+        constant = _entry_scores(np.array([batch.fill], dtype=dtype), np.zeros(1, dtype=bool), method)
+        return ExplicitRows(indptr, classes, scores, np.full(k, constant[0]))
+    scores[listed_at] = _adjusted(batch.probs, batch.classes, labels.labelled, adjustment)
+    scores[extra_at] = _adjusted(fill, extra_classes, np.ones(extra_rows.size, dtype=bool), adjustment)
+    every = np.arange(k)
+    constants = _adjusted(np.full(k, batch.fill, dtype=dtype), every, np.zeros(k, dtype=bool), adjustment)
+    return ExplicitRows(indptr, classes, scores, constants)
 
 
-def sparse_row_scores(batch: SparseBatch, options: ScoringOptions) -> np.ndarray:
-    """Return each row's label-quality score (float64), as on the densified rows."""
-    if options.adjust_pred_probs:
-        msg = "adjust_pred_probs=True is not supported yet for sparse pred_probs"
-        raise NotImplementedError(msg)
+def _adjusted(p: np.ndarray, classes: np.ndarray, labelled: np.ndarray, adjustment: Adjustment) -> np.ndarray:
+    """Score entries on the adjusted probabilities: (p + c1) / D labelled, (c0 - p) / D not (float64)."""
+    total = adjustment.row_sum[classes]
+    present = (p + adjustment.present_offset[classes]) / total
+    absent = (adjustment.absent_offset[classes] - p) / total
+    result: np.ndarray = np.where(labelled, present, absent)
+    return result
+
+
+def sparse_row_scores(batch: SparseBatch, options: ScoringOptions, thresholds: Thresholds | None = None) -> np.ndarray:
+    """Return each row's label-quality score (float64), as on the densified rows.
+
+    ``thresholds``: the confident thresholds, needed with ``adjust_pred_probs``.
+    """
     aggregator = options.aggregator
     assert aggregator is not None
-    explicit = explicit_rows(batch, options.method)
+    adjustment = None
+    if options.adjust_pred_probs:
+        assert thresholds is not None
+        adjustment = Adjustment.of(thresholds, 1)
+    explicit = explicit_rows(batch, options.method, adjustment)
     k = batch.num_classes
     if aggregator.kind == "exponential_moving_average":
         return sparse_ema(explicit, ema_alpha(aggregator.alpha, k))

@@ -28,8 +28,11 @@ from polars_mlq.input import (
     to_expr,
     to_probs_expr,
 )
+from polars_mlq.input.sparse_columns import check_num_classes
 from polars_mlq.issues import ROW_NUMBER
 from polars_mlq.issues import frames as _issue_frames
+from polars_mlq.scoring import as_thresholds
+from polars_mlq.sparse_expressions import with_sparse_scores
 from polars_mlq.typing import FilterBy, HealthSummary, ThresholdsLike
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -108,12 +111,21 @@ class _Mlq(Generic[FrameT]):
         class_names: Sequence[str] | None = None,
         labels_format: LabelsFormat = "indices",
         name: str = "label_quality",
+        pred_classes: IntoExpr | None = None,
+        num_classes: int | None = None,
+        fill_value: float = 0.0,
     ) -> FrameT:
         """Append a Float64 label-quality column (low: labels likely wrong).
 
         Arguments as :func:`polars_mlq.label_quality`, plus ``name`` for the new column. Every
         other column and the row order are kept. On a LazyFrame with ``adjust_pred_probs=True``
         and no ``thresholds=``, this call runs one streaming pass for the thresholds.
+
+        Sparse (top-k) predictions: ``pred_probs`` a list of probabilities per row for the
+        classes listed in ``pred_classes`` (a list of class indices of the same length),
+        ``num_classes=K``, and ``fill_value``, the probability of every class a row does not
+        list. The scores are those of the densified rows, at a cost that grows with what is
+        listed, not with K.
 
         Examples
         --------
@@ -125,6 +137,20 @@ class _Mlq(Generic[FrameT]):
         >>> df.lazy().mlq.label_quality(name="lq").collect()["lq"].round(6).to_list()
         [0.9, 0.5]
         """
+        if pred_classes is not None:
+            options = parse_options(method, adjust_pred_probs, aggregator_kwargs)
+            return with_sparse_scores(
+                self._frame,
+                to_expr(labels, "labels"),
+                to_expr(pred_probs, "pred_probs"),
+                to_expr(pred_classes, "pred_classes"),
+                options,
+                num_classes=check_num_classes(num_classes),
+                fill_value=fill_value,
+                spec=label_spec(class_names, labels_format),
+                thresholds=None if thresholds is None else as_thresholds(thresholds),
+                name=name,
+            )
         return self._scored(
             labels,
             pred_probs,

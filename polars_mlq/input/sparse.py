@@ -39,6 +39,22 @@ class SparseBatch:
         return int(self.indptr.size - 1)
 
 
+@dataclass(frozen=True)
+class Names:
+    """How error messages name sparse input: the probabilities, the classes, and row i."""
+
+    probs: str = "pred_probs"
+    classes: str = "pred_probs"
+    columns: bool = False  # the names are columns ("column 'p', row 3")
+    rows: np.ndarray | None = None  # the input row of each row read (None: the same)
+    first_row: int = 0
+
+    def where(self, name: str, row: int) -> str:
+        """Return "pred_probs, row 3" (or "column 'probs', row 3") for row ``row`` read."""
+        number = self.first_row + (row if self.rows is None else int(self.rows[row]))
+        return f"column {name!r}, row {number}" if self.columns else f"{name}, row {number}"
+
+
 def is_csr_like(value: object) -> bool:
     """Whether ``value`` looks like a CSR matrix (``indptr``, ``indices``, ``data`` and ``shape``)."""
     return all(hasattr(value, name) for name in ("indptr", "indices", "data", "shape"))
@@ -49,9 +65,12 @@ def _row_of(indptr: np.ndarray, index: int) -> int:
 
 
 def read_csr(
-    csr: object, fill_value: object, n_rows: int
+    csr: object, fill_value: object, n_rows: int, names: Names | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.generic, int]:
     """Return (indptr, classes, probs, fill, K) of a CSR-like pred_probs with ``n_rows`` rows, checked.
+
+    ``names`` says how messages name the values, classes and rows (as a sparse matrix's by
+    default).
 
     Raises
     ------
@@ -61,6 +80,7 @@ def read_csr(
     TypeError
         Non-numeric data.
     """
+    names = names or Names()
     shape = tuple(int(v) for v in getattr(csr, "shape"))  # noqa: B009 - a protocol, not a typo
     if len(shape) != 2 or shape[1] < 1:
         msg = f"pred_probs: a sparse matrix of shape (N, K) with K >= 1 is needed; got shape {shape}"
@@ -91,10 +111,11 @@ def read_csr(
     classes = classes.astype(np.int64, copy=False)
     if classes.size and (classes.min() < 0 or classes.max() >= k):
         at = int(np.argmax((classes < 0) | (classes >= k)))
-        msg = f"pred_probs, row {_row_of(indptr, at)}: class {int(classes[at])} is outside [0, {k - 1}] (K = {k})"
+        where = names.where(names.classes, _row_of(indptr, at))
+        msg = f"{where}: class {int(classes[at])} is outside [0, {k - 1}] (K = {k})"
         raise ValueError(msg)
-    data = _checked_probs(indptr, classes, data)
-    order = _class_order(indptr, classes, k)
+    data = _checked_probs(indptr, classes, data, names)
+    order = _class_order(indptr, classes, k, names)
     if order is not None:  # classes ascending within each row, as the readers of a batch expect
         classes, data = classes[order], data[order]
     return indptr, classes, data, _checked_fill(fill_value, data.dtype), k
@@ -107,7 +128,7 @@ def entry_keys(indptr: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
     return keys
 
 
-def _class_order(indptr: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray | None:
+def _class_order(indptr: np.ndarray, classes: np.ndarray, k: int, names: Names) -> np.ndarray | None:
     """Return the order that sorts each row's classes (None: they are sorted); refuse a class listed twice."""
     keys = entry_keys(indptr, classes, k)
     steps = np.diff(keys)
@@ -118,12 +139,12 @@ def _class_order(indptr: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray 
     same = np.flatnonzero(ordered[1:] == ordered[:-1])
     if same.size:
         row, cls = divmod(int(ordered[same[0]]), k)
-        msg = f"pred_probs, row {row}: class {cls} is listed twice; each class at most once a row"
+        msg = f"{names.where(names.classes, row)}: class {cls} is listed twice; each class at most once a row"
         raise ValueError(msg)
     return order
 
 
-def _checked_probs(indptr: np.ndarray, classes: np.ndarray, data: np.ndarray) -> np.ndarray:
+def _checked_probs(indptr: np.ndarray, classes: np.ndarray, data: np.ndarray, names: Names) -> np.ndarray:
     if data.size == 0:
         return data
     low, high = data.min(), data.max()  # NaN fails both tests
@@ -132,8 +153,8 @@ def _checked_probs(indptr: np.ndarray, classes: np.ndarray, data: np.ndarray) ->
     if not (low >= -TOLERANCE and high <= 1 + TOLERANCE):
         at = int(np.argmin((data >= -TOLERANCE) & (data <= 1 + TOLERANCE)))
         msg = (
-            f"pred_probs, row {_row_of(indptr, at)}: value {float(data[at])!r} at class {int(classes[at])} "
-            "is not a probability; values must be finite and in [0, 1]"
+            f"{names.where(names.probs, _row_of(indptr, at))}: value {float(data[at])!r} at class "
+            f"{int(classes[at])} is not a probability; values must be finite and in [0, 1]"
         )
         raise ValueError(msg)
     clipped: np.ndarray = np.clip(data, 0.0, 1.0)  # within the tolerance, as for dense rows; never the input

@@ -1,0 +1,100 @@
+"""Sparse predictions as Polars columns: ``pred_probs`` and ``pred_classes``, lists of the same lengths.
+
+Row i lists the classes ``pred_classes[i]`` with probabilities ``pred_probs[i]``; every other class
+of the K has ``fill_value``. The columns are read into a ``SparseBatch`` (the rows where labels,
+pred_probs or pred_classes is null are left out: they score null). Every error names the column,
+the row and the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from polars_mlq.input.columns import LabelSpec, Where, check_labels_dtype
+from polars_mlq.input.labels import read_labels
+from polars_mlq.input.sparse import Names, SparseBatch, read_csr
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """The four parts of a CSR matrix (``read_csr`` reads anything that has them)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple[int, int]
+
+
+def check_num_classes(num_classes: object) -> int:
+    """Return K for sparse pred_probs: required, a positive integer."""
+    if num_classes is None:
+        msg = "sparse pred_probs (pred_classes=) need num_classes=K: the rows list only some of the classes"
+        raise ValueError(msg)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        msg = f"num_classes must be a positive integer; got {num_classes!r}"
+        raise ValueError(msg)
+    return int(num_classes)
+
+
+def _list_of(s: pl.Series, kind: str) -> pl.Series:
+    """Return ``s`` checked to be a List of floats (``kind="float"``) or integers; a List(Null) is cast."""
+    inner = s.dtype.inner if isinstance(s.dtype, (pl.List, pl.Array)) else None
+    if inner == pl.Null:  # every list empty or null
+        cast: pl.Series = s.cast(pl.List(pl.Float64 if kind == "float" else pl.Int64))
+        return cast
+    if inner is None or not (inner.is_float() if kind == "float" else inner.is_integer()):
+        what = "probabilities (floats)" if kind == "float" else "class indices (integers)"
+        msg = f"column {s.name!r}: sparse pred_probs need a List of {what}; got {s.dtype}"
+        raise TypeError(msg)
+    return s
+
+
+def _values(s: pl.Series, names: Names, what: str) -> np.ndarray:
+    flat = s.explode(empty_as_null=False, keep_nulls=False)
+    if flat.null_count():
+        row = int(np.flatnonzero(s.list.eval(pl.element().is_null().any()).list.first().fill_null(False).to_numpy())[0])
+        msg = f"{names.where(s.name, row)}: {what} contains a null element; fill or drop it first"
+        raise ValueError(msg)
+    return flat.to_numpy()
+
+
+def read_sparse_columns(
+    labels: pl.Series,
+    pred_probs: pl.Series,
+    pred_classes: pl.Series,
+    *,
+    num_classes: int,
+    fill_value: object,
+    spec: LabelSpec,
+    first_row: int = 0,
+) -> tuple[SparseBatch, np.ndarray]:
+    """Return the batch of the rows where no column is null, and those rows' indices."""
+    check_labels_dtype(labels.dtype, labels.name, spec)
+    pred_probs, pred_classes = _list_of(pred_probs, "float"), _list_of(pred_classes, "int")
+    n = len(labels)
+    null = (labels.is_null() | pred_probs.is_null() | pred_classes.is_null()).to_numpy()
+    kept = np.flatnonzero(~null)
+    if null.any():
+        keep = pl.Series(~null)
+        labels, pred_probs, pred_classes = labels.filter(keep), pred_probs.filter(keep), pred_classes.filter(keep)
+    names = Names(pred_probs.name, pred_classes.name, columns=True, rows=kept, first_row=first_row)
+    lengths = pred_probs.list.len().to_numpy().astype(np.int64)
+    counts = pred_classes.list.len().to_numpy().astype(np.int64)
+    if (lengths != counts).any():
+        i = int(np.argmax(lengths != counts))
+        msg = (
+            f"{names.where(pred_classes.name, i)}: {int(counts[i])} classes listed but "
+            f"{pred_probs.name!r} holds {int(lengths[i])} probabilities; the lists must have the same lengths"
+        )
+        raise ValueError(msg)
+    indptr = np.zeros(kept.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    probs = _values(pred_probs, names, "pred_probs")
+    classes = _values(pred_classes, names, "pred_classes")
+    arrays = _Arrays(indptr, classes.astype(np.int64, copy=False), probs, (kept.size, num_classes))
+    indptr, classes, probs, fill, k = read_csr(arrays, fill_value, kept.size, names)
+    offsets, values = read_labels(labels, k, Where(first_row=first_row), kept, n, spec)
+    return SparseBatch(indptr, classes, probs, fill, k, offsets.astype(np.int64), values), kept

@@ -1,0 +1,98 @@
+"""df.mlq.label_quality on sparse predictions (pred_probs and pred_classes list columns, num_classes, fill_value)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+import polars_mlq  # noqa: F401 - the .mlq namespace
+
+
+def sparse_frame(seed: int, n: int, k: int, listed: int, *, fill: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A frame of top-``listed`` predictions (classes in no particular order) and its densified twin."""
+    rng = np.random.default_rng(seed)
+    classes = np.stack([rng.choice(k, listed, replace=False) for _ in range(n)])
+    probs = rng.beta(0.5, 0.5, (n, listed))
+    labels = [sorted(set(rng.choice(row, rng.integers(0, 3), replace=False).tolist()) | ({int(rng.integers(k))} if i % 5 == 0 else set())) for i, row in enumerate(classes)]
+    dense = np.full((n, k), fill)
+    dense[np.repeat(np.arange(n), listed), classes.reshape(-1)] = probs.reshape(-1)
+    sparse = pl.DataFrame(
+        {"id": np.arange(n), "labels": labels, "probs": probs.tolist(), "classes": classes.tolist()},
+        schema_overrides={"labels": pl.List(pl.Int64)},
+    )
+    densified = pl.DataFrame({"labels": labels, "pred_probs": dense}, schema_overrides={"labels": pl.List(pl.Int64)})
+    return sparse, densified
+
+
+CONFIGS: list[dict[str, Any]] = [
+    {},
+    {"method": "normalized_margin", "aggregator_kwargs": {"method": "softmin", "temperature": 0.3}},
+    {"method": "confidence_weighted_entropy", "aggregator_kwargs": {"method": "exponential_moving_average", "alpha": None}},
+    {"adjust_pred_probs": True},
+    {"adjust_pred_probs": True, "aggregator_kwargs": {"method": "softmin"}},
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("fill", [0.0, 0.01])
+def test_scores_equal_the_densified_frames(config: dict[str, Any], fill: float) -> None:
+    sparse, dense = sparse_frame(1, 400, 50, 7, fill=fill)
+    expected = dense.mlq.label_quality(**config)["label_quality"]
+    kwargs = {"pred_probs": "probs", "pred_classes": "classes", "num_classes": 50, "fill_value": fill, **config}
+    eager = sparse.mlq.label_quality(**kwargs)
+    assert eager.columns == [*sparse.columns, "label_quality"]
+    np.testing.assert_allclose(eager["label_quality"].to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
+    with pl.Config(streaming_chunk_size=64):
+        lazy = sparse.lazy().mlq.label_quality(**kwargs, name="q").collect(engine="streaming")
+    assert lazy["q"].equals(eager["label_quality"].alias("q"))  # batch by batch: the same numbers
+
+
+def test_null_rows_score_null() -> None:
+    sparse, dense = sparse_frame(2, 30, 10, 3, fill=0.0)
+    sparse = sparse.with_columns(
+        pl.when(pl.col("id") == 3).then(None).otherwise(pl.col("labels")).alias("labels"),
+        pl.when(pl.col("id") == 7).then(None).otherwise(pl.col("probs")).alias("probs"),
+    )
+    got = sparse.mlq.label_quality(pred_probs="probs", pred_classes="classes", num_classes=10)["label_quality"]
+    assert got.is_null().to_list() == [i in (3, 7) for i in range(30)]
+    expected = dense.mlq.label_quality()["label_quality"]
+    np.testing.assert_allclose(got.drop_nulls().to_numpy(), expected.gather([i for i in range(30) if i not in (3, 7)]).to_numpy(), atol=1e-12)
+
+
+def _frame(classes: list[Any], probs: list[Any]) -> pl.LazyFrame:
+    return pl.LazyFrame({"labels": [[0]] * len(classes), "probs": probs, "classes": classes})
+
+
+@pytest.mark.parametrize(
+    ("classes", "probs", "kwargs", "error", "match"),
+    [
+        ([[0, 1], [2]], [[0.5, 0.2], [0.3, 0.1]], {}, ValueError, r"column 'classes', row 1: 1 classes listed but 'probs' holds 2"),
+        ([[0, 1], [2, 9]], [[0.5, 0.2], [0.3, 0.1]], {}, ValueError, r"column 'classes', row 1: class 9 is outside \[0, 3\]"),
+        ([[0, 1], [2, 2]], [[0.5, 0.2], [0.3, 0.1]], {}, ValueError, "column 'classes', row 1: class 2 is listed twice"),
+        ([[0, 1], [2, 3]], [[0.5, 0.2], [float("nan"), 0.1]], {}, ValueError, "column 'probs', row 1: value nan"),
+        ([[0, 1], [2, 3]], [[0.5, 0.2], [0.3, 0.1]], {"fill_value": -0.5}, ValueError, r"fill_value must be in \[0, 1\]"),
+        ([[0, 1], [2, 3]], [[0.5, 0.2], [0.3, 0.1]], {"num_classes": None}, ValueError, "need num_classes=K"),
+        ([["a"], ["b"]], [[0.5], [0.3]], {}, TypeError, "column 'classes': sparse pred_probs need a List of class indices"),
+        ([[0, 1], [2, 3]], [[0.5, 0.2], [0.3, None]], {}, ValueError, "column 'probs', row 1: pred_probs contains a null"),
+    ],
+)
+def test_bad_sparse_columns_name_the_column_row_and_value(
+    classes: list[Any], probs: list[Any], kwargs: dict[str, Any], error: type, match: str
+) -> None:
+    options = {"pred_probs": "probs", "pred_classes": "classes", "num_classes": 4, **kwargs}
+    with pytest.raises(error, match=match):
+        _frame(classes, probs).collect().mlq.label_quality(**options)
+    with pytest.raises(error, match=match):  # lazily: when the query runs, naming the frame's row
+        _frame(classes, probs).mlq.label_quality(**options).collect()
+
+
+def test_a_lazy_error_names_the_frames_row() -> None:
+    sparse, _ = sparse_frame(4, 300, 20, 4, fill=0.0)
+    broken = sparse.with_columns(
+        pl.when(pl.col("id") == 250).then(pl.lit([1, 1, 2, 3])).otherwise(pl.col("classes")).alias("classes")
+    )
+    with pl.Config(streaming_chunk_size=64), pytest.raises(ValueError, match="column 'classes', row 250: class 1 is listed twice"):
+        broken.lazy().mlq.label_quality(pred_probs="probs", pred_classes="classes", num_classes=20).collect(engine="streaming")

@@ -75,14 +75,27 @@ def bucket_widths(counts: np.ndarray) -> np.ndarray:
     return widths
 
 
+#: A bucket holds about this many padded entries at most: its temporaries stay in cache (2 MiB
+#: of float64) instead of each costing page faults (at 1e6 rows x 48 events, 384 MiB apiece).
+CHUNK_ENTRIES = 1 << 18
+
+
+def _row_groups(counts: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (width, rows): the rows of each width, at most ``CHUNK_ENTRIES // width`` at a time."""
+    widths = bucket_widths(counts)
+    for width in np.unique(widths).tolist():
+        rows = np.flatnonzero(widths == width)
+        step = max(1, CHUNK_ENTRIES // width)
+        for start in range(0, rows.size, step):
+            yield width, rows[start : start + step]
+
+
 def buckets(explicit: ExplicitRows) -> Iterator[Bucket]:
     """Yield the rows in buckets by their number of explicit entries (widths 1, 2, 4, ...)."""
     counts = np.diff(explicit.indptr)
     if counts.size == 0:
         return
-    widths = bucket_widths(counts)
-    for width in np.unique(widths).tolist():
-        rows = np.flatnonzero(widths == width)
+    for width, rows in _row_groups(counts):
         steps = np.arange(width)
         valid = steps[None, :] < counts[rows, None]
         at = np.where(valid, explicit.indptr[rows, None] + steps[None, :], 0)
@@ -105,9 +118,7 @@ def sorted_scores(explicit: ExplicitRows) -> Iterator[tuple[np.ndarray, np.ndarr
     counts = np.diff(explicit.indptr)
     if counts.size == 0:
         return
-    widths = bucket_widths(counts)
-    for width in np.unique(widths).tolist():
-        rows = np.flatnonzero(widths == width)
+    for width, rows in _row_groups(counts):
         steps = np.arange(width)
         valid = steps[None, :] < counts[rows, None]
         at = np.where(valid, explicit.indptr[rows, None] + steps[None, :], 0)

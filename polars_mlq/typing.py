@@ -8,7 +8,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeAlias, TypedDict
+from typing import Any, Protocol, TypeAlias, TypedDict
 
 import numpy as np
 import polars as pl
@@ -21,8 +21,23 @@ from polars_mlq.scoring import Thresholds
 ThresholdsLike: TypeAlias = pl.DataFrame | np.ndarray | Thresholds
 #: labels for the NumPy functions: lists of class indices (or names), a Series, or multi-hot rows.
 LabelsLike: TypeAlias = Sequence[Sequence[int]] | Sequence[Sequence[str]] | pl.Series | np.ndarray
-#: pred_probs for the NumPy functions: an (N, K) array or a Series of lists/arrays.
-PredProbsLike: TypeAlias = np.ndarray | pl.Series
+
+
+class CsrLike(Protocol):
+    """A sparse (N, K) matrix in CSR form, such as SciPy's ``csr_array`` (SciPy is not needed)."""
+
+    @property
+    def indptr(self) -> Any: ...  # noqa: D102 - the fields of a CSR matrix
+    @property
+    def indices(self) -> Any: ...  # noqa: D102
+    @property
+    def data(self) -> Any: ...  # noqa: D102
+    @property
+    def shape(self) -> tuple[int, int]: ...  # noqa: D102
+
+
+#: pred_probs for the NumPy functions: an (N, K) array, a Series of lists/arrays, or a sparse matrix.
+PredProbsLike: TypeAlias = np.ndarray | pl.Series | CsrLike
 
 
 class HealthSummary(TypedDict):
@@ -34,6 +49,7 @@ class HealthSummary(TypedDict):
 
 
 __all__ = [
+    "CsrLike",
     "FilterBy",
     "HealthSummary",
     "IntoExpr",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -114,10 +114,13 @@ def read_inputs(
         width = pred_probs.shape[1] if pred_probs.ndim == 2 else 0
         if arrays is not None and (arrays[1].size == 0 or 0 <= arrays[1].min() <= arrays[1].max() < width):
             return batch_of_arrays(*arrays, pred_probs, spec)
+    if not isinstance(pred_probs, (np.ndarray, pl.Series)) and is_csr_like(pred_probs):
+        msg = "sparse pred_probs are taken by get_label_quality_scores so far, not by this function"
+        raise TypeError(msg)
     series = _labels_series(labels, labels_format)
     if isinstance(pred_probs, pl.Series):
         return read_batch(series, pred_probs, spec=spec)
-    return read_arrays(series, pred_probs, spec)
+    return read_arrays(series, cast("np.ndarray", pred_probs), spec)
 
 
 def _thresholds(batch: Batch, options: ScoringOptions) -> Thresholds | None:

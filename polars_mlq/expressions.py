@@ -25,7 +25,9 @@ from polars_mlq.input import (
     to_expr,
     to_probs_expr,
 )
+from polars_mlq.input.sparse_columns import check_num_classes as check_sparse_num_classes
 from polars_mlq.scoring import Thresholds, as_thresholds, per_class_matrix, row_scores, to_series
+from polars_mlq.sparse_expressions import sparse_scoring_expr, sparse_thresholds
 from polars_mlq.typing import ThresholdsLike
 
 #: Returns the error of the first bad row before a row number, or None (see ``scoring_expr``).
@@ -198,6 +200,8 @@ def label_quality(
     num_classes: int | None = None,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
+    pred_classes: IntoExpr | None = None,
+    fill_value: float = 0.0,
 ) -> pl.Expr:
     """Label-quality score of each row, in [0, 1]; low means the labels are likely wrong.
 
@@ -232,6 +236,11 @@ def label_quality(
         The K class names in pred_probs order, for labels given as names.
     labels_format
         ``"indices"`` (default) or ``"multi_hot"`` (K booleans or 0/1 integers per row).
+    pred_classes, fill_value
+        Sparse (top-k) predictions: ``pred_probs`` a ``List`` of the probabilities of the
+        classes this ``List`` column of class indices names (the same lengths), every other
+        class at ``fill_value``; ``num_classes`` is then required. See the extreme multi-label
+        guide.
 
     Returns
     -------
@@ -247,6 +256,23 @@ def label_quality(
     [0.9, 0.5]
     """
     options = parse_options(method, adjust_pred_probs, aggregator_kwargs)
+    if pred_classes is not None:
+        k = check_sparse_num_classes(num_classes)
+        fitted = None if thresholds is None else as_thresholds(thresholds)
+        if fitted is not None and fitted.num_classes != k:
+            msg = f"thresholds have {fitted.num_classes} classes but num_classes is {k}"
+            raise ValueError(msg)
+        return sparse_scoring_expr(
+            to_expr(labels, "labels"),
+            to_expr(pred_probs, "pred_probs"),
+            to_expr(pred_classes, "pred_classes"),
+            options,
+            num_classes=k,
+            fill_value=fill_value,
+            spec=label_spec(class_names, labels_format),
+            thresholds=fitted,
+            name="label_quality",
+        )
     return scoring_expr(
         labels,
         pred_probs,
@@ -311,12 +337,17 @@ def confident_thresholds(
     *,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
+    pred_classes: IntoExpr | None = None,
+    num_classes: int | None = None,
+    fill_value: float = 0.0,
 ) -> pl.DataFrame:
     """Per-class confident thresholds, for ``adjust_pred_probs=True`` with ``thresholds=``.
 
     ``threshold_present`` is the mean of p over rows labelled with the class, ``threshold_absent``
     the mean of 1 - p over the other rows (2.0 when no row is in the group). A LazyFrame is read
-    in one streaming pass; rows where either column is null are left out.
+    in one streaming pass; rows where either column is null are left out. Sparse (top-k)
+    predictions take ``pred_classes=``, ``num_classes=`` and ``fill_value=`` as in
+    :func:`label_quality`.
 
     Examples
     --------
@@ -335,6 +366,10 @@ def confident_thresholds(
     └───────┴──────────────────┴───────────────────┘
     """
     spec = label_spec(class_names, labels_format)
+    if pred_classes is not None:
+        exprs = (to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs"), to_expr(pred_classes, "pred_classes"))
+        k = check_sparse_num_classes(num_classes)
+        return sparse_thresholds(frame, *exprs, num_classes=k, fill_value=fill_value, spec=spec).to_frame()
     labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
     num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)
     return frame_thresholds(frame, labels_expr, probs_expr, num_classes, spec).to_frame()

@@ -38,6 +38,8 @@ def _scores_udf(
     batch, kept = read_sparse_columns(
         series[0], series[1], series[2], num_classes=num_classes, fill_value=fill_value, spec=spec, first_row=first
     )
+    if options.adjust_pred_probs and thresholds is None:  # from the column itself (seen whole)
+        thresholds = ThresholdPartial.of_sparse(batch).finalize().for_scoring()
     values = np.full(len(series[0]), np.nan)
     values[kept] = sparse_row_scores(batch, options, thresholds)
     result = pl.Series(name, values)
@@ -63,7 +65,9 @@ def sparse_scoring_expr(
 ) -> pl.Expr:
     """Return the Float64 label-quality expression of sparse predictions (null where an input is null).
 
-    ``row_numbers``: a column of each row's number in the user's frame, for error messages.
+    ``row_numbers``: a column of each row's number in the user's frame, for error messages. With
+    ``adjust_pred_probs`` and no ``thresholds`` the expression sees the whole column at once and
+    takes the thresholds of its rows (it does not stream).
     """
     udf = partial(
         _scores_udf,
@@ -75,7 +79,8 @@ def sparse_scoring_expr(
         name=name,
     )
     inputs = [labels, pred_probs, pred_classes] + ([pl.col(row_numbers)] if row_numbers else [])
-    return pl.map_batches(inputs, udf, return_dtype=pl.Float64, is_elementwise=True).alias(name)
+    elementwise = not (options.adjust_pred_probs and thresholds is None)  # else: thresholds of the whole column
+    return pl.map_batches(inputs, udf, return_dtype=pl.Float64, is_elementwise=elementwise).alias(name)
 
 
 def with_sparse_scores(

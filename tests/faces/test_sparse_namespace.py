@@ -96,3 +96,26 @@ def test_a_lazy_error_names_the_frames_row() -> None:
     )
     with pl.Config(streaming_chunk_size=64), pytest.raises(ValueError, match="column 'classes', row 250: class 1 is listed twice"):
         broken.lazy().mlq.label_quality(pred_probs="probs", pred_classes="classes", num_classes=20).collect(engine="streaming")
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_bare_expression_equals_the_namespace(config: dict[str, Any]) -> None:
+    sparse, _ = sparse_frame(5, 200, 30, 5, fill=0.0)
+    expected = sparse.mlq.label_quality(pred_probs="probs", pred_classes="classes", num_classes=30, **config)
+    expr = polars_mlq.label_quality(pred_probs="probs", pred_classes="classes", num_classes=30, **config)
+    got = sparse.with_columns(expr)  # adjusting without thresholds=: the column's own, seen whole
+    np.testing.assert_allclose(got["label_quality"].to_numpy(), expected["label_quality"].to_numpy(), atol=1e-15)
+
+
+def test_sparse_thresholds_equal_the_densified_frames_and_score_batch_by_batch() -> None:
+    sparse, dense = sparse_frame(6, 300, 25, 4, fill=0.02)
+    options = {"pred_probs": "probs", "pred_classes": "classes", "num_classes": 25, "fill_value": 0.02}
+    fitted = polars_mlq.confident_thresholds(sparse.lazy(), **options)
+    assert fitted.equals(polars_mlq.confident_thresholds(dense))  # exact sums: bit for bit
+    expr = polars_mlq.label_quality(**options, adjust_pred_probs=True, thresholds=fitted)
+    with pl.Config(streaming_chunk_size=50):
+        got = sparse.lazy().with_columns(expr).collect(engine="streaming")["label_quality"]
+    expected = dense.mlq.label_quality(adjust_pred_probs=True)["label_quality"]
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="thresholds have 25 classes but num_classes is 30"):
+        polars_mlq.label_quality(**{**options, "num_classes": 30}, adjust_pred_probs=True, thresholds=fitted)

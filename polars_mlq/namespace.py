@@ -28,11 +28,9 @@ from polars_mlq.input import (
     to_expr,
     to_probs_expr,
 )
-from polars_mlq.input.sparse_columns import check_num_classes
 from polars_mlq.issues import ROW_NUMBER
 from polars_mlq.issues import frames as _issue_frames
-from polars_mlq.scoring import as_thresholds
-from polars_mlq.sparse_expressions import with_sparse_scores
+from polars_mlq.sparse_expressions import sparse_frame_scores
 from polars_mlq.typing import FilterBy, HealthSummary, ThresholdsLike
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -139,18 +137,11 @@ class _Mlq(Generic[FrameT]):
         """
         if pred_classes is not None:
             options = parse_options(method, adjust_pred_probs, aggregator_kwargs)
-            return with_sparse_scores(
-                self._frame,
-                to_expr(labels, "labels"),
-                to_expr(pred_probs, "pred_probs"),
-                to_expr(pred_classes, "pred_classes"),
-                options,
-                num_classes=check_num_classes(num_classes),
-                fill_value=fill_value,
-                spec=label_spec(class_names, labels_format),
-                thresholds=None if thresholds is None else as_thresholds(thresholds),
-                name=name,
-            )
+            spec = label_spec(class_names, labels_format)
+            return sparse_frame_scores(
+                self._frame, labels, pred_probs, pred_classes, options, thresholds=thresholds,
+                num_classes=num_classes, fill_value=fill_value, spec=spec, name=name,
+            )  # fmt: skip
         return self._scored(
             labels,
             pred_probs,
@@ -175,8 +166,15 @@ class _Mlq(Generic[FrameT]):
         class_names: Sequence[str] | None = None,
         labels_format: LabelsFormat = "indices",
         name: str = "label_quality_per_class",
+        pred_classes: IntoExpr | None = None,
+        num_classes: int | None = None,
+        fill_value: float = 0.0,
     ) -> FrameT:
         """Append an ``Array(Float64, K)`` column: how well each class's given label fits.
+
+        With sparse predictions (``pred_classes=``, ``num_classes=``, ``fill_value=`` as for
+        ``label_quality``): a ``List(Struct(class, score))`` of the classes each row lists or is
+        labelled with; every other class scores as an unlabelled class at ``fill_value``.
 
         Examples
         --------
@@ -186,6 +184,13 @@ class _Mlq(Generic[FrameT]):
         >>> df.mlq.label_quality_per_class()["label_quality_per_class"].dtype
         Array(Float64, shape=(3,))
         """
+        if pred_classes is not None:
+            options = parse_options(method, adjust_pred_probs, None, per_class=True)
+            spec = label_spec(class_names, labels_format)
+            return sparse_frame_scores(
+                self._frame, labels, pred_probs, pred_classes, options, thresholds=thresholds,
+                num_classes=num_classes, fill_value=fill_value, spec=spec, name=name,
+            )  # fmt: skip
         return self._scored(
             labels,
             pred_probs,

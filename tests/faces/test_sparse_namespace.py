@@ -119,3 +119,34 @@ def test_sparse_thresholds_equal_the_densified_frames_and_score_batch_by_batch()
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="thresholds have 25 classes but num_classes is 30"):
         polars_mlq.label_quality(**{**options, "num_classes": 30}, adjust_pred_probs=True, thresholds=fitted)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"method": "normalized_margin"}, {"method": "confidence_weighted_entropy"}, {"adjust_pred_probs": True}],
+)
+def test_per_class_scores_are_the_densified_entries_of_listed_and_labelled_classes(config: dict[str, Any]) -> None:
+    k = 40
+    sparse, dense = sparse_frame(7, 300, k, 5, fill=0.01)
+    sparse = sparse.with_columns(pl.when(pl.col("id") == 4).then(None).otherwise(pl.col("labels")).alias("labels"))
+    dense = dense.with_columns(pl.when(pl.int_range(pl.len()) == 4).then(None).otherwise(pl.col("labels")).alias("labels"))
+    expected = np.stack(dense.mlq.label_quality_per_class(**config)["label_quality_per_class"].to_numpy())
+    options = {"pred_probs": "probs", "pred_classes": "classes", "num_classes": k, "fill_value": 0.01, **config}
+    eager = sparse.mlq.label_quality_per_class(**options)["label_quality_per_class"]
+    with pl.Config(streaming_chunk_size=64):
+        lazy = sparse.lazy().mlq.label_quality_per_class(**options).collect(engine="streaming")
+    assert lazy["label_quality_per_class"].equals(eager)
+    rows = eager.to_list()
+    assert rows[4] is None  # a null labels row
+    explicit = np.zeros(expected.shape, dtype=bool)
+    for i, row in enumerate(rows):
+        if i == 4:
+            continue
+        listed = sorted(set(sparse["classes"][i].to_list()) | set(sparse["labels"][i].to_list()))
+        assert [e["class"] for e in row] == listed  # every listed or labelled class, ascending
+        np.testing.assert_allclose([e["score"] for e in row], expected[i][listed], rtol=0, atol=1e-12)
+        explicit[i, listed] = True
+    explicit[4] = True
+    for c in range(k):  # every other entry of a class scores one constant, whatever the row
+        others = expected[~explicit[:, c], c]
+        assert others.size and np.ptp(others) == 0

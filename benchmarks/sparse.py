@@ -15,7 +15,10 @@ and ``ties`` (``weak`` rounded to 2 decimals). Cases, each the median of ``--rep
 * ``frame``: ``df.mlq.label_quality(pred_probs=, pred_classes=, num_classes=K)`` on a DataFrame of
   List columns (reading them is inside the timed call); ``frame softmin``, ``frame adjusted``
   (``adjust_pred_probs=True``: exact thresholds, then per-class constants);
-* peak extra memory of the ``frame`` call (tracemalloc, which sees NumPy's allocations).
+* peak extra memory of the ``frame`` call (tracemalloc, which sees NumPy's allocations);
+* ``--streaming`` (on by default): ``scan_parquet -> label_quality -> sink_parquet`` over a file of
+  N rows and one of 2N rows (``weak``), each in a fresh process: time and peak RSS, which must not
+  grow with N.
 
 Next to it, at K = 1,000 on the first ``--dense-rows`` rows (1e5 by default: the dense matrix of
 1e6 rows would be 8 GB before cleanlab's own copies), the same rows' listed classes drawn from
@@ -132,6 +135,40 @@ def dense_comparison(kind: str, rows: int, repeat: int) -> dict[str, float]:
     return out
 
 
+def _stream_child(path: str, out: str, k: int) -> None:
+    """In a fresh process: scan -> sparse label_quality -> sink; print the peak RSS (KiB) and the time."""
+    import resource
+
+    import polars_mlq  # noqa: F401
+
+    start = time.perf_counter()
+    pl.scan_parquet(path).mlq.label_quality(pred_probs="probs", pred_classes="classes", num_classes=k).sink_parquet(out)
+    print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def streaming(rows: int, k: int) -> list[dict[str, Any]]:
+    """Peak RSS of a streamed scan -> label_quality -> sink over Parquet files of N and 2N rows."""
+    import subprocess
+    import tempfile
+
+    found = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (rows, 2 * rows):
+            _, _, frame = make(n, k, "weak", seed=2)
+            path = str(Path(tmp) / f"top_k_{n}.parquet")
+            frame.write_parquet(path, row_group_size=100_000)
+            del frame
+            gc.collect()
+            code = f"import sys; sys.path.insert(0, {str(HERE)!r}); from sparse import _stream_child; _stream_child({path!r}, {path + '.out'!r}, {k})"
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            cell = json.loads(done.stdout.strip().splitlines()[-1])
+            cell["rows"] = n
+            cell["file_bytes"] = Path(path).stat().st_size
+            found.append(cell)
+            print(f"streaming {n:,} rows: {cell['seconds']:.2f}s, peak RSS {cell['peak_rss_kib'] / 2**10:,.0f} MiB")
+    return found
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import polars_mlq
 
@@ -183,6 +220,15 @@ def render(results: dict[str, Any]) -> list[str]:
             f"{c['frame_s'] / c['floor_s']:.1f}× | {c['frame_softmin_s']:.2f} s | {c['frame_adjusted_s']:.2f} s | "
             f"{c['frame_peak_extra_bytes'] / 2**20:,.0f} MiB |"
         )
+    if results.get("streaming"):
+        a, b = results["streaming"]
+        lines += [
+            "",
+            f"Streaming `pl.scan_parquet(...).mlq.label_quality(pred_probs=, pred_classes=, num_classes=K).sink_parquet(...)` "
+            f"(a fresh process each): {a['rows']:,} rows in {a['seconds']:.1f} s, peak RSS {a['peak_rss_kib'] / 2**10:,.0f} MiB; "
+            f"{b['rows']:,} rows in {b['seconds']:.1f} s, peak RSS {b['peak_rss_kib'] / 2**10:,.0f} MiB "
+            f"({(b['peak_rss_kib'] / a['peak_rss_kib'] - 1) * 100:+.0f}% for twice the rows).",
+        ]
     lines += ["", "| distribution, K = 1,000 | rows | sparse path | dense path | cleanlab | cleanlab ÷ sparse |", "|---|---:|---:|---:|---:|---:|"]
     for kind, c in results["kinds"].items():
         d = c["dense_k1000"]
@@ -201,10 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--kinds", nargs="*", default=["confident", "weak", "ties"], choices=["confident", "weak", "ties"])
     p.add_argument("--json", type=Path, default=HERE / "results" / "sparse.json")
+    p.add_argument("--streaming", action=argparse.BooleanOptionalAction, default=True,
+                   help="also measure a streamed scan -> score -> sink at N and 2N rows (peak RSS)")
     args = p.parse_args(argv)
     import subprocess
 
     results = run(args)
+    if args.streaming:
+        results["streaming"] = streaming(int(args.rows), int(args.k))
     results["dense_rows"] = min(args.dense_rows, int(args.rows))
     results["command"] = " ".join(["python benchmarks/sparse.py", *(argv if argv is not None else sys.argv[1:])])
     results["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

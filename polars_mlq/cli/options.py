@@ -27,6 +27,14 @@ class SoftminKwargs(TypedDict):
     temperature: float
 
 
+class SparseKwargs(TypedDict, total=False):
+    """Sparse predictions as keyword arguments of ``label_quality`` (empty for dense ones)."""
+
+    pred_classes: str
+    num_classes: int | None
+    fill_value: float
+
+
 class ScoringKwargs(TypedDict):
     """The scoring options as keyword arguments of ``label_quality``."""
 
@@ -187,6 +195,42 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     names = group.add_mutually_exclusive_group()
     names.add_argument("--class-names", metavar="FILE", help="class names in pred_probs order, one a line")
     names.add_argument("--classes", metavar="A,B,C", help="or: class names in pred_probs order, comma-separated")
+
+
+def add_sparse_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of sparse (top-k) predictions (read by ``sparse_kwargs``).
+
+    Parameters
+    ----------
+    parser
+        The subcommand's parser.
+    """
+    group = parser.add_argument_group("sparse (top-k) predictions")
+    group.add_argument(
+        "--pred-classes",
+        metavar="COL",
+        help="column of the classes each row lists (a List of class indices, the lengths of --pred-probs' lists)",
+    )
+    group.add_argument(
+        "--num-classes", type=int, metavar="K", help="K, the number of classes (needed with --pred-classes)"
+    )
+    group.add_argument(
+        "--fill-value",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="the probability of every class a row does not list (default: 0.0)",
+    )
+
+
+def sparse_kwargs(args: argparse.Namespace) -> SparseKwargs:
+    """Return the sparse keywords of ``label_quality`` (none without --pred-classes)."""
+    if args.pred_classes is None:
+        return SparseKwargs()
+    if args.pred_probs_prefix is not None:
+        msg = "--pred-classes needs --pred-probs (one List column), not --pred-probs-prefix"
+        raise CliError(msg)
+    return SparseKwargs(pred_classes=args.pred_classes, num_classes=args.num_classes, fill_value=args.fill_value)
 
 
 def add_output_argument(parser: argparse.ArgumentParser) -> None:

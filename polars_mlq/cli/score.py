@@ -7,7 +7,7 @@ import argparse
 from polars_mlq import (
     cli,  # the package: its ``sink`` is looked up when a command writes
 )
-from polars_mlq.cli.common import PROG
+from polars_mlq.cli.common import PROG, CliError
 from polars_mlq.cli.files import atomic_output
 from polars_mlq.cli.inputs import check_new_column, output_path, read_input
 from polars_mlq.cli.options import (
@@ -16,8 +16,10 @@ from polars_mlq.cli.options import (
     add_input_arguments,
     add_output_argument,
     add_scoring_arguments,
+    add_sparse_arguments,
     add_terminal_arguments,
     scoring_kwargs,
+    sparse_kwargs,
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
 from polars_mlq.namespace import MlqLazyFrame
@@ -45,6 +47,7 @@ def add_score(subparsers: Subparsers) -> None:
             f"  {PROG} score predictions.parquet -o scored.parquet\n"
             f"  {PROG} score data.csv -o scored.csv --labels tags --pred-probs-prefix p_\n"
             f"  {PROG} score big.parquet -o scored.parquet --adjust-pred-probs --aggregator softmin\n"
+            f"  {PROG} score top_k.parquet -o scored.parquet --pred-classes classes --num-classes 1000000\n"
             "\n"
             "labels: a List of class indices ([0, 2]), or of names with --class-names; in CSV as\n"
             'JSON text ("[0, 2]"). pred_probs: a List/Array of floats, or one column per class.'
@@ -54,6 +57,7 @@ def add_score(subparsers: Subparsers) -> None:
     add_input_arguments(parser)
     add_output_argument(parser)
     add_scoring_arguments(parser)
+    add_sparse_arguments(parser)
     add_engine_argument(parser)
     add_terminal_arguments(parser)
     parser.set_defaults(handler=run_score)
@@ -72,19 +76,26 @@ def run_score(args: argparse.Namespace) -> int:
     int
         The exit code, 0 (errors are raised).
     """
+    sparse = sparse_kwargs(args)
     if args.ray is not None:  # the same job on Ray (Ray itself is imported only then)
+        if sparse:
+            msg = "--pred-classes (sparse predictions) does not run with --ray yet; run it without --ray"
+            raise CliError(msg)
         from polars_mlq.cli import ray_jobs
 
         return ray_jobs.run_score(args)
     inp = read_input(args)
     out, out_format = output_path(args, inp)
     check_new_column(inp, args.name, "--name")
+    if sparse and args.pred_classes not in inp.columns:
+        msg = f"IN {inp.path} has no column {args.pred_classes!r} (--pred-classes); its columns are {list(inp.columns)}"
+        raise CliError(msg)
     kwargs = scoring_kwargs(args)
     with Progress("score", enabled=progress_enabled(args)) as progress:
         if args.adjust_pred_probs:
             progress.phase("pass 1 of 2, confident thresholds")
         frame = MlqLazyFrame(inp.frame).label_quality(
-            inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **kwargs
+            inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **kwargs, **sparse
         )
         total = inp.row_count() if progress.enabled else None
         progress.phase("pass 2 of 2, scoring" if args.adjust_pred_probs else "scoring", counting=True, total=total)

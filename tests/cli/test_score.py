@@ -304,3 +304,32 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     assert result.returncode == 0
     assert "example" in result.stdout
     assert f"polars-mlq {command}" in result.stdout
+
+
+def test_score_takes_sparse_predictions(tmp_path: Path) -> None:
+    """--pred-classes/--num-classes/--fill-value: the namespace's sparse scores, streamed into OUT."""
+    rng = np.random.default_rng(0)
+    n, k, listed = 500, 5000, 6
+    classes = np.sort(rng.integers(0, k - listed + 1, (n, listed)), axis=1) + np.arange(listed)
+    frame = pl.DataFrame(
+        {
+            "id": np.arange(n),
+            "tags": [sorted({int(c) for c in rng.choice(row, 2)}) for row in classes],
+            "probs": rng.beta(0.5, 3.0, (n, listed)).tolist(),
+            "classes": classes.tolist(),
+        }
+    )
+    frame.write_parquet(tmp_path / "top_k.parquet", row_group_size=100)
+    out = tmp_path / "scored.parquet"
+    args = ["--labels", "tags", "--pred-probs", "probs", "--pred-classes", "classes", "-q"]
+    result = run("score", tmp_path / "top_k.parquet", "-o", out, *args, "--num-classes", k, "--fill-value", 0.01)
+    assert result.returncode == 0, result.stderr
+    expected = frame.mlq.label_quality(
+        labels="tags", pred_probs="probs", pred_classes="classes", num_classes=k, fill_value=0.01
+    )
+    assert pl.read_parquet(out).equals(expected)
+    missing = run("score", tmp_path / "top_k.parquet", "-o", tmp_path / "x.parquet", *args)
+    assert_one_line_error(missing, "need num_classes=K")
+    absent = run("score", tmp_path / "top_k.parquet", "-o", tmp_path / "x.parquet", *args[:5], "nope", "--num-classes", k)
+    assert_one_line_error(absent, "no column 'nope' (--pred-classes)")
+    assert leftovers(tmp_path) == []

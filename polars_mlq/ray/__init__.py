@@ -14,6 +14,7 @@ transforms do.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,10 +24,11 @@ import ray.data
 from polars_mlq.core import IssueOptions, IssueRule, engine, parse_issue_options
 from polars_mlq.expressions import label_spec
 from polars_mlq.input import IntoExpr, IntoProbs, LabelsFormat, Method, parse_options
+from polars_mlq.input.sparse_columns import check_num_classes
 from polars_mlq.issues import frames as _issue_frames
 from polars_mlq.issues.frames import IssueCounts
 from polars_mlq.ray._driver import BlockSource, num_classes_of, original_error, own_context, thresholds_pass
-from polars_mlq.ray._tasks import Columns, FlagBlocks, ScoreBlocks, class_names_tuple
+from polars_mlq.ray._tasks import Columns, FlagBlocks, ScoreBlocks, Sparse, class_names_tuple
 from polars_mlq.scoring import Thresholds
 from polars_mlq.scoring.thresholds import as_thresholds
 from polars_mlq.typing import FilterBy, HealthSummary, ThresholdsLike
@@ -47,10 +49,26 @@ __all__ = [
 
 
 def _columns(
-    labels: IntoExpr, pred_probs: IntoProbs, class_names: Sequence[str] | None, labels_format: LabelsFormat
+    labels: IntoExpr,
+    pred_probs: IntoProbs,
+    class_names: Sequence[str] | None,
+    labels_format: LabelsFormat,
+    sparse: SparseArgs | None = None,
 ) -> Columns:
     label_spec(class_names, labels_format)  # checks them here, on the caller
-    return Columns(labels, pred_probs, class_names_tuple(class_names), labels_format)
+    given = None
+    if sparse is not None and sparse.pred_classes is not None:
+        given = Sparse(sparse.pred_classes, check_num_classes(sparse.num_classes), sparse.fill_value)
+    return Columns(labels, pred_probs, class_names_tuple(class_names), labels_format, given)
+
+
+@dataclass(frozen=True)
+class SparseArgs:
+    """The sparse keywords of a call (``pred_classes=None``: dense predictions)."""
+
+    pred_classes: IntoExpr | None
+    num_classes: int | None
+    fill_value: float
 
 
 def _thresholds(ds: ray.data.Dataset, columns: Columns) -> Thresholds | None:
@@ -65,14 +83,18 @@ def confident_thresholds(
     *,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
+    pred_classes: IntoExpr | None = None,
+    num_classes: int | None = None,
+    fill_value: float = 0.0,
 ) -> pl.DataFrame:
     """Per-class confident thresholds of the whole Dataset, as :func:`polars_mlq.confident_thresholds` gives them.
 
     One Ray task per block sums its rows' probabilities exactly; the sums merge on the caller, so
     the thresholds are bit for bit those of the same rows read by Polars, however the Dataset is
-    split into blocks.
+    split into blocks. Sparse predictions: ``pred_classes=``, ``num_classes=``, ``fill_value=``.
     """
-    found = _thresholds(ds, _columns(labels, pred_probs, class_names, labels_format))
+    sparse = SparseArgs(pred_classes, num_classes, fill_value)
+    found = _thresholds(ds, _columns(labels, pred_probs, class_names, labels_format, sparse))
     if found is None:
         return Thresholds(absent=np.empty(0), present=np.empty(0)).to_frame()
     return found.to_frame()
@@ -92,14 +114,18 @@ def _scored(
     per_class: bool,
     name: str,
     ray_remote_args: Mapping[str, Any] | None,
+    sparse: SparseArgs,
 ) -> ray.data.Dataset:
     options = parse_options(method, adjust_pred_probs, aggregator_kwargs, per_class=per_class)  # fails here
-    columns = _columns(labels, pred_probs, class_names, labels_format)
+    columns = _columns(labels, pred_probs, class_names, labels_format, sparse)
     given = None
     if adjust_pred_probs:
         given = _thresholds(ds, columns) if thresholds is None else as_thresholds(thresholds)
     # K for every block alike (a row of another width raises); 1 when no row has pred_probs
-    num_classes = given.num_classes if given is not None else (num_classes_of(ds, columns) or 1)
+    if columns.sparse is not None:
+        num_classes = columns.sparse.num_classes
+    else:
+        num_classes = given.num_classes if given is not None else (num_classes_of(ds, columns) or 1)
     step = ScoreBlocks(columns, options, given, num_classes, name)
     own = own_context(ds)  # the namespace's exception class, not Ray's wrapper
     return own.map_batches(step, batch_format="pyarrow", zero_copy_batch=True, **dict(ray_remote_args or {}))
@@ -118,10 +144,14 @@ def label_quality(
     labels_format: LabelsFormat = "indices",
     name: str = "label_quality",
     ray_remote_args: Mapping[str, Any] | None = None,
+    pred_classes: IntoExpr | None = None,
+    num_classes: int | None = None,
+    fill_value: float = 0.0,
 ) -> ray.data.Dataset:
     """Append a Float64 label-quality column to every row of the Dataset (low: labels likely wrong).
 
-    Arguments as ``df.mlq.label_quality``; ``ray_remote_args`` go to ``map_batches`` (for example
+    Arguments as ``df.mlq.label_quality`` (sparse predictions too: ``pred_classes=``,
+    ``num_classes=``, ``fill_value=``); ``ray_remote_args`` go to ``map_batches`` (for example
     ``num_cpus``). With ``adjust_pred_probs=True`` and no ``thresholds=``, this call runs one
     pass over the Dataset for the thresholds; the scoring itself is a lazy ``map_batches``.
     """
@@ -138,6 +168,7 @@ def label_quality(
         per_class=False,
         name=name,
         ray_remote_args=ray_remote_args,
+        sparse=SparseArgs(pred_classes, num_classes, fill_value),
     )
 
 
@@ -153,6 +184,9 @@ def label_quality_per_class(
     labels_format: LabelsFormat = "indices",
     name: str = "label_quality_per_class",
     ray_remote_args: Mapping[str, Any] | None = None,
+    pred_classes: IntoExpr | None = None,
+    num_classes: int | None = None,
+    fill_value: float = 0.0,
 ) -> ray.data.Dataset:
     """Append a column of K per-class scores to every row, as ``df.mlq.label_quality_per_class`` does."""
     return _scored(
@@ -168,6 +202,7 @@ def label_quality_per_class(
         per_class=True,
         name=name,
         ray_remote_args=ray_remote_args,
+        sparse=SparseArgs(pred_classes, num_classes, fill_value),
     )
 
 

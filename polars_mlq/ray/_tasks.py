@@ -30,8 +30,11 @@ from polars_mlq.input import (
     to_expr,
     to_probs_expr,
 )
+from polars_mlq.input.sparse import SparseBatch
+from polars_mlq.input.sparse_columns import read_sparse_columns
 from polars_mlq.ray._origin import block_origin
 from polars_mlq.scoring import Thresholds
+from polars_mlq.sparse_expressions import sparse_scoring_expr
 
 
 def block_frame(table: pa.Table) -> pl.DataFrame:
@@ -47,6 +50,15 @@ def block_where(frame: pl.DataFrame, first_row: int) -> Where:
 
 
 @dataclass(frozen=True)
+class Sparse:
+    """Sparse (top-k) predictions: the column of each row's listed classes, K and the fill value."""
+
+    pred_classes: IntoExpr
+    num_classes: int
+    fill_value: float
+
+
+@dataclass(frozen=True)
 class Columns:
     """How the labels and pred_probs of a block are read, as the ``.mlq`` namespace reads them."""
 
@@ -54,6 +66,27 @@ class Columns:
     pred_probs: IntoProbs
     class_names: tuple[str, ...] | None
     labels_format: LabelsFormat
+    sparse: Sparse | None = None
+
+    def sparse_batch(self, frame: pl.DataFrame, first_row: int) -> SparseBatch:
+        """Return a block's sparse predictions as a batch (rows with a null input left out)."""
+        assert self.sparse is not None
+        sparse = self.sparse
+        data = frame.select(
+            to_expr(self.labels, "labels"),
+            to_expr(self.pred_probs, "pred_probs"),
+            to_expr(sparse.pred_classes, "pred_classes"),
+        )
+        batch, _ = read_sparse_columns(
+            data[:, 0],
+            data[:, 1],
+            data[:, 2],
+            num_classes=sparse.num_classes,
+            fill_value=sparse.fill_value,
+            spec=self.spec,
+            first_row=first_row,
+        )
+        return batch
 
     @property
     def spec(self) -> LabelSpec:
@@ -91,6 +124,9 @@ def block_thresholds(
     K is the block's own (the width of its first pred_probs) unless ``num_classes`` is given.
     """
     frame = block_frame(table)
+    if columns.sparse is not None:
+        partial = ThresholdPartial.of_sparse(columns.sparse_batch(frame, first_row))
+        return BlockThresholds(frame.height, columns.sparse.num_classes, partial)
     labels, probs = columns.series(frame)
     k = checked_series_num_classes(labels, probs, columns.spec) if num_classes is None else num_classes
     if k is None:
@@ -123,6 +159,20 @@ class ScoreBlocks:
     def __call__(self, table: pa.Table) -> pa.Table:
         """Score one block."""
         columns = self.columns
+        if columns.sparse is not None:
+            sparse = columns.sparse
+            expr = sparse_scoring_expr(
+                to_expr(columns.labels, "labels"),
+                to_expr(columns.pred_probs, "pred_probs"),
+                to_expr(sparse.pred_classes, "pred_classes"),
+                self.options,
+                num_classes=sparse.num_classes,
+                fill_value=sparse.fill_value,
+                spec=columns.spec,
+                thresholds=self.thresholds,
+                name=self.name,
+            )
+            return block_frame(table).with_columns(expr).to_arrow()
         expr = scoring_expr(
             columns.labels,
             columns.pred_probs,

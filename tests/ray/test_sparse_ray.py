@@ -1,0 +1,73 @@
+"""polars_mlq.ray on sparse (top-k) predictions: the namespace's sparse answers, block by block."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+import ray.data
+
+import polars_mlq
+import polars_mlq.ray as mlq_ray
+
+pytestmark = pytest.mark.usefixtures("ray_cluster")
+
+K = 300
+SPARSE: dict[str, Any] = {"pred_probs": "probs", "pred_classes": "classes", "num_classes": K, "fill_value": 0.01}
+
+
+@pytest.fixture(scope="module")
+def top_k() -> pl.DataFrame:
+    rng = np.random.default_rng(3)
+    n, listed = 600, 8
+    classes = np.stack([rng.choice(K, listed, replace=False) for _ in range(n)])
+    return pl.DataFrame(
+        {
+            "id": np.arange(n),
+            "labels": [sorted({int(c) for c in rng.choice(row, 2)} | {int(rng.integers(K))}) for row in classes],
+            "probs": rng.beta(0.5, 2.0, (n, listed)).tolist(),
+            "classes": classes.tolist(),
+        },
+        schema_overrides={"labels": pl.List(pl.Int64)},
+    )
+
+
+def _blocks(frame: pl.DataFrame, blocks: int = 4) -> ray.data.Dataset:
+    table = frame.to_arrow()
+    step = -(-table.num_rows // blocks)
+    return ray.data.from_arrow([table.slice(start, step) for start in range(0, table.num_rows, step)])
+
+
+def _by_id(ds: ray.data.Dataset) -> pl.DataFrame:
+    frame = pl.from_arrow(pa.concat_tables(ray.get(ds.to_arrow_refs())))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.sort("id")
+
+
+@pytest.mark.parametrize(
+    "config", [{}, {"aggregator_kwargs": {"method": "softmin"}}, {"adjust_pred_probs": True, "method": "normalized_margin"}]
+)
+def test_sparse_label_quality_equals_the_namespace(top_k: pl.DataFrame, config: dict[str, Any]) -> None:
+    expected = top_k.mlq.label_quality(**SPARSE, **config)["label_quality"]
+    got = _by_id(mlq_ray.label_quality(_blocks(top_k), **SPARSE, **config))
+    np.testing.assert_array_equal(got["label_quality"].to_numpy(), expected.to_numpy())  # whole-Dataset thresholds
+
+
+def test_sparse_per_class_and_thresholds_equal_the_namespace(top_k: pl.DataFrame) -> None:
+    expected = top_k.mlq.label_quality_per_class(**SPARSE)["label_quality_per_class"]
+    got = _by_id(mlq_ray.label_quality_per_class(_blocks(top_k), **SPARSE))
+    assert got["label_quality_per_class"].equals(expected)
+    assert mlq_ray.confident_thresholds(_blocks(top_k, 5), **SPARSE).equals(polars_mlq.confident_thresholds(top_k, **SPARSE))
+
+
+def test_a_bad_sparse_row_raises_the_namespaces_error(top_k: pl.DataFrame) -> None:
+    broken = top_k.with_columns(
+        pl.when(pl.col("id") == 400).then(pl.lit([5, 5, 1, 2, 3, 4, 6, 7])).otherwise(pl.col("classes")).alias("classes")
+    )
+    with pytest.raises(ValueError, match="column 'classes', row 400: class 5 is listed twice"):
+        mlq_ray.confident_thresholds(_blocks(broken), **SPARSE)
+    with pytest.raises(ValueError, match="class 5 is listed twice"):
+        mlq_ray.label_quality(_blocks(broken), **SPARSE).take_all()

@@ -39,13 +39,14 @@ import time
 import tracemalloc
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+
+from polars_mlq.input.sparse import CsrArrays
 
 HERE = Path(__file__).resolve().parent
 LISTED = 20
@@ -54,12 +55,7 @@ GOAL_FLOOR_RATIO = 10.0
 GOAL_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class Csr:
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
-    shape: tuple[int, int]
+Csr = CsrArrays  # the least a sparse matrix needs to be (no SciPy)
 
 
 def make(n: int, k: int, kind: str, seed: int = 0) -> tuple[pl.Series, Csr, pl.DataFrame]:

@@ -27,7 +27,7 @@ from polars_mlq.input import (
 )
 from polars_mlq.input.sparse_columns import check_num_classes as check_sparse_num_classes
 from polars_mlq.scoring import Thresholds, as_thresholds, per_class_matrix, row_scores, to_series
-from polars_mlq.sparse_expressions import sparse_scoring_expr, sparse_thresholds
+from polars_mlq.sparse_expressions import SparseScoring, sparse_scoring_expr, sparse_thresholds
 from polars_mlq.typing import ThresholdsLike
 
 #: Returns the error of the first bad row before a row number, or None (see ``scoring_expr``).
@@ -262,17 +262,9 @@ def label_quality(
         if fitted is not None and fitted.num_classes != k:
             msg = f"thresholds have {fitted.num_classes} classes but num_classes is {k}"
             raise ValueError(msg)
-        return sparse_scoring_expr(
-            to_expr(labels, "labels"),
-            to_expr(pred_probs, "pred_probs"),
-            to_expr(pred_classes, "pred_classes"),
-            options,
-            num_classes=k,
-            fill_value=fill_value,
-            spec=label_spec(class_names, labels_format),
-            thresholds=fitted,
-            name="label_quality",
-        )
+        scoring = SparseScoring(options, k, fill_value, label_spec(class_names, labels_format), fitted, "label_quality")
+        exprs = (to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs"), to_expr(pred_classes, "pred_classes"))
+        return sparse_scoring_expr(*exprs, scoring)
     return scoring_expr(
         labels,
         pred_probs,
@@ -369,7 +361,9 @@ def confident_thresholds(
     if pred_classes is not None:
         exprs = (to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs"), to_expr(pred_classes, "pred_classes"))
         k = check_sparse_num_classes(num_classes)
-        return sparse_thresholds(frame, *exprs, num_classes=k, fill_value=fill_value, spec=spec).to_frame()
+        options = parse_options("self_confidence", True, None)
+        scoring = SparseScoring(options, k, fill_value, spec, None, "label_quality")
+        return sparse_thresholds(frame, *exprs, scoring).to_frame()
     labels_expr, probs_expr = to_expr(labels, "labels"), to_probs_expr(pred_probs)
     num_classes = checked_num_classes(frame, labels_expr, probs_expr, spec)
     return frame_thresholds(frame, labels_expr, probs_expr, num_classes, spec).to_frame()

@@ -1,16 +1,17 @@
 """Label quality of sparse predictions in a frame: ``pred_probs`` and ``pred_classes`` list columns.
 
-Row scores are Float64; per-class scores (options without an aggregator) a list of (class, score)
-for the classes a row lists or is labelled with (``PER_CLASS_DTYPE``).
-
 ``sparse_scoring_expr`` scores batch by batch (elementwise, so a LazyFrame streams); with
 ``adjust_pred_probs`` and no ``thresholds=``, ``sparse_thresholds`` first reads the frame once
 (streamed for a LazyFrame) for the confident thresholds: partial sums per batch, merged.
+
+Row scores are Float64; per-class scores (options without an aggregator) a list of (class, score)
+for the classes a row lists or is labelled with (``PER_CLASS_DTYPE``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
@@ -28,29 +29,49 @@ from polars_mlq.typing import ThresholdsLike
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
+#: The per-class scores of sparse predictions: a list of (class, score) a row, for the classes it
+#: lists or is labelled with (ascending); every other class c scores the constant of an
+#: unlabelled entry at fill_value (``ExplicitRows.constants``).
+PER_CLASS_DTYPE = pl.List(pl.Struct({"class": pl.Int64, "score": pl.Float64}))
 
-def _scores_udf(
-    series: Sequence[pl.Series],
-    *,
-    options: ScoringOptions,
-    thresholds: Thresholds | None,
-    num_classes: int,
-    fill_value: float,
-    spec: LabelSpec,
-    name: str,
-) -> pl.Series:
+
+@dataclass(frozen=True)
+class SparseScoring:
+    """How sparse predictions are read and scored: the options, K, the fill value, labels, thresholds."""
+
+    options: ScoringOptions
+    num_classes: int
+    fill_value: float
+    spec: LabelSpec
+    thresholds: Thresholds | None
+    name: str
+
+    @property
+    def dtype(self) -> pl.DataType:
+        """The output's dtype: Float64, or the per-class list."""
+        return PER_CLASS_DTYPE if self.options.aggregator is None else pl.Float64()
+
+
+def _scores_udf(series: Sequence[pl.Series], *, scoring: SparseScoring) -> pl.Series:
     # a fourth input, when given, holds each row's number in the user's frame (errors name it)
     first = int(series[3][0]) if len(series) > 3 and len(series[3]) else 0
     batch, kept = read_sparse_columns(
-        series[0], series[1], series[2], num_classes=num_classes, fill_value=fill_value, spec=spec, first_row=first
+        series[0],
+        series[1],
+        series[2],
+        num_classes=scoring.num_classes,
+        fill_value=scoring.fill_value,
+        spec=scoring.spec,
+        first_row=first,
     )
-    if options.adjust_pred_probs and thresholds is None:  # from the column itself (seen whole)
+    thresholds = scoring.thresholds
+    if scoring.options.adjust_pred_probs and thresholds is None:  # from the column itself (seen whole)
         thresholds = ThresholdPartial.of_sparse(batch).finalize().for_scoring()
-    if options.aggregator is None:
-        return _per_class(batch, kept, len(series[0]), options, thresholds, name)
+    if scoring.options.aggregator is None:
+        return _per_class(batch, kept, len(series[0]), replace(scoring, thresholds=thresholds))
     values = np.full(len(series[0]), np.nan)
-    values[kept] = sparse_row_scores(batch, options, thresholds)
-    result = pl.Series(name, values)
+    values[kept] = sparse_row_scores(batch, scoring.options, thresholds)
+    result = pl.Series(scoring.name, values)
     if kept.size < values.size:  # rows with a null input score null
         missing = np.ones(values.size, dtype=bool)
         missing[kept] = False
@@ -58,15 +79,8 @@ def _scores_udf(
     return result
 
 
-#: The per-class scores of sparse predictions: a list of (class, score) a row, for the classes it
-#: lists or is labelled with (ascending); every other class c scores the constant of an
-#: unlabelled entry at fill_value (``ExplicitRows.constants``).
-PER_CLASS_DTYPE = pl.List(pl.Struct({"class": pl.Int64, "score": pl.Float64}))
-
-
-def _per_class(
-    batch: SparseBatch, kept: np.ndarray, n: int, options: ScoringOptions, thresholds: Thresholds | None, name: str
-) -> pl.Series:
+def _per_class(batch: SparseBatch, kept: np.ndarray, n: int, scoring: SparseScoring) -> pl.Series:
+    options, thresholds, name = scoring.options, scoring.thresholds, scoring.name
     adjustment = Adjustment.of(thresholds, 1) if options.adjust_pred_probs and thresholds is not None else None
     explicit = explicit_rows(batch, options.method, adjustment)
     rows = kept[np.repeat(np.arange(kept.size), np.diff(explicit.indptr))]
@@ -84,87 +98,37 @@ def _per_class(
 
 
 def sparse_scoring_expr(
-    labels: pl.Expr,
-    pred_probs: pl.Expr,
-    pred_classes: pl.Expr,
-    options: ScoringOptions,
-    *,
-    num_classes: int,
-    fill_value: float,
-    spec: LabelSpec,
-    thresholds: Thresholds | None,
-    name: str,
-    row_numbers: str | None = None,
+    labels: pl.Expr, pred_probs: pl.Expr, pred_classes: pl.Expr, scoring: SparseScoring, row_numbers: str | None = None
 ) -> pl.Expr:
-    """Return the Float64 label-quality expression of sparse predictions (null where an input is null).
+    """Return the label-quality expression of sparse predictions (null where an input is null).
 
     ``row_numbers``: a column of each row's number in the user's frame, for error messages. With
-    ``adjust_pred_probs`` and no ``thresholds`` the expression sees the whole column at once and
+    ``adjust_pred_probs`` and no thresholds the expression sees the whole column at once and
     takes the thresholds of its rows (it does not stream).
     """
-    udf = partial(
-        _scores_udf,
-        options=options,
-        thresholds=thresholds,
-        num_classes=num_classes,
-        fill_value=fill_value,
-        spec=spec,
-        name=name,
-    )
     inputs = [labels, pred_probs, pred_classes] + ([pl.col(row_numbers)] if row_numbers else [])
-    elementwise = not (options.adjust_pred_probs and thresholds is None)  # else: thresholds of the whole column
-    dtype = PER_CLASS_DTYPE if options.aggregator is None else pl.Float64()
-    return pl.map_batches(inputs, udf, return_dtype=dtype, is_elementwise=elementwise).alias(name)
+    elementwise = not (scoring.options.adjust_pred_probs and scoring.thresholds is None)
+    udf = partial(_scores_udf, scoring=scoring)
+    return pl.map_batches(inputs, udf, return_dtype=scoring.dtype, is_elementwise=elementwise).alias(scoring.name)
 
 
 def with_sparse_scores(
-    frame: FrameT,
-    labels: pl.Expr,
-    pred_probs: pl.Expr,
-    pred_classes: pl.Expr,
-    options: ScoringOptions,
-    *,
-    num_classes: int,
-    fill_value: float,
-    spec: LabelSpec,
-    thresholds: Thresholds | None,
-    name: str,
+    frame: FrameT, labels: pl.Expr, pred_probs: pl.Expr, pred_classes: pl.Expr, scoring: SparseScoring
 ) -> FrameT:
     """Return the frame with its sparse label-quality column; a LazyFrame stays lazy (and streams).
 
-    With ``adjust_pred_probs`` and no ``thresholds``, the frame is read once first for them.
+    With ``adjust_pred_probs`` and no thresholds, the frame is read once first for them.
     """
-    if thresholds is not None and thresholds.num_classes != num_classes:
-        msg = f"thresholds have {thresholds.num_classes} classes but num_classes is {num_classes}"
+    if scoring.thresholds is not None and scoring.thresholds.num_classes != scoring.num_classes:
+        msg = f"thresholds have {scoring.thresholds.num_classes} classes but num_classes is {scoring.num_classes}"
         raise ValueError(msg)
-    if options.adjust_pred_probs and thresholds is None:
-        thresholds = sparse_thresholds(
-            frame, labels, pred_probs, pred_classes, num_classes=num_classes, fill_value=fill_value, spec=spec
-        )
+    if scoring.options.adjust_pred_probs and scoring.thresholds is None:
+        fitted = sparse_thresholds(frame, labels, pred_probs, pred_classes, scoring)
+        scoring = replace(scoring, thresholds=fitted)
     if isinstance(frame, pl.DataFrame):  # the columns at hand: score them whole, no query
         data = frame.select(labels, pred_probs, pred_classes)
-        scores = _scores_udf(
-            data.get_columns(),
-            options=options,
-            thresholds=thresholds,
-            num_classes=num_classes,
-            fill_value=fill_value,
-            spec=spec,
-            name=name,
-        )
-        return frame.with_columns(scores)
-    expr = sparse_scoring_expr(
-        labels,
-        pred_probs,
-        pred_classes,
-        options,
-        num_classes=num_classes,
-        fill_value=fill_value,
-        spec=spec,
-        thresholds=thresholds,
-        name=name,
-        row_numbers=_ROW_NUMBER,
-    )
+        return frame.with_columns(_scores_udf(data.get_columns(), scoring=scoring))
+    expr = sparse_scoring_expr(labels, pred_probs, pred_classes, scoring, row_numbers=_ROW_NUMBER)
     return frame.with_row_index(_ROW_NUMBER).with_columns(expr).drop(_ROW_NUMBER)
 
 
@@ -173,27 +137,20 @@ _ROW_NUMBER = "__polars_mlq_sparse_row__"
 
 
 def sparse_thresholds(
-    frame: Frame,
-    labels: pl.Expr,
-    pred_probs: pl.Expr,
-    pred_classes: pl.Expr,
-    *,
-    num_classes: int,
-    fill_value: float,
-    spec: LabelSpec,
+    frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, pred_classes: pl.Expr, scoring: SparseScoring
 ) -> Thresholds:
     """Return the confident thresholds of every row of the frame (a LazyFrame is streamed, batch by batch)."""
     query = frame.lazy().select(labels, pred_probs, pred_classes)
-    merged = ThresholdPartial.empty(num_classes)
+    merged = ThresholdPartial.empty(scoring.num_classes)
     first = 0
     for data in query.collect_batches(maintain_order=True):
         batch, _ = read_sparse_columns(
             data[:, 0],
             data[:, 1],
             data[:, 2],
-            num_classes=num_classes,
-            fill_value=fill_value,
-            spec=spec,
+            num_classes=scoring.num_classes,
+            fill_value=scoring.fill_value,
+            spec=scoring.spec,
             first_row=first,
         )
         merged = merged + ThresholdPartial.of_sparse(batch)
@@ -215,15 +172,7 @@ def sparse_frame_scores(
     name: str,
 ) -> FrameT:
     """Run the ``.mlq`` methods' sparse path: check the arguments, then ``with_sparse_scores``."""
-    return with_sparse_scores(
-        frame,
-        to_expr(labels, "labels"),
-        to_expr(pred_probs, "pred_probs"),
-        to_expr(pred_classes, "pred_classes"),
-        options,
-        num_classes=check_num_classes(num_classes),
-        fill_value=fill_value,
-        spec=spec,
-        thresholds=None if thresholds is None else as_thresholds(thresholds),
-        name=name,
-    )
+    fitted = None if thresholds is None else as_thresholds(thresholds)
+    scoring = SparseScoring(options, check_num_classes(num_classes), fill_value, spec, fitted, name)
+    exprs = (to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs"), to_expr(pred_classes, "pred_classes"))
+    return with_sparse_scores(frame, *exprs, scoring)

@@ -40,6 +40,16 @@ class SparseBatch:
 
 
 @dataclass(frozen=True)
+class CsrArrays:
+    """The four parts of a CSR matrix, as ``read_csr`` reads them from any object that has them."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Names:
     """How error messages name sparse input: the probabilities, the classes, and row i."""
 

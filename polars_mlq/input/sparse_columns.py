@@ -8,24 +8,12 @@ the row and the value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import polars as pl
 
 from polars_mlq.input.columns import LabelSpec, Where, check_labels_dtype
 from polars_mlq.input.labels import read_labels
-from polars_mlq.input.sparse import Names, SparseBatch, read_csr
-
-
-@dataclass(frozen=True)
-class _Arrays:
-    """The four parts of a CSR matrix (``read_csr`` reads anything that has them)."""
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
-    shape: tuple[int, int]
+from polars_mlq.input.sparse import CsrArrays, Names, SparseBatch, read_csr
 
 
 def check_num_classes(num_classes: object) -> int:
@@ -94,7 +82,7 @@ def read_sparse_columns(
     np.cumsum(lengths, out=indptr[1:])
     probs = _values(pred_probs, names, "pred_probs")
     classes = _values(pred_classes, names, "pred_classes")
-    arrays = _Arrays(indptr, classes.astype(np.int64, copy=False), probs, (kept.size, num_classes))
+    arrays = CsrArrays(indptr, classes.astype(np.int64, copy=False), probs, (kept.size, num_classes))
     indptr, classes, probs, fill, k = read_csr(arrays, fill_value, kept.size, names)
     offsets, values = read_labels(labels, k, Where(first_row=first_row), kept, n, spec)
     return SparseBatch(indptr, classes, probs, fill, k, offsets.astype(np.int64), values), kept

@@ -34,7 +34,7 @@ from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.input.sparse_columns import read_sparse_columns
 from polars_mlq.ray._origin import block_origin
 from polars_mlq.scoring import Thresholds
-from polars_mlq.sparse_expressions import sparse_scoring_expr
+from polars_mlq.sparse_expressions import SparseScoring, sparse_scoring_expr
 
 
 def block_frame(table: pa.Table) -> pl.DataFrame:
@@ -161,17 +161,11 @@ class ScoreBlocks:
         columns = self.columns
         if columns.sparse is not None:
             sparse = columns.sparse
-            expr = sparse_scoring_expr(
-                to_expr(columns.labels, "labels"),
-                to_expr(columns.pred_probs, "pred_probs"),
-                to_expr(sparse.pred_classes, "pred_classes"),
-                self.options,
-                num_classes=sparse.num_classes,
-                fill_value=sparse.fill_value,
-                spec=columns.spec,
-                thresholds=self.thresholds,
-                name=self.name,
+            scoring = SparseScoring(
+                self.options, sparse.num_classes, sparse.fill_value, columns.spec, self.thresholds, self.name
             )
+            inputs = (to_expr(columns.labels, "labels"), to_expr(columns.pred_probs, "pred_probs"))
+            expr = sparse_scoring_expr(*inputs, to_expr(sparse.pred_classes, "pred_classes"), scoring)
             return block_frame(table).with_columns(expr).to_arrow()
         expr = scoring_expr(
             columns.labels,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,16 +10,10 @@ import pytest
 from cleanlab.multilabel_classification.rank import get_label_quality_scores as cleanlab_scores
 
 import polars_mlq as mlq
+from polars_mlq.input.sparse import CsrArrays
 
 
-@dataclass(frozen=True)
-class Csr:
-    """The least a sparse matrix needs to be (no SciPy)."""
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
-    shape: tuple[int, int]
+Csr = CsrArrays  # the least a sparse matrix needs to be (no SciPy)
 
 
 def top_k(seed: int, n: int, k: int, listed: int, *, fill: float, dtype: type = np.float64) -> tuple[list[list[int]], Csr, np.ndarray]:

@@ -90,16 +90,24 @@ def _row_groups(counts: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
             yield width, rows[start : start + step]
 
 
+def _padded(
+    explicit: ExplicitRows, counts: np.ndarray, width: int, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (valid, entry index, scores) of ``rows`` padded to ``width`` (scores +inf where not valid)."""
+    steps = np.arange(width)
+    valid = steps[None, :] < counts[rows, None]
+    at = np.where(valid, explicit.indptr[rows, None] + steps[None, :], 0)
+    scores = np.where(valid, explicit.scores[at] if explicit.scores.size else 0.0, np.inf)
+    return valid, at, scores
+
+
 def buckets(explicit: ExplicitRows) -> Iterator[Bucket]:
     """Yield the rows in buckets by their number of explicit entries (widths 1, 2, 4, ...)."""
     counts = np.diff(explicit.indptr)
     if counts.size == 0:
         return
     for width, rows in _row_groups(counts):
-        steps = np.arange(width)
-        valid = steps[None, :] < counts[rows, None]
-        at = np.where(valid, explicit.indptr[rows, None] + steps[None, :], 0)
-        scores = np.where(valid, explicit.scores[at] if explicit.scores.size else 0.0, np.inf)
+        valid, at, scores = _padded(explicit, counts, width, rows)
         classes = np.where(valid, explicit.classes[at] if explicit.classes.size else 0, -1).astype(np.int64)
         order = np.argsort(scores, axis=1, kind="stable")
         yield Bucket(
@@ -119,10 +127,7 @@ def sorted_scores(explicit: ExplicitRows) -> Iterator[tuple[np.ndarray, np.ndarr
     if counts.size == 0:
         return
     for width, rows in _row_groups(counts):
-        steps = np.arange(width)
-        valid = steps[None, :] < counts[rows, None]
-        at = np.where(valid, explicit.indptr[rows, None] + steps[None, :], 0)
-        scores = np.where(valid, explicit.scores[at] if explicit.scores.size else 0.0, np.inf)
+        _, _, scores = _padded(explicit, counts, width, rows)
         scores.sort(axis=1)
         yield rows, scores, counts[rows]
 

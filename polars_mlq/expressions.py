@@ -257,7 +257,7 @@ def label_quality(
     """
     options = parse_options(method, adjust_pred_probs, aggregator_kwargs)
     if pred_classes is not None:
-        k = check_sparse_num_classes(num_classes)
+        k = check_sparse_num_classes(num_classes, class_names)
         fitted = None if thresholds is None else as_thresholds(thresholds)
         if fitted is not None and fitted.num_classes != k:
             msg = f"thresholds have {fitted.num_classes} classes but num_classes is {k}"
@@ -360,7 +360,7 @@ def confident_thresholds(
     spec = label_spec(class_names, labels_format)
     if pred_classes is not None:
         exprs = (to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs"), to_expr(pred_classes, "pred_classes"))
-        k = check_sparse_num_classes(num_classes)
+        k = check_sparse_num_classes(num_classes, spec.class_names)
         options = parse_options("self_confidence", True, None)
         scoring = SparseScoring(options, k, fill_value, spec, None, "label_quality")
         return sparse_thresholds(frame, *exprs, scoring).to_frame()

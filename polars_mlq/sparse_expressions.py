@@ -173,6 +173,7 @@ def sparse_frame_scores(
 ) -> FrameT:
     """Run the ``.mlq`` methods' sparse path: check the arguments, then ``with_sparse_scores``."""
     fitted = None if thresholds is None else as_thresholds(thresholds)
-    scoring = SparseScoring(options, check_num_classes(num_classes), fill_value, spec, fitted, name)
+    k = check_num_classes(num_classes, spec.class_names)
+    scoring = SparseScoring(options, k, fill_value, spec, fitted, name)
     exprs = (to_expr(labels, "labels"), to_expr(pred_probs, "pred_probs"), to_expr(pred_classes, "pred_classes"))
     return with_sparse_scores(frame, *exprs, scoring)

@@ -8,6 +8,8 @@ the row and the value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
@@ -16,13 +18,18 @@ from polars_mlq.input.labels import read_labels
 from polars_mlq.input.sparse import CsrArrays, Names, SparseBatch, read_csr
 
 
-def check_num_classes(num_classes: object) -> int:
-    """Return K for sparse pred_probs: required, a positive integer."""
+def check_num_classes(num_classes: object, class_names: Sequence[str] | None = None) -> int:
+    """Return K for sparse pred_probs: ``num_classes``, a positive integer (or the number of ``class_names``)."""
+    if num_classes is None and class_names is not None:
+        return len(class_names)
     if num_classes is None:
         msg = "sparse pred_probs (pred_classes=) need num_classes=K: the rows list only some of the classes"
         raise ValueError(msg)
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
         msg = f"num_classes must be a positive integer; got {num_classes!r}"
+        raise ValueError(msg)
+    if class_names is not None and len(class_names) != num_classes:
+        msg = f"num_classes is {num_classes} but class_names holds {len(class_names)} names"
         raise ValueError(msg)
     return int(num_classes)
 
@@ -33,11 +40,29 @@ def _list_of(s: pl.Series, kind: str) -> pl.Series:
     if inner == pl.Null:  # every list empty or null
         cast: pl.Series = s.cast(pl.List(pl.Float64 if kind == "float" else pl.Int64))
         return cast
-    if inner is None or not (inner.is_float() if kind == "float" else inner.is_integer()):
+    named = kind == "names" and (inner in (pl.String, pl.Categorical) or isinstance(inner, pl.Enum))
+    if inner is None or not (named or (inner.is_float() if kind == "float" else inner.is_integer())):
         what = "probabilities (floats)" if kind == "float" else "class indices (integers)"
+        what += ", or class names with class_names=" if kind == "names" else ""
         msg = f"column {s.name!r}: sparse pred_probs need a List of {what}; got {s.dtype}"
         raise TypeError(msg)
     return s
+
+
+def _class_indices(s: pl.Series, classes: tuple[str, ...], names: Names) -> np.ndarray:
+    """Return a List of class names' flat values as indices into ``classes``; an unknown name raises."""
+    flat = s.explode(empty_as_null=False, keep_nulls=False).cast(pl.String)
+    indices = flat.cast(pl.Enum(list(classes)), strict=False)
+    unknown = (indices.is_null() & flat.is_not_null()).to_numpy()
+    if unknown.any():
+        at = int(np.argmax(unknown))
+        row = int(np.searchsorted(np.cumsum(s.list.len().to_numpy()), at, side="right"))
+        msg = f"{names.where(s.name, row)}: class {flat[at]!r} is not one of the {len(classes)} class_names"
+        raise ValueError(msg)
+    if flat.null_count():
+        return _values(s, names, "pred_classes")  # names the row of the null element
+    result: np.ndarray = indices.to_physical().to_numpy().astype(np.int64)
+    return result
 
 
 def _values(s: pl.Series, names: Names, what: str) -> np.ndarray:
@@ -61,7 +86,7 @@ def read_sparse_columns(
 ) -> tuple[SparseBatch, np.ndarray]:
     """Return the batch of the rows where no column is null, and those rows' indices."""
     check_labels_dtype(labels.dtype, labels.name, spec)
-    pred_probs, pred_classes = _list_of(pred_probs, "float"), _list_of(pred_classes, "int")
+    pred_probs, pred_classes = _list_of(pred_probs, "float"), _list_of(pred_classes, "names")
     n = len(labels)
     null = (labels.is_null() | pred_probs.is_null() | pred_classes.is_null()).to_numpy()
     kept = np.flatnonzero(~null)
@@ -81,7 +106,17 @@ def read_sparse_columns(
     indptr = np.zeros(kept.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
     probs = _values(pred_probs, names, "pred_probs")
-    classes = _values(pred_classes, names, "pred_classes")
+    inner = pred_classes.dtype.inner if isinstance(pred_classes.dtype, pl.List) else None
+    if inner is not None and not inner.is_integer():  # class names
+        known = spec.class_names
+        if known is None and isinstance(inner, pl.Enum):  # an Enum's categories are the classes
+            known = tuple(inner.categories.to_list())
+        if known is None:
+            msg = f"column {pred_classes.name!r} holds class names: pass class_names= (the K names, in class order)"
+            raise TypeError(msg)
+        classes = _class_indices(pred_classes, known, names)
+    else:
+        classes = _values(pred_classes, names, "pred_classes")
     arrays = CsrArrays(indptr, classes.astype(np.int64, copy=False), probs, (kept.size, num_classes))
     indptr, classes, probs, fill, k = read_csr(arrays, fill_value, kept.size, names)
     offsets, values = read_labels(labels, k, Where(first_row=first_row), kept, n, spec)

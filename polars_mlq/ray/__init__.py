@@ -58,7 +58,8 @@ def _columns(
     label_spec(class_names, labels_format)  # checks them here, on the caller
     given = None
     if sparse is not None and sparse.pred_classes is not None:
-        given = Sparse(sparse.pred_classes, check_num_classes(sparse.num_classes), sparse.fill_value)
+        k = check_num_classes(sparse.num_classes, class_names)
+        given = Sparse(sparse.pred_classes, k, sparse.fill_value)
     return Columns(labels, pred_probs, class_names_tuple(class_names), labels_format, given)
 
 

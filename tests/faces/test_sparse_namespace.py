@@ -75,7 +75,8 @@ def _frame(classes: list[Any], probs: list[Any]) -> pl.LazyFrame:
         ([[0, 1], [2, 3]], [[0.5, 0.2], [float("nan"), 0.1]], {}, ValueError, "column 'probs', row 1: value nan"),
         ([[0, 1], [2, 3]], [[0.5, 0.2], [0.3, 0.1]], {"fill_value": -0.5}, ValueError, r"fill_value must be in \[0, 1\]"),
         ([[0, 1], [2, 3]], [[0.5, 0.2], [0.3, 0.1]], {"num_classes": None}, ValueError, "need num_classes=K"),
-        ([["a"], ["b"]], [[0.5], [0.3]], {}, TypeError, "column 'classes': sparse pred_probs need a List of class indices"),
+        ([["a"], ["b"]], [[0.5], [0.3]], {}, TypeError, "column 'classes' holds class names: pass class_names="),
+        ([[0.5], [1.5]], [[0.5], [0.3]], {}, TypeError, "column 'classes': sparse pred_probs need a List of class indices"),
         ([[0, 1], [2, 3]], [[0.5, 0.2], [0.3, None]], {}, ValueError, "column 'probs', row 1: pred_probs contains a null"),
     ],
 )
@@ -150,3 +151,29 @@ def test_per_class_scores_are_the_densified_entries_of_listed_and_labelled_class
     for c in range(k):  # every other entry of a class scores one constant, whatever the row
         others = expected[~explicit[:, c], c]
         assert others.size and np.ptp(others) == 0
+
+
+def test_pred_classes_as_class_names() -> None:
+    """Names with class_names= (K from them), or an Enum whose categories are the classes."""
+    sparse, dense = sparse_frame(8, 120, 12, 4, fill=0.0)
+    names = [f"c{i:02d}" for i in range(12)]
+    named = sparse.with_columns(
+        pl.col("classes").list.eval(pl.element().map_elements(lambda i: names[i], return_dtype=pl.String)),
+        pl.col("labels").list.eval(pl.element().map_elements(lambda i: names[i], return_dtype=pl.String)),
+    )
+    expected = dense.mlq.label_quality()["label_quality"].to_numpy()
+    got = named.mlq.label_quality(pred_probs="probs", pred_classes="classes", class_names=names)
+    np.testing.assert_allclose(got["label_quality"].to_numpy(), expected, rtol=0, atol=1e-12)
+    enum = named.with_columns(pl.col("classes").cast(pl.List(pl.Enum(names))))
+    got = enum.mlq.label_quality(pred_probs="probs", pred_classes="classes", num_classes=12, class_names=names)
+    np.testing.assert_allclose(got["label_quality"].to_numpy(), expected, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="column 'classes', row 5: class 'zz' is not one of the 12 class_names"):
+        named.with_columns(
+            pl.when(pl.col("id") == 5).then(pl.lit(["zz", "c01", "c02", "c03"])).otherwise(pl.col("classes")).alias("classes")
+        ).mlq.label_quality(pred_probs="probs", pred_classes="classes", class_names=names)
+    with pytest.raises(ValueError, match="num_classes is 13 but class_names holds 12 names"):
+        named.mlq.label_quality(pred_probs="probs", pred_classes="classes", num_classes=13, class_names=names)
+    with pytest.raises(TypeError, match="holds class names: pass class_names="):
+        named.with_columns(pl.Series("labels", [[0]] * 120, dtype=pl.List(pl.Int64))).mlq.label_quality(
+            pred_probs="probs", pred_classes="classes", num_classes=12
+        )

@@ -381,12 +381,7 @@ class _Mlq(Generic[FrameT]):
         Keys "overall_multilabel_health_score", "classes_by_multilabel_quality" and
         "common_multilabel_issues", as :func:`polars_mlq.multilabel_health_summary`.
         """
-        issues = self._counts(labels, pred_probs, class_names, labels_format)
-        return {
-            "overall_multilabel_health_score": _issue_frames.health_score(issues),
-            "classes_by_multilabel_quality": _issue_frames.rank_classes(issues, class_names),
-            "common_multilabel_issues": _issue_frames.common_issues(issues, class_names),
-        }
+        return _issue_frames.health_summary(self._counts(labels, pred_probs, class_names, labels_format), class_names)
 
 
 @pl.api.register_dataframe_namespace("mlq")

@@ -117,17 +117,18 @@ def with_sparse_scores(
 ) -> FrameT:
     """Return the frame with its sparse label-quality column; a LazyFrame stays lazy (and streams).
 
-    With ``adjust_pred_probs`` and no thresholds, the frame is read once first for them.
+    With ``adjust_pred_probs`` and no thresholds, a LazyFrame is read once first for them; a
+    DataFrame's columns are read once and give them.
     """
     if scoring.thresholds is not None and scoring.thresholds.num_classes != scoring.num_classes:
         msg = f"thresholds have {scoring.thresholds.num_classes} classes but num_classes is {scoring.num_classes}"
         raise ValueError(msg)
+    if isinstance(frame, pl.DataFrame):  # the columns at hand: read once, scored whole (thresholds of these rows)
+        data = frame.select(labels, pred_probs, pred_classes)
+        return frame.with_columns(_scores_udf(data.get_columns(), scoring=scoring))
     if scoring.options.adjust_pred_probs and scoring.thresholds is None:
         fitted = sparse_thresholds(frame, labels, pred_probs, pred_classes, scoring)
         scoring = replace(scoring, thresholds=fitted)
-    if isinstance(frame, pl.DataFrame):  # the columns at hand: score them whole, no query
-        data = frame.select(labels, pred_probs, pred_classes)
-        return frame.with_columns(_scores_udf(data.get_columns(), scoring=scoring))
     expr = sparse_scoring_expr(labels, pred_probs, pred_classes, scoring, row_numbers=_ROW_NUMBER)
     return frame.with_row_index(_ROW_NUMBER).with_columns(expr).drop(_ROW_NUMBER)
 

@@ -25,7 +25,7 @@ from polars_mlq.core import exact
 from polars_mlq.core.binary import SLACK, guess_bounds
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.input import Batch, sorted_unique
-from polars_mlq.input.sparse import SparseBatch, sparse_labels
+from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.scoring import EMPTY_GROUP, FLOOR, Thresholds
 
 
@@ -136,7 +136,7 @@ class ThresholdPartial:
         k, n = batch.num_classes, batch.n_rows
         if n == 0:
             return cls.empty(k)
-        labels = sparse_labels(batch)
+        labels = batch.labels
         dtype = batch.probs.dtype
         one = dtype.type(1)
         hit = labels.labelled

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -37,6 +38,11 @@ class SparseBatch:
     def n_rows(self) -> int:
         """The number of rows."""
         return int(self.indptr.size - 1)
+
+    @cached_property
+    def labels(self) -> SparseLabels:
+        """Where the labels fall (found once: the thresholds and the scores of a batch both need it)."""
+        return sparse_labels(self)
 
 
 @dataclass(frozen=True)

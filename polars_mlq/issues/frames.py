@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -30,6 +31,9 @@ from polars_mlq.core import (
 from polars_mlq.input import Batch, LabelSpec, Where, checked_num_classes, read_batch
 from polars_mlq.issues import summaries as _summaries
 from polars_mlq.issues.arrays import find_issues, find_issues_per_class
+
+if TYPE_CHECKING:
+    from polars_mlq.typing import HealthSummary
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,17 @@ class IssueCounts:
     counts: np.ndarray
     num_rows: int
     flagged_rows: int
+
+    @classmethod
+    def empty(cls) -> IssueCounts:
+        """Return the counts of no scored row."""
+        return cls(np.zeros((0, 2), dtype=np.int64), 0, 0)
+
+    @classmethod
+    def of_found(cls, found: engine.Found) -> IssueCounts:
+        """Return the counts of the statistics core's passes (run with ``summary=True``)."""
+        counts, flagged = found.summary()
+        return cls(counts, found.num_rows, flagged)
 
 
 def frame_issues(
@@ -150,12 +165,10 @@ def issue_counts(
         return frame_issues(frame, labels, pred_probs, spec, IssueOptions()).summary()
     num_classes = checked_num_classes(frame, labels, pred_probs, spec)
     if num_classes is None:
-        return IssueCounts(np.zeros((0, 2), dtype=np.int64), 0, 0)
+        return IssueCounts.empty()
     options = parse_issue_options(num_classes)
     source = stream_chunks(frame, labels, pred_probs, num_classes, spec)
-    found = engine.find(source, num_classes, options, summary=True, budget=engine.STREAM_BUDGET)
-    counts, flagged = found.summary()
-    return IssueCounts(counts, found.num_rows, flagged)
+    return IssueCounts.of_found(engine.find(source, num_classes, options, summary=True, budget=engine.STREAM_BUDGET))
 
 
 def names(class_names: Sequence[str] | None) -> list[str] | None:
@@ -176,3 +189,12 @@ def rank_classes(issues: IssueCounts, class_names: Sequence[str] | None) -> pl.D
 def health_score(issues: IssueCounts) -> float:
     """Return the fraction of scored rows without a label issue (see ``summaries.health_score``)."""
     return _summaries.health_score(issues.flagged_rows, issues.num_rows)
+
+
+def health_summary(issues: IssueCounts, class_names: Sequence[str] | None) -> HealthSummary:
+    """Return the health score and both tables of the counts (the keys of cleanlab's health summary)."""
+    return {
+        "overall_multilabel_health_score": health_score(issues),
+        "classes_by_multilabel_quality": rank_classes(issues, class_names),
+        "common_multilabel_issues": common_issues(issues, class_names),
+    }

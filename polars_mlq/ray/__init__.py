@@ -303,10 +303,8 @@ def issue_counts(
     source = BlockSource.of(ds, _columns(labels, pred_probs, class_names, labels_format))
     k = source.num_classes
     if k is None:
-        return IssueCounts(np.zeros((0, 2), dtype=np.int64), 0, 0)
-    found = engine.find(source, k, parse_issue_options(k), summary=True)
-    counts, flagged = found.summary()
-    return IssueCounts(counts, found.num_rows, flagged)
+        return IssueCounts.empty()
+    return IssueCounts.of_found(engine.find(source, k, parse_issue_options(k), summary=True))
 
 
 def common_issues(
@@ -361,8 +359,4 @@ def health_summary(
 ) -> HealthSummary:
     """Return the health score and both tables from one set of passes, as ``df.mlq.health_summary``."""
     issues = issue_counts(ds, labels, pred_probs, class_names=class_names, labels_format=labels_format)
-    return {
-        "overall_multilabel_health_score": _issue_frames.health_score(issues),
-        "classes_by_multilabel_quality": _issue_frames.rank_classes(issues, class_names),
-        "common_multilabel_issues": _issue_frames.common_issues(issues, class_names),
-    }
+    return _issue_frames.health_summary(issues, class_names)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from polars_mlq.input import ScoringOptions
-from polars_mlq.input.sparse import SparseBatch, sparse_labels
+from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.scoring.aggregate import aggregate_callable, ema_alpha
 from polars_mlq.scoring.per_class import Adjustment, per_class_scores
 from polars_mlq.scoring.sparse.ema import sparse_ema
@@ -40,7 +40,7 @@ def explicit_rows(batch: SparseBatch, method: str, adjustment: Adjustment | None
     probability, as ``per_class.adjusted`` computes it, and the constants differ by class.
     """
     n, k = batch.n_rows, batch.num_classes
-    labels = sparse_labels(batch)
+    labels = batch.labels
     extra_rows, extra_classes = labels.unlisted_rows, labels.unlisted_classes
     listed_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.indptr))
     # row by row: each row's listed entries, then its labelled unlisted ones

@@ -38,9 +38,10 @@ class Chunk:
 #: Streams the data once per call, as ``Chunk``s (in any order, split in any way).
 Source = Callable[[], Iterable[Chunk]]
 P = TypeVar("P")
+C = TypeVar("C")
 
 
-def map_chunks(source: Source, step: Callable[[Chunk], P]) -> Iterable[P]:
+def map_chunks(source: Callable[[], Iterable[C]], step: Callable[[C], P]) -> Iterable[P]:
     """Return ``step`` of every chunk of the source (the map of a pass; the caller merges).
 
     A source whose rows live elsewhere (a Ray Dataset's blocks, ``polars_mlq.ray``) has a
@@ -48,7 +49,7 @@ def map_chunks(source: Source, step: Callable[[Chunk], P]) -> Iterable[P]:
     never reach this process; ``step`` must then be picklable (a module-level function, or a
     ``functools.partial`` of one).
     """
-    remote: Callable[[Callable[[Chunk], P]], Iterable[P]] | None = getattr(source, "map_chunks", None)
+    remote: Callable[[Callable[[C], P]], Iterable[P]] | None = getattr(source, "map_chunks", None)
     if remote is not None:
         return remote(step)
     return (step(chunk) for chunk in source())

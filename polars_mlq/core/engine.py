@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -35,10 +35,17 @@ from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
 from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
 from polars_mlq.core.scores import ema, plain_scores
 from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial, class_cutoffs, class_order, nth_pair
+from polars_mlq.core.sparse_chunk import SparseChunk, rank_scores
 from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
 from polars_mlq.input import sorted_unique
 
 P = TypeVar("P")
+
+#: A source of sparse batches (``SparseChunk``), or of either kind: the passes take it where a
+#: ``Source`` goes, except the bounded ones (its candidates are explicit entries, always kept)
+#: and the per-class ``low_*`` and ``low_memory`` passes, which ``find`` refuses for it.
+SparseSource = Callable[[], Iterable[SparseChunk]]
+AnySource = Callable[[], Iterable[Chunk | SparseChunk]]
 
 #: A streamed source keeps at most this many listed candidates (about 200 MB) before switching to
 #: the bounded passes: a weak model's candidates are about half the entries.
@@ -50,13 +57,13 @@ def merge_all(partials: Iterable[P], empty: P) -> P:
     return functools.reduce(operator.add, partials, empty)
 
 
-def thresholds_of(source: Source, num_classes: int) -> ConfidentThresholds:
+def thresholds_of(source: AnySource, num_classes: int) -> ConfidentThresholds:
     """Run pass 1: compute the confident thresholds of every row of the source."""
     return merge_all(map_chunks(source, ThresholdPartial.of), ThresholdPartial.empty(num_classes)).finalize()
 
 
 def joint_of(
-    source: Source, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True, budget: int | None = None
+    source: AnySource, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True, budget: int | None = None
 ) -> JointPartial:
     """Run pass 2: compute the confident joint, confident learning's counts and the candidates.
 
@@ -72,7 +79,7 @@ def joint_of(
     return merged
 
 
-def _joint_partial(chunk: Chunk, *, thr: ConfidentThresholds, joint: bool, entries: bool) -> JointPartial:
+def _joint_partial(chunk: Chunk | SparseChunk, *, thr: ConfidentThresholds, joint: bool, entries: bool) -> JointPartial:
     return JointPartial.of(chunk, thr, joint=joint, entries=entries)
 
 
@@ -171,6 +178,9 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
         starts, p, row = _by_class(entries, wanted)
         for by in keys_by:
             num = nums[label][by]
+            if np.count_nonzero(inside[by]) > _LOOP_CLASSES:
+                _grouped_cutoffs(by, label, (starts, p, row), (inside[by], num), (values[by], rows[by]))
+                continue
             for c in np.flatnonzero(inside[by]).tolist():
                 lo, hi = starts[c], starts[c + 1]
                 keys = sort_key(by, label, p[lo:hi], np.subtract(p.dtype.type(1), p[lo:hi])).astype(
@@ -180,18 +190,53 @@ def prune_cutoffs(found: JointPartial, thr: ConfidentThresholds, options: IssueO
     return tuple(Cutoffs(by, values[by], rows[by]) for by in keys_by)
 
 
-def _smallest_rows(chunk: Chunk, *, m: int) -> SmallestPartial:
+#: Above this many classes with a cutoff to find, one sort of every entry finds them all, instead
+#: of a partition per class (whose per-call cost dominates for many small classes).
+_LOOP_CLASSES = 256
+
+
+def _grouped_cutoffs(
+    by: str,
+    label: int,
+    grouped: tuple[np.ndarray, np.ndarray, np.ndarray],
+    wanted: tuple[np.ndarray, np.ndarray],
+    out: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Set ``out[c, label]`` to the ``num[c]``-th smallest (key, row) of class c, for every ``inside`` class.
+
+    ``grouped`` holds the entries class by class ((K + 1) starts, p, rows): one lexicographic sort
+    by (class, key, row) puts each class's m-th smallest pair at its start + m - 1, the pair
+    ``nth_pair`` picks.
+    """
+    starts, p, row = grouped
+    inside, num = wanted
+    k = inside.size
+    cls = np.repeat(np.arange(k), np.diff(starts))
+    pick = inside[cls]
+    p, row, cls = p[pick], row[pick], cls[pick]
+    keys = sort_key(by, label, p, np.subtract(p.dtype.type(1), p)).astype(np.float64, copy=False)
+    order = np.lexsort((row, keys, cls))
+    first = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cls, minlength=k), out=first[1:])
+    classes = np.flatnonzero(inside)
+    at = order[first[classes] + num[classes].astype(np.int64) - 1]
+    out[0][classes, label], out[1][classes, label] = keys[at], row[at]
+
+
+def _smallest_rows(chunk: Chunk | SparseChunk, *, m: int) -> SmallestPartial:
+    if isinstance(chunk, SparseChunk):
+        return SmallestPartial.of(rank_scores(chunk.batch), chunk.rows, m)
     return SmallestPartial.of(ema(plain_scores(chunk.problems, "self_confidence")), chunk.rows, m)
 
 
-def low_cutoffs(source: Source, found: JointPartial, filter_by: str, *, per_class: bool) -> IssueRule:
+def low_cutoffs(source: AnySource, found: JointPartial, filter_by: str, *, per_class: bool) -> IssueRule:
     """Run pass 3 of the ``low_*`` filters: find the scores of the rows (or entries) to flag."""
     k = int(found.cl_classes.size)
     if not per_class:
         m = found.cl_rows
         kept = merge_all(map_chunks(source, functools.partial(_smallest_rows, m=m)), SmallestPartial.empty(m))
         return IssueRule(filter_by, k, row_cutoff=kept.cutoff())
-    cuts = class_cutoffs(source, low_method(filter_by), found.cl_classes.tolist())
+    cuts = class_cutoffs(cast(Source, source), low_method(filter_by), found.cl_classes.tolist())
     return IssueRule(filter_by, k, class_cutoffs=cuts)
 
 
@@ -242,13 +287,14 @@ class Found:
 
 
 def find(
-    source: Source,
+    source: AnySource,
     num_classes: int,
     options: IssueOptions,
     *,
     per_class: bool = False,
     summary: bool = False,
     budget: int | None = None,
+    sparse: bool = False,
 ) -> Found:
     """Run the passes ``options.filter_by`` needs over ``source``.
 
@@ -258,8 +304,12 @@ def find(
     rows live elsewhere (``map_chunks``): then bounded passes find the same (``bounded``).
     """
     filter_by, k = options.filter_by, num_classes
+    dense = cast(Source, source)  # for the passes of dense chunks only, never run for a sparse source
+    if sparse and (options.low_memory or (per_class and filter_by in LOW_FILTERS)):
+        msg = "low_memory and the per-class low_* filters do not take sparse predictions (pred_classes=)"
+        raise TypeError(msg)
     if options.low_memory:
-        return Found(IssueRule(filter_by, k, low_memory=low_memory_rule(source, k, options.rank_by)), -1, None, None)
+        return Found(IssueRule(filter_by, k, low_memory=low_memory_rule(dense, k, options.rank_by)), -1, None, None)
     if filter_by == "predicted_neq_given" and not summary:
         return Found(IssueRule(filter_by, k), -1, None, None)
     thr = thresholds_of(source, k)
@@ -268,16 +318,17 @@ def find(
     prune = filter_by in PRUNE_FILTERS
     if not (prune or summary or filter_by in LOW_FILTERS):
         return Found(IssueRule(filter_by, k, thresholds=thr), thr.num_rows, thr, None)
-    keep = (prune or summary) and not hasattr(source, "map_chunks")
+    keep = (prune or summary) and (sparse or not hasattr(source, "map_chunks"))
+    budget = None if sparse else budget
     joint = joint_of(source, thr, joint=prune and options.confident_joint is None, entries=keep, budget=budget)
     bounded = ((prune or summary) and not keep) or joint.dropped
     if prune and bounded:
-        rule = IssueRule(filter_by, k, cutoffs=prune_pass(source, flag_nums(joint, thr, options)))
+        rule = IssueRule(filter_by, k, cutoffs=prune_pass(dense, flag_nums(joint, thr, options)))
     elif prune:
         rule = IssueRule(filter_by, k, cutoffs=prune_cutoffs(joint, thr, options))
     elif filter_by in LOW_FILTERS:
         rule = low_cutoffs(source, joint, filter_by, per_class=per_class)
     else:
         rule = IssueRule(filter_by, k, thresholds=thr)
-    counts = count_pass(source, rule) if summary and bounded else None
+    counts = count_pass(dense, rule) if summary and bounded else None
     return Found(rule, thr.num_rows, thr, joint, counts)

@@ -24,6 +24,7 @@ from polars_mlq.core.binary import compare_columns, count_columns, rows_with_any
 from polars_mlq.core.bounds import all_pass, confident_tests, dense_flags
 from polars_mlq.core.candidates import Candidates, Unlisted, candidates, list_unlisted
 from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.core.thresholds import ConfidentThresholds
 
 #: Above one labelled entry in this many, pass 2 counts the labelled entries with (n, K) masks.
@@ -143,12 +144,16 @@ class JointPartial:
         return cls(np.zeros((k, 2, 2), dtype=np.int64), 0, np.zeros(k, dtype=np.int64), _no_entries(thr.dtype))
 
     @classmethod
-    def of(cls, chunk: Chunk, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True) -> JointPartial:
+    def of(
+        cls, chunk: Chunk | SparseChunk, thr: ConfidentThresholds, *, joint: bool = True, entries: bool = True
+    ) -> JointPartial:
         """Return the partial of one batch.
 
         ``joint=False`` skips counting the joint (it is supplied), ``entries=False`` skips keeping
         the candidates (only the prune filters and the summaries need them).
         """
+        if isinstance(chunk, SparseChunk):
+            return cls._of_sparse(chunk, thr, joint=joint, entries=entries)
         pb = chunk.problems
         k = pb.num_classes
         if pb.n == 0:
@@ -192,6 +197,36 @@ class JointPartial:
             ColumnEntries(chunk, unlabelled) if isinstance(unlabelled, Unlisted) else Entries.of(unlabelled, chunk.rows)
         )
         return cls(counts, cl_rows, cl_classes, (first, Entries.of(pair[1], chunk.rows)))
+
+    @classmethod
+    def _of_sparse(cls, chunk: SparseChunk, thr: ConfidentThresholds, *, joint: bool, entries: bool) -> JointPartial:
+        """Return the partial of a sparse batch: explicit entries one by one, implicit ones per class.
+
+        Every implicit entry of class k (unlabelled, p = fill) gets the one guess fill gets there;
+        the candidates, and so confident learning's flags, are explicit entries (``SparseChunk``).
+        """
+        k = chunk.num_classes
+        if chunk.n == 0:
+            return cls.empty(thr)
+        counts = np.zeros((k, 2, 2), dtype=np.int64)
+        pair = chunk.candidates()
+        if joint:
+            b1, b0 = (b.astype(chunk.dtype) for b in thr.guesses)
+            for cand in chunk.entries:
+                counts[:, cand.label, 1] = np.bincount(cand.cls[cand.p > b1[cand.cls]], minlength=k)
+                counts[:, cand.label, 0] = np.bincount(cand.cls[cand.p <= b0[cand.cls]], minlength=k)
+            implicit, fill = chunk.implicit_counts(), chunk.dtype.type(chunk.batch.fill)
+            counts[:, 0, 1] += np.where(fill > b1, implicit, 0)
+            counts[:, 0, 0] += np.where(fill <= b0, implicit, 0)
+        tests = confident_tests(thr.guesses, chunk.dtype)
+        cl_classes = np.zeros(k, dtype=np.int64)
+        flagged = np.zeros(chunk.n, dtype=bool)
+        for cand in pair:
+            hit = all_pass(tests[cand.label], cand.p, cand.cls, cand.rows)  # no ties: rows unused
+            cl_classes += np.bincount(cand.cls[hit], minlength=k)
+            flagged[cand.rows[hit]] = True
+        kept = (Entries.of(pair[0], chunk.rows), Entries.of(pair[1], chunk.rows)) if entries else None
+        return cls(counts, int(np.count_nonzero(flagged)), cl_classes, kept or _no_entries(chunk.dtype))
 
     def __add__(self, other: JointPartial) -> JointPartial:
         counts = (self.joint + other.joint, self.cl_rows + other.cl_rows, self.cl_classes + other.cl_classes)

@@ -21,6 +21,7 @@ from polars_mlq.core.low_memory import LowMemoryRule
 from polars_mlq.core.options import LOW_FILTERS
 from polars_mlq.core.scores import ema, plain_scores
 from polars_mlq.core.select import NOTHING, within
+from polars_mlq.core.sparse_chunk import SparseChunk, rank_scores
 from polars_mlq.core.thresholds import ConfidentThresholds
 
 
@@ -106,8 +107,10 @@ class IssueRule:
             return within(scores, chunk.rows[:, None], values[None, :], rows[None, :])
         return self.entry_mask(chunk)
 
-    def row_mask(self, chunk: Chunk) -> np.ndarray:
+    def row_mask(self, chunk: Chunk | SparseChunk) -> np.ndarray:
         """Return the (n,) bool flags of a batch's scored rows (the ``low_*`` filters rank whole rows)."""
+        if isinstance(chunk, SparseChunk):
+            return self._sparse_rows(chunk)
         pb = chunk.problems
         if self.nothing or pb.n == 0:
             return np.zeros(pb.n, dtype=bool)
@@ -117,3 +120,17 @@ class IssueRule:
             scores = ema(plain_scores(pb, "self_confidence"))
             return within(scores, chunk.rows, *self.row_cutoff)
         return rows_with_any(self.entry_mask(chunk))
+
+    def _sparse_rows(self, chunk: SparseChunk) -> np.ndarray:
+        """Return the row flags of a sparse batch: only its explicit candidates can be flagged."""
+        flags = np.zeros(chunk.n, dtype=bool)
+        if self.nothing or chunk.n == 0:
+            return flags
+        if self.low_memory is not None:
+            msg = "low_memory does not take sparse predictions (pred_classes=)"
+            raise TypeError(msg)
+        if self.filter_by in LOW_FILTERS:
+            return within(rank_scores(chunk.batch), chunk.rows, *self.row_cutoff)
+        for cand in chunk.candidates():
+            flags[cand.rows[self.entry_flags(cand, chunk.rows[cand.rows])]] = True
+        return flags

@@ -24,6 +24,7 @@ import numpy as np
 from polars_mlq.core import exact
 from polars_mlq.core.binary import SLACK, guess_bounds
 from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.input import Batch, sorted_unique
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.scoring import EMPTY_GROUP, FLOOR, Thresholds
@@ -75,8 +76,10 @@ class ThresholdPartial:
         return cls(num_classes, 0, np.zeros(num_classes, dtype=np.int64), ((0, 0),) * num_classes, None)
 
     @classmethod
-    def of(cls, chunk: Chunk) -> ThresholdPartial:
+    def of(cls, chunk: Chunk | SparseChunk) -> ThresholdPartial:
         """Return the partial statistic of one batch."""
+        if isinstance(chunk, SparseChunk):
+            return cls.of_sparse(chunk.batch)
         pb = chunk.problems
         return cls._of_positions(pb.probs, pb.label_positions, pb.lab_cls)
 

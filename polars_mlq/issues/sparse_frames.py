@@ -1,0 +1,128 @@
+"""Issue finding on sparse predictions in a frame: ``pred_probs`` and ``pred_classes`` list columns.
+
+The same statistics core as dense frames (``polars_mlq.core.engine``), driven by ``SparseChunk``s:
+a DataFrame is read once and is one chunk; a LazyFrame is streamed for the passes, and its flags
+are an elementwise column computed batch by batch with each row's number, so ties at a cutoff
+go to the same (earliest) rows on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import polars as pl
+
+from polars_mlq.core import IssueOptions, IssueRule, engine
+from polars_mlq.core.options import parse_issue_options
+from polars_mlq.core.sparse_chunk import SparseChunk, check_fill
+from polars_mlq.input import LabelSpec
+from polars_mlq.input.sparse_columns import check_num_classes, read_sparse_columns
+from polars_mlq.issues.frames import IssueCounts
+
+
+@dataclass(frozen=True)
+class SparseInput:
+    """The three columns of sparse predictions, K and the fill value, and how labels are read."""
+
+    labels: pl.Expr
+    pred_probs: pl.Expr
+    pred_classes: pl.Expr
+    num_classes: int
+    fill_value: float
+    spec: LabelSpec
+
+    @classmethod
+    def of(
+        cls,
+        columns: tuple[pl.Expr, pl.Expr, pl.Expr],
+        num_classes: object,
+        fill_value: float,
+        spec: LabelSpec,
+    ) -> SparseInput:
+        """Check K and the fill value (the issue finders take it below one half) and bundle the input."""
+        k = check_num_classes(num_classes, spec.class_names)
+        check_fill(fill_value, np.dtype(np.float64))
+        return cls(*columns, k, fill_value, spec)
+
+    def read(
+        self, data: pl.DataFrame, first_row: int, numbers: np.ndarray | None = None
+    ) -> tuple[SparseChunk, np.ndarray]:
+        """Read one slice of the three columns: its chunk, and which of its rows it holds.
+
+        Rows with a null input are left out. ``numbers`` are the slice's row numbers in the
+        user's data (consecutive from ``first_row`` when None).
+        """
+        batch, kept = read_sparse_columns(
+            data[:, 0],
+            data[:, 1],
+            data[:, 2],
+            num_classes=self.num_classes,
+            fill_value=self.fill_value,
+            spec=self.spec,
+            first_row=first_row,
+        )
+        if numbers is not None:
+            return SparseChunk(batch, numbers[kept].astype(np.int64)), kept
+        return SparseChunk.of(batch, kept, first_row), kept
+
+    def source(self, frame: pl.DataFrame | pl.LazyFrame) -> engine.SparseSource:
+        """Return a source of the frame's chunks: a DataFrame read once, a LazyFrame streamed per call."""
+        query = frame.lazy().select(self.labels, self.pred_probs, self.pred_classes)
+        if isinstance(frame, pl.DataFrame):
+            whole, _ = self.read(query.collect(), 0)
+            return lambda: iter((whole,))
+
+        def stream() -> Iterator[SparseChunk]:
+            first = 0
+            for data in query.collect_batches(maintain_order=True):
+                yield self.read(data, first)[0]
+                first += data.height
+
+        return stream
+
+
+def _flags_udf(series: Sequence[pl.Series], *, rule: IssueRule, sparse: SparseInput) -> pl.Series:
+    numbers = series[3].to_numpy().astype(np.int64)
+    data = pl.DataFrame(list(series[:3]))
+    chunk, local = sparse.read(data, int(numbers[0]) if numbers.size else 0, numbers)
+    flags = np.zeros(len(numbers), dtype=bool)
+    flags[local] = rule.row_mask(chunk)
+    result = pl.Series(flags)
+    if local.size < flags.size:  # rows with a null input get a null flag
+        missing = np.ones(flags.size, dtype=bool)
+        missing[local] = False
+        result = result.set(pl.Series(missing), None)
+    return result
+
+
+#: The temporary column that carries each row's number through a lazy query.
+_ROW_NUMBER = "__polars_mlq_sparse_issue_row__"
+
+
+def sparse_flags(
+    frame: pl.DataFrame | pl.LazyFrame, sparse: SparseInput, options: IssueOptions, name: str
+) -> pl.DataFrame | pl.LazyFrame:
+    """Return the frame with a Boolean flag per row (null where an input is null).
+
+    The passes the filter needs run now; the flags are an elementwise step (a LazyFrame streams).
+    """
+    if options.low_memory:
+        msg = "low_memory does not take sparse predictions (pred_classes=)"
+        raise TypeError(msg)
+    options = options.for_classes(sparse.num_classes)
+    found = engine.find(sparse.source(frame), sparse.num_classes, options, sparse=True)
+    udf = partial(_flags_udf, rule=found.rule, sparse=sparse)
+    inputs = [sparse.labels, sparse.pred_probs, sparse.pred_classes, pl.col(_ROW_NUMBER)]
+    flags = pl.map_batches(inputs, udf, return_dtype=pl.Boolean(), is_elementwise=True).alias(name)
+    return frame.with_row_index(_ROW_NUMBER).with_columns(flags).drop(_ROW_NUMBER)
+
+
+def sparse_issue_counts(frame: pl.DataFrame | pl.LazyFrame, sparse: SparseInput) -> IssueCounts:
+    """Return the counts behind the summaries (default filter), from the statistics core's passes."""
+    options = parse_issue_options(sparse.num_classes)
+    return IssueCounts.of_found(
+        engine.find(sparse.source(frame), sparse.num_classes, options, summary=True, sparse=True)
+    )

@@ -14,7 +14,8 @@ and ``ties`` (``weak`` rounded to 2 decimals). Cases, each the median of ``--rep
   a CSR-like object of NumPy arrays);
 * ``frame``: ``df.mlq.label_quality(pred_probs=, pred_classes=, num_classes=K)`` on a DataFrame of
   List columns (reading them is inside the timed call); ``frame softmin``, ``frame adjusted``
-  (``adjust_pred_probs=True``: exact thresholds, then per-class constants);
+  (``adjust_pred_probs=True``: exact thresholds, then per-class constants); ``frame issues``
+  (``df.mlq.find_label_issues``, default filter: one run);
 * peak extra memory of the ``frame`` call (tracemalloc, which sees NumPy's allocations);
 * ``--streaming`` (on by default): ``scan_parquet -> label_quality -> sink_parquet`` over a file of
   N rows and one of 2N rows (``weak``), each in a fresh process, next to the same scan and sink
@@ -195,6 +196,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 lambda: frame.mlq.label_quality(**sparse, aggregator_kwargs={"method": "softmin"}), args.repeat
             ),
             "frame_adjusted_s": timed(lambda: frame.mlq.label_quality(**sparse, adjust_pred_probs=True), 1),
+            "frame_issues_s": timed(lambda: frame.mlq.find_label_issues(**sparse), 1),
             "frame_peak_extra_bytes": peak_extra(lambda: frame.mlq.label_quality(**sparse)),
             "input_bytes": int(csr.data.nbytes + csr.indices.nbytes),
         }
@@ -203,7 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(
             f"{kind:10s} floor {cell['floor_s']:.2f}s  numpy {cell['numpy_s']:.2f}s  frame {cell['frame_s']:.2f}s "
             f"({cell['frame_s'] / cell['floor_s']:.1f}x floor)  softmin {cell['frame_softmin_s']:.2f}s  "
-            f"adjusted {cell['frame_adjusted_s']:.2f}s  peak +{cell['frame_peak_extra_bytes'] / 2**20:,.0f} MiB"
+            f"adjusted {cell['frame_adjusted_s']:.2f}s  issues {cell['frame_issues_s']:.2f}s  peak +{cell['frame_peak_extra_bytes'] / 2**20:,.0f} MiB"
         )
         d = cell["dense_k1000"]
         print(
@@ -214,6 +216,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def _seconds(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.2f} s"
+
+
 def render(results: dict[str, Any]) -> list[str]:
     """Return the markdown table of a run (for docs/guide/extreme-multilabel.md)."""
     n, k = results["rows"], results["k"]
@@ -221,14 +227,15 @@ def render(results: dict[str, Any]) -> list[str]:
         f"N = {n:,} rows, K = {k:,} classes, {results['listed']} listed a row, about 3 labels a row; "
         f"median of {results['repeat']} runs; polars-mlq at {results.get('polars_mlq', '?')}.",
         "",
-        "| distribution | np.sort floor | NumPy (CSR) | DataFrame | × floor | softmin | adjust_pred_probs | peak extra |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| distribution | np.sort floor | NumPy (CSR) | DataFrame | × floor | softmin | adjust_pred_probs "
+        "| find_label_issues | peak extra |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind, c in results["kinds"].items():
         lines.append(
             f"| {kind} | {c['floor_s']:.2f} s | {c['numpy_s']:.2f} s | {c['frame_s']:.2f} s | "
             f"{c['frame_s'] / c['floor_s']:.1f}× | {c['frame_softmin_s']:.2f} s | {c['frame_adjusted_s']:.2f} s | "
-            f"{c['frame_peak_extra_bytes'] / 2**20:,.0f} MiB |"
+            f"{_seconds(c.get('frame_issues_s'))} | {c['frame_peak_extra_bytes'] / 2**20:,.0f} MiB |"
         )
     if results.get("streaming"):
         lines += [

@@ -18,6 +18,8 @@ with K constants, no sort key computed, and the same test applies to listed entr
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,15 @@ from numpy.typing import NDArray
 
 from polars_mlq.core.binary import boundaries, compare_columns, largest_true, sort_key
 from polars_mlq.core.problems import Problems
+
+
+def _compared(
+    key: Callable[[np.ndarray], np.ndarray],
+    compare: Callable[[np.ndarray, np.ndarray], NDArray[np.bool_]],
+    values: np.ndarray,
+    x: np.ndarray,
+) -> NDArray[np.bool_]:
+    return compare(key(x), values)
 
 
 @dataclass(frozen=True)
@@ -52,13 +63,20 @@ class LabelBounds:
         def key(x: np.ndarray) -> np.ndarray:
             return sort_key(by, label, x, np.subtract(one, x))
 
-        size = int(v.size)
+        finite = np.isfinite(v)
+        parts = [np.flatnonzero(finite), np.flatnonzero(~finite)]  # cutoffs of nothing or everything: no bisection
+
+        def solve(compare: Callable[[np.ndarray, np.ndarray], NDArray[np.bool_]]) -> NDArray[np.float64]:
+            out = np.empty(v.size, dtype=np.float64)
+            for index in parts:
+                if index.size:
+                    out[index] = largest_true(functools.partial(_compared, key, compare, v[index]), dtype, index.size)
+            return out
+
         if label == 0:  # key non-increasing in p
-            hi = largest_true(lambda x: key(x) >= v, dtype, size)
-            lo = largest_true(lambda x: key(x) > v, dtype, size)
+            hi, lo = solve(np.greater_equal), solve(np.greater)
         else:  # key non-decreasing in p
-            lo = largest_true(lambda x: key(x) < v, dtype, size)
-            hi = largest_true(lambda x: key(x) <= v, dtype, size)
+            lo, hi = solve(np.less), solve(np.less_equal)
         return cls(label, lo, hi, np.asarray(rows, dtype=np.int64))
 
     def restricted(self, bound: np.ndarray) -> LabelBounds:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from polars_mlq.core import fixed
 from polars_mlq.scoring import run_ranges, scratch
 
 #: A fixed-point unit is 2**-UNIT_BITS.
@@ -296,12 +297,25 @@ class SegmentSums:
         self._pending = 0
 
     @property
+    def limbs(self) -> np.ndarray:
+        """The sums so far as ``fixed`` limbs (num_segments, 3), in units of 2**-80."""
+        self._to_integers()
+        return fixed.of_grid_limbs(*self._limbs)
+
+    @property
     def totals(self) -> list[int]:
         """The sums so far, in units of 2**-80, as Python integers."""
         self._to_integers()
         shifts = [UNIT_BITS - bits for bits in _LIMB_BITS]
         columns = zip(*(limb.tolist() for limb in self._limbs), strict=True)
         return [sum(v << shift for v, shift in zip(column, shifts, strict=True)) for column in columns]
+
+
+def segment_limbs(values: np.ndarray, segment: np.ndarray, num_segments: int) -> np.ndarray:
+    """Return the sums of ``segment_sums`` as ``fixed`` limbs (num_segments, 3): no Python integer per segment."""
+    sums = SegmentSums(num_segments)
+    sums.add(values, segment)
+    return sums.limbs
 
 
 def segment_sums(values: np.ndarray, segment: np.ndarray, num_segments: int) -> list[int]:

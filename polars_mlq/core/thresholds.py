@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from polars_mlq.core import exact
+from polars_mlq.core import exact, fixed
 from polars_mlq.core.binary import SLACK, guess_bounds
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.sparse_chunk import SparseChunk
@@ -55,25 +55,37 @@ def finish_thresholds(
     return values, cuts, wide
 
 
+def _limbs(absent: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+    """Return the (K, 2, 3) normalized limbs of both groups' sums (zeros for ``present`` None)."""
+    both = np.zeros((absent.shape[0], 2, 3), dtype=np.int64)
+    both[:, 0] = absent
+    if present is not None:
+        both[:, 1] = present
+    return fixed.normalized(both)
+
+
 @dataclass(frozen=True)
 class ThresholdPartial:
     """Pass 1 of one batch: per class the sizes and exact sums of its two groups.
 
-    ``sums[k]`` is ``(absent, present)``: fixed-point sums (units of 2**-80) of ``1 - p`` over the
-    rows without class k and of p over the rows with it. ``dtype`` is pred_probs' dtype (None for
-    a partial of no rows). Merge with ``+``; ``ThresholdPartial.empty(K)`` is the identity.
+    ``sums[k]`` is ``(absent, present)``: fixed-point sums (units of 2**-80, as ``fixed`` limbs,
+    shape (K, 2, 3)) of ``1 - p`` over the rows without class k and of p over the rows with it.
+    ``dtype`` is pred_probs' dtype (None for a partial of no rows). Merge with ``+``;
+    ``ThresholdPartial.empty(K)`` is the identity.
     """
 
     num_classes: int
     num_rows: int
     present: np.ndarray  # (K,) int64: rows labelled with each class
-    sums: tuple[tuple[int, int], ...]
+    sums: np.ndarray  # (K, 2, 3) int64 fixed-point limbs
     dtype: str | None
 
     @classmethod
     def empty(cls, num_classes: int) -> ThresholdPartial:
         """Return the partial of no rows."""
-        return cls(num_classes, 0, np.zeros(num_classes, dtype=np.int64), ((0, 0),) * num_classes, None)
+        return cls(
+            num_classes, 0, np.zeros(num_classes, dtype=np.int64), _limbs(np.zeros((num_classes, 3)), None), None
+        )
 
     @classmethod
     def of(cls, chunk: Chunk | SparseChunk) -> ThresholdPartial:
@@ -97,7 +109,7 @@ class ThresholdPartial:
             return cls.empty(k)
         absent, present = exact.complement_sums(probs, exclude=positions, classes=classes, row_offsets=row_offsets)
         counts = np.bincount(classes, minlength=k).astype(np.int64)
-        return cls(k, n, counts, tuple(zip(absent, present, strict=True)), probs.dtype.name)
+        return cls(k, n, counts, _limbs(fixed.of_ints(absent), fixed.of_ints(present)), probs.dtype.name)
 
     @classmethod
     def of_batch(cls, batch: Batch) -> ThresholdPartial:
@@ -121,10 +133,10 @@ class ThresholdPartial:
         n, k = probs.shape
         if n == 0:
             return cls.empty(k)
-        absent_all = exact.column_sums(probs, complement=True)
-        absent_labelled = exact.segment_sums(np.subtract(probs.dtype.type(1), lab_p), lab_cls, k)
-        present = exact.segment_sums(lab_p, lab_cls, k)
-        sums = tuple((a - b, c) for a, b, c in zip(absent_all, absent_labelled, present, strict=True))
+        absent_all = fixed.of_ints(exact.column_sums(probs, complement=True))
+        absent_labelled = exact.segment_limbs(np.subtract(probs.dtype.type(1), lab_p), lab_cls, k)
+        present = exact.segment_limbs(lab_p, lab_cls, k)
+        sums = _limbs(absent_all - absent_labelled, present)
         counts = np.bincount(lab_cls, minlength=k).astype(np.int64)
         return cls(k, n, counts, sums, probs.dtype.name)
 
@@ -145,13 +157,12 @@ class ThresholdPartial:
         hit = labels.labelled
         present_classes = np.concatenate([batch.classes[hit], labels.unlisted_classes])
         present_values = np.concatenate([batch.probs[hit], np.full(labels.unlisted_classes.size, batch.fill, dtype)])
-        present = exact.segment_sums(present_values, present_classes, k)
-        absent_listed = exact.segment_sums(np.subtract(one, batch.probs[~hit]), batch.classes[~hit], k)
+        present = exact.segment_limbs(present_values, present_classes, k)
+        absent_listed = exact.segment_limbs(np.subtract(one, batch.probs[~hit]), batch.classes[~hit], k)
         counts = np.bincount(present_classes, minlength=k).astype(np.int64)
         neither = n - counts - np.bincount(batch.classes[~hit], minlength=k)
         fill_unit = exact.segment_sums(np.array([one - batch.fill], dtype=dtype), np.zeros(1, dtype=np.intp), 1)[0]
-        sums = tuple((a + c * fill_unit, p) for a, c, p in zip(absent_listed, neither.tolist(), present, strict=True))
-        return cls(k, n, counts, sums, dtype.name)
+        return cls(k, n, counts, _limbs(absent_listed + fixed.times(fill_unit, neither), present), dtype.name)
 
     def __add__(self, other: ThresholdPartial) -> ThresholdPartial:
         if self.num_classes != other.num_classes:
@@ -160,7 +171,7 @@ class ThresholdPartial:
         if self.dtype is not None and other.dtype is not None and self.dtype != other.dtype:
             msg = f"cannot merge statistics of {self.dtype} and {other.dtype} pred_probs"
             raise ValueError(msg)
-        sums = tuple((a + c, b + d) for (a, b), (c, d) in zip(self.sums, other.sums, strict=True))
+        sums = fixed.normalized(self.sums + other.sums)
         return ThresholdPartial(
             self.num_classes,
             self.num_rows + other.num_rows,
@@ -173,13 +184,7 @@ class ThresholdPartial:
         """Return the thresholds of every row merged into this partial."""
         dtype = np.dtype(self.dtype or "float64")
         counts = np.stack([self.num_rows - self.present, self.present], axis=1).astype(np.int64)
-        means = np.array(
-            [
-                [exact.mean(s, int(c)) for s, c in zip(pair, row, strict=True)]
-                for pair, row in zip(self.sums, counts.tolist(), strict=True)
-            ],
-            dtype=np.float64,
-        ).reshape(self.num_classes, 2)
+        means = fixed.means(self.sums.reshape(-1, 3), counts.reshape(-1), exact.UNIT_BITS).reshape(self.num_classes, 2)
         values, cuts, wide = finish_thresholds(dtype, means[:, 0], means[:, 1])
         exact_means = np.maximum(np.where(np.isnan(means), EMPTY_GROUP, means), FLOOR)
         return ConfidentThresholds(values, cuts, wide, counts, self.num_rows, dtype, exact_means)

@@ -74,6 +74,9 @@ class SparseInput:
         if isinstance(frame, pl.DataFrame):
             whole, _ = self.read(query.collect(), 0)
             return lambda: iter((whole,))
+        return self._stream(query)
+
+    def _stream(self, query: pl.LazyFrame) -> engine.SparseSource:
 
         def stream() -> Iterator[SparseChunk]:
             first = 0
@@ -88,8 +91,13 @@ def _flags_udf(series: Sequence[pl.Series], *, rule: IssueRule, sparse: SparseIn
     numbers = series[3].to_numpy().astype(np.int64)
     data = pl.DataFrame(list(series[:3]))
     chunk, local = sparse.read(data, int(numbers[0]) if numbers.size else 0, numbers)
-    flags = np.zeros(len(numbers), dtype=bool)
-    flags[local] = rule.row_mask(chunk)
+    return _placed(rule.row_mask(chunk), local, len(numbers))
+
+
+def _placed(values: np.ndarray, local: np.ndarray, n: int) -> pl.Series:
+    """Return the flags of the rows ``local`` among ``n`` rows; the others (a null input) are null."""
+    flags = np.zeros(n, dtype=bool)
+    flags[local] = values
     result = pl.Series(flags)
     if local.size < flags.size:  # rows with a null input get a null flag
         missing = np.ones(flags.size, dtype=bool)
@@ -113,6 +121,10 @@ def sparse_flags(
         msg = "low_memory does not take sparse predictions (pred_classes=)"
         raise TypeError(msg)
     options = options.for_classes(sparse.num_classes)
+    if isinstance(frame, pl.DataFrame):  # read once: the passes and the flags use the same chunk
+        whole, kept = sparse.read(frame.select(sparse.labels, sparse.pred_probs, sparse.pred_classes), 0)
+        found = engine.find(lambda: iter((whole,)), sparse.num_classes, options, sparse=True)
+        return frame.with_columns(_placed(found.rule.row_mask(whole), kept, frame.height).alias(name))
     found = engine.find(sparse.source(frame), sparse.num_classes, options, sparse=True)
     udf = partial(_flags_udf, rule=found.rule, sparse=sparse)
     inputs = [sparse.labels, sparse.pred_probs, sparse.pred_classes, pl.col(_ROW_NUMBER)]

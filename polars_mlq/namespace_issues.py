@@ -126,7 +126,7 @@ class IssueMethods(Generic[FrameT]):
         )
         if pred_classes is not None:
             sparse = self._sparse(labels, pred_probs, pred_classes, num_classes, fill_value, class_names, labels_format)
-            flagged: FrameT = sparse_flags(self._frame, sparse, options, name)  # type: ignore[assignment]
+            flagged: FrameT = sparse_flags(self._frame, sparse, options, name, per_class=False)  # type: ignore[assignment]
             return flagged
         return self._flagged(labels, pred_probs, class_names, labels_format, options, per_class=False, name=name)
 
@@ -142,10 +142,15 @@ class IssueMethods(Generic[FrameT]):
         class_names: Sequence[str] | None = None,
         labels_format: LabelsFormat = "indices",
         name: str = "is_label_issue_per_class",
+        pred_classes: IntoExpr | None = None,
+        num_classes: int | None = None,
+        fill_value: float = 0.0,
     ) -> FrameT:
         """Append an ``Array(Boolean, K)`` column: True where class k's given label looks wrong.
 
-        On a LazyFrame, streaming passes as :meth:`find_label_issues`.
+        On a LazyFrame, streaming passes as :meth:`find_label_issues`. With sparse predictions
+        (``pred_classes=``, ``num_classes=``, ``fill_value=`` as there) the column is a
+        ``List(Int64)`` of each row's flagged classes, ascending (empty where none is).
 
         Examples
         --------
@@ -165,6 +170,10 @@ class IssueMethods(Generic[FrameT]):
             num_to_remove_per_class=num_to_remove_per_class,
             min_examples_per_class=min_examples_per_class,
         )
+        if pred_classes is not None:
+            sparse = self._sparse(labels, pred_probs, pred_classes, num_classes, fill_value, class_names, labels_format)
+            flagged: FrameT = sparse_flags(self._frame, sparse, options, name, per_class=True)  # type: ignore[assignment]
+            return flagged
         return self._flagged(labels, pred_probs, class_names, labels_format, options, per_class=True, name=name)
 
     def common_issues(

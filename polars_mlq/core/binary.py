@@ -29,14 +29,25 @@ TINY = 1e-100
 _UNIT = 2.0**-53
 
 
+#: Floats either side of a guess that ``largest_true`` bisects first.
+_GUESS_WIDTH = 1 << 20
+
+
 def largest_true(
-    predicate: Callable[[np.ndarray], NDArray[np.bool_]], dtype: np.dtype[Any], size: int
+    predicate: Callable[[np.ndarray], NDArray[np.bool_]],
+    dtype: np.dtype[Any],
+    size: int,
+    guess: np.ndarray | None = None,
 ) -> NDArray[np.float64]:
     """Return the point x* where each of ``size`` predicates on the floats of ``dtype`` in [0, 1] turns false.
 
     Each predicate is true up to some x* and false above it; x* is returned as float64 (-1 if false
     at 0, 2 if true at 1). ``predicate(x)`` takes a (size,) array of ``dtype`` and returns a (size,)
     bool array. Non-negative floats are ordered like their bit patterns, so this bisects the integers.
+    A ``guess`` of x* (any values: a closed form that rounding may move) starts the bisection on
+    the 2**20 floats either side of it where the predicate shows x* lies there: about 21 steps
+    instead of 62 for float64. Where it does not, the whole of [0, 1] is bisected; the result is
+    the same either way.
     """
     itype = np.int64 if dtype == np.float64 else np.int32
     zeros = np.zeros(size, dtype=dtype)
@@ -44,15 +55,24 @@ def largest_true(
     at0, at1 = predicate(zeros), predicate(ones)
     low = zeros.view(itype).copy()  # predicate(low) is true
     high = ones.view(itype).copy()  # predicate(high) is false
-    active = at0 & ~at1
+    high[~(at0 & ~at1)] = 0  # nothing to find: an empty bracket never moves
+    if guess is not None:
+        ends = np.clip(np.nan_to_num(np.asarray(guess, dtype=np.float64)), 0.0, 1.0).astype(dtype).view(itype)
+        below = np.maximum(ends - _GUESS_WIDTH, low)
+        above = np.minimum(ends + _GUESS_WIDTH, ones.view(itype))
+        inside = (high > low) & predicate(below.view(dtype)) & ~predicate(above.view(dtype))
+        np.copyto(low, below, where=inside)
+        np.copyto(high, above, where=inside)
+    step = np.empty_like(low)
     while True:
-        step = np.where(active, (high - low) // 2, 0)
+        np.subtract(high, low, out=step)
+        step >>= 1
         if not step.any():
             break
-        middle = low + step
-        ok = predicate(middle.view(dtype))
-        low = np.where(active & ok, middle, low)
-        high = np.where(active & ~ok & (step > 0), middle, high)
+        step += low  # the middle
+        ok = predicate(step.view(dtype))
+        np.copyto(low, step, where=ok)
+        np.copyto(high, step, where=~ok)
     out: NDArray[np.float64] = low.view(dtype).astype(np.float64)
     out[~at0] = -1.0
     out[at0 & at1] = 2.0
@@ -166,6 +186,8 @@ def guess_bounds(dtype: np.dtype[Any], cut0: np.ndarray, cut1: np.ndarray) -> tu
         return g1, reach0 & ~g1
 
     k = int(cut0.size)
-    b1 = largest_true(lambda x: ~guesses(x)[0], dtype, k)
-    b0 = largest_true(lambda x: guesses(x)[1], dtype, k)
+    # roughly: "present" from max(cut1, min(1 - cut0, 1/2)) on, "absent" up to min(1 - cut0, that)
+    present_from = np.maximum(cut1, np.minimum(1.0 - cut0, 0.5))
+    b1 = largest_true(lambda x: ~guesses(x)[0], dtype, k, guess=present_from)
+    b0 = largest_true(lambda x: guesses(x)[1], dtype, k, guess=np.minimum(1.0 - cut0, present_from))
     return b1, b0

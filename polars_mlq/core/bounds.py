@@ -66,11 +66,16 @@ class LabelBounds:
         finite = np.isfinite(v)
         parts = [np.flatnonzero(finite), np.flatnonzero(~finite)]  # cutoffs of nothing or everything: no bisection
 
+        # where the key crosses v, roughly: key 1 - p, 1 - 2p (label 0), p, 2p - 1 (label 1)
+        crossing = {("class", 0): 1.0 - v, ("margin", 0): (1.0 - v) / 2, ("class", 1): v, ("margin", 1): (v + 1.0) / 2}
+        guess = crossing.get((by, label))
+
         def solve(compare: Callable[[np.ndarray, np.ndarray], NDArray[np.bool_]]) -> NDArray[np.float64]:
             out = np.empty(v.size, dtype=np.float64)
             for index in parts:
                 if index.size:
-                    out[index] = largest_true(functools.partial(_compared, key, compare, v[index]), dtype, index.size)
+                    test = functools.partial(_compared, key, compare, v[index])
+                    out[index] = largest_true(test, dtype, index.size, None if guess is None else guess[index])
             return out
 
         if label == 0:  # key non-increasing in p

@@ -34,10 +34,19 @@ from polars_mlq.core.low_memory import low_memory_rule
 from polars_mlq.core.options import LOW_FILTERS, PRUNE_FILTERS, IssueOptions
 from polars_mlq.core.rule import Cutoffs, IssueRule, low_method
 from polars_mlq.core.scores import ema, plain_scores
-from polars_mlq.core.select import EVERYTHING, NOTHING, SmallestPartial, class_cutoffs, class_order, nth_pair
+from polars_mlq.core.select import (
+    EVERYTHING,
+    NOTHING,
+    SmallestPartial,
+    class_cutoffs,
+    class_order,
+    grouped_nth,
+    nth_pair,
+)
 from polars_mlq.core.sparse_chunk import SparseChunk, rank_scores
 from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
 from polars_mlq.input import sorted_unique
+from polars_mlq.scoring.sparse.scores import entry_scores
 
 P = TypeVar("P")
 
@@ -204,9 +213,8 @@ def _grouped_cutoffs(
 ) -> None:
     """Set ``out[c, label]`` to the ``num[c]``-th smallest (key, row) of class c, for every ``inside`` class.
 
-    ``grouped`` holds the entries class by class ((K + 1) starts, p, rows): one lexicographic sort
-    by (class, key, row) puts each class's m-th smallest pair at its start + m - 1, the pair
-    ``nth_pair`` picks.
+    ``grouped`` holds the entries class by class ((K + 1) starts, p, rows); ``grouped_nth`` sorts
+    them once.
     """
     starts, p, row = grouped
     inside, num = wanted
@@ -214,13 +222,22 @@ def _grouped_cutoffs(
     cls = np.repeat(np.arange(k), np.diff(starts))
     pick = inside[cls]
     p, row, cls = p[pick], row[pick], cls[pick]
-    keys = sort_key(by, label, p, np.subtract(p.dtype.type(1), p)).astype(np.float64, copy=False)
-    order = np.lexsort((row, keys, cls))
-    first = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cls, minlength=k), out=first[1:])
-    classes = np.flatnonzero(inside)
-    at = order[first[classes] + num[classes].astype(np.int64) - 1]
-    out[0][classes, label], out[1][classes, label] = keys[at], row[at]
+    keys = sort_key(by, label, p, np.subtract(p.dtype.type(1), p))
+    values, rows = grouped_nth(cls, keys, row, np.where(inside, num, 0))
+    out[0][inside, label], out[1][inside, label] = values[inside], rows[inside]
+
+
+def sparse_class_cutoffs(found: JointPartial, method: str, nums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, the ``nums[c]``-th smallest (score, row) among the candidates kept by pass 2 (sparse input).
+
+    Each class's ``nums[c]`` (confident learning's count) smallest scores are below one half, so
+    they are all candidates' (``SparseChunk``): the other entries of a sparse batch never reach them.
+    """
+    kept = [entries.listed() for entries in found.entries]
+    scores = [entry_scores(e.p, np.full(e.p.size, e.label == 1), method) for e in kept]
+    classes = np.concatenate([e.cls for e in kept]).astype(np.int64)
+    rows = np.concatenate([e.rows for e in kept])
+    return grouped_nth(classes, np.concatenate(scores), rows, nums)
 
 
 def _smallest_rows(chunk: Chunk | SparseChunk, *, m: int) -> SmallestPartial:
@@ -229,9 +246,17 @@ def _smallest_rows(chunk: Chunk | SparseChunk, *, m: int) -> SmallestPartial:
     return SmallestPartial.of(ema(plain_scores(chunk.problems, "self_confidence")), chunk.rows, m)
 
 
-def low_cutoffs(source: AnySource, found: JointPartial, filter_by: str, *, per_class: bool) -> IssueRule:
-    """Run pass 3 of the ``low_*`` filters: find the scores of the rows (or entries) to flag."""
+def low_cutoffs(
+    source: AnySource, found: JointPartial, filter_by: str, *, per_class: bool, sparse: bool = False
+) -> IssueRule:
+    """Run pass 3 of the ``low_*`` filters: find the scores of the rows (or entries) to flag.
+
+    Per class on sparse input, the cutoffs come from the candidates pass 2 kept (no pass).
+    """
     k = int(found.cl_classes.size)
+    if per_class and sparse:
+        cutoffs = sparse_class_cutoffs(found, low_method(filter_by), found.cl_classes)
+        return IssueRule(filter_by, k, class_cutoffs=cutoffs)
     if not per_class:
         m = found.cl_rows
         kept = merge_all(map_chunks(source, functools.partial(_smallest_rows, m=m)), SmallestPartial.empty(m))
@@ -305,8 +330,8 @@ def find(
     """
     filter_by, k = options.filter_by, num_classes
     dense = cast(Source, source)  # for the passes of dense chunks only, never run for a sparse source
-    if sparse and (options.low_memory or (per_class and filter_by in LOW_FILTERS)):
-        msg = "low_memory and the per-class low_* filters do not take sparse predictions (pred_classes=)"
+    if sparse and options.low_memory:
+        msg = "low_memory does not take sparse predictions (pred_classes=)"
         raise TypeError(msg)
     if options.low_memory:
         return Found(IssueRule(filter_by, k, low_memory=low_memory_rule(dense, k, options.rank_by)), -1, None, None)
@@ -318,7 +343,7 @@ def find(
     prune = filter_by in PRUNE_FILTERS
     if not (prune or summary or filter_by in LOW_FILTERS):
         return Found(IssueRule(filter_by, k, thresholds=thr), thr.num_rows, thr, None)
-    keep = (prune or summary) and (sparse or not hasattr(source, "map_chunks"))
+    keep = (prune or summary or (sparse and per_class)) and (sparse or not hasattr(source, "map_chunks"))
     budget = None if sparse else budget
     joint = joint_of(source, thr, joint=prune and options.confident_joint is None, entries=keep, budget=budget)
     bounded = ((prune or summary) and not keep) or joint.dropped
@@ -327,7 +352,7 @@ def find(
     elif prune:
         rule = IssueRule(filter_by, k, cutoffs=prune_cutoffs(joint, thr, options))
     elif filter_by in LOW_FILTERS:
-        rule = low_cutoffs(source, joint, filter_by, per_class=per_class)
+        rule = low_cutoffs(source, joint, filter_by, per_class=per_class, sparse=sparse)
     else:
         rule = IssueRule(filter_by, k, thresholds=thr)
     counts = count_pass(dense, rule) if summary and bounded else None

@@ -23,6 +23,7 @@ from polars_mlq.core.scores import ema, plain_scores
 from polars_mlq.core.select import NOTHING, within
 from polars_mlq.core.sparse_chunk import SparseChunk, rank_scores
 from polars_mlq.core.thresholds import ConfidentThresholds
+from polars_mlq.scoring.sparse.scores import entry_scores
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,29 @@ class IssueRule:
         for cand in chunk.candidates():
             flags[cand.rows[self.entry_flags(cand, chunk.rows[cand.rows])]] = True
         return flags
+
+    def sparse_class_flags(self, chunk: SparseChunk) -> tuple[np.ndarray, np.ndarray]:
+        """Return the flagged entries of a sparse batch: (batch-local rows, classes), in no particular order.
+
+        Only explicit candidates can be flagged (``SparseChunk``), by the per-class ``low_*``
+        cutoffs too: each class's flagged scores are below one half.
+        """
+        rows, classes = [], []
+        if self.nothing or chunk.n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        if self.low_memory is not None:
+            msg = "low_memory does not take sparse predictions (pred_classes=)"
+            raise TypeError(msg)
+        for cand in chunk.candidates():
+            numbers = chunk.rows[cand.rows]
+            if self.filter_by in LOW_FILTERS:
+                assert self.class_cutoffs is not None
+                values, cut_rows = self.class_cutoffs
+                scores = entry_scores(cand.p, np.full(cand.p.size, cand.label == 1), low_method(self.filter_by))
+                hit = within(scores, numbers, values[cand.cls], cut_rows[cand.cls])
+            else:
+                hit = self.entry_flags(cand, numbers)
+            rows.append(cand.rows[hit])
+            classes.append(cand.cls[hit])
+        return np.concatenate(rows).astype(np.int64), np.concatenate(classes).astype(np.int64)

@@ -63,6 +63,33 @@ def nth_pair(values: np.ndarray, rows: np.ndarray, m: int) -> tuple[float, int]:
     return float(pivot), int(np.partition(tied, need - 1)[need - 1])
 
 
+def grouped_nth(
+    classes: np.ndarray, values: np.ndarray, rows: np.ndarray, nums: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per class c, the ``nums[c]``-th smallest (value, row) pair of its entries, as ``nth_pair`` picks it.
+
+    ``classes`` (integers in [0, K), K = ``nums.size``), ``values`` and ``rows`` describe the
+    entries, distinct (value, row) pairs within a class. One lexicographic sort by (class, value,
+    row) puts each class's m-th smallest pair at its start + m - 1. Classes with ``nums`` of 0 or
+    less get ``NOTHING``, those with fewer entries than ``nums`` get ``EVERYTHING``.
+    """
+    k = nums.size
+    nums = np.asarray(nums, dtype=np.int64)
+    sizes = np.bincount(classes, minlength=k)
+    out_values = np.full(k, NOTHING[0])
+    out_rows = np.full(k, NOTHING[1], dtype=np.int64)
+    out_values[nums > sizes], out_rows[nums > sizes] = EVERYTHING
+    inside = np.flatnonzero((nums > 0) & (nums <= sizes))
+    if inside.size:
+        values = np.asarray(values, dtype=np.float64)
+        order = np.lexsort((rows, values, classes))
+        first = np.zeros(k + 1, dtype=np.int64)
+        np.cumsum(sizes, out=first[1:])
+        at = order[first[inside] + nums[inside] - 1]
+        out_values[inside], out_rows[inside] = values[at], rows[at]
+    return out_values, out_rows
+
+
 def within(
     values: np.ndarray, rows: np.ndarray, cut_value: np.ndarray | float, cut_row: np.ndarray | int
 ) -> NDArray[np.bool_]:

@@ -87,11 +87,33 @@ class SparseInput:
         return stream
 
 
-def _flags_udf(series: Sequence[pl.Series], *, rule: IssueRule, sparse: SparseInput) -> pl.Series:
+#: The per-class flags of sparse predictions: each row's flagged classes, ascending.
+CLASS_FLAGS_DTYPE = pl.List(pl.Int64)
+
+
+def _flags(rule: IssueRule, chunk: SparseChunk, local: np.ndarray, n: int, per_class: bool) -> pl.Series:
+    """Return the flags of ``chunk`` (rows ``local`` of ``n``): Boolean, or each row's flagged classes."""
+    if not per_class:
+        return _placed(rule.row_mask(chunk), local, n)
+    rows, classes = rule.sparse_class_flags(chunk)
+    order = np.lexsort((classes, rows))
+    flagged = pl.DataFrame({"row": local[rows[order]].astype(np.int64), "c": classes[order]})
+    lists = flagged.group_by("row", maintain_order=True).agg(pl.col("c"))
+    every = pl.DataFrame({"row": np.arange(n, dtype=np.int64)})
+    joined = every.join(lists, on="row", how="left", maintain_order="left")
+    scored = np.zeros(n, dtype=bool)
+    scored[local] = True  # a scored row with nothing flagged: an empty list; a null input: null
+    empty = pl.lit([], dtype=CLASS_FLAGS_DTYPE)
+    placed = joined.select(pl.when(pl.Series(scored) & pl.col("c").is_null()).then(empty).otherwise(pl.col("c")))
+    result: pl.Series = placed.to_series().cast(CLASS_FLAGS_DTYPE)
+    return result
+
+
+def _flags_udf(series: Sequence[pl.Series], *, rule: IssueRule, sparse: SparseInput, per_class: bool) -> pl.Series:
     numbers = series[3].to_numpy().astype(np.int64)
     data = pl.DataFrame(list(series[:3]))
     chunk, local = sparse.read(data, int(numbers[0]) if numbers.size else 0, numbers)
-    return _placed(rule.row_mask(chunk), local, len(numbers))
+    return _flags(rule, chunk, local, len(numbers), per_class)
 
 
 def _placed(values: np.ndarray, local: np.ndarray, n: int) -> pl.Series:
@@ -111,9 +133,9 @@ _ROW_NUMBER = "__polars_mlq_sparse_issue_row__"
 
 
 def sparse_flags(
-    frame: pl.DataFrame | pl.LazyFrame, sparse: SparseInput, options: IssueOptions, name: str
+    frame: pl.DataFrame | pl.LazyFrame, sparse: SparseInput, options: IssueOptions, name: str, *, per_class: bool
 ) -> pl.DataFrame | pl.LazyFrame:
-    """Return the frame with a Boolean flag per row (null where an input is null).
+    """Return the frame with a Boolean flag per row, or each row's flagged classes (null where an input is null).
 
     The passes the filter needs run now; the flags are an elementwise step (a LazyFrame streams).
     """
@@ -123,12 +145,13 @@ def sparse_flags(
     options = options.for_classes(sparse.num_classes)
     if isinstance(frame, pl.DataFrame):  # read once: the passes and the flags use the same chunk
         whole, kept = sparse.read(frame.select(sparse.labels, sparse.pred_probs, sparse.pred_classes), 0)
-        found = engine.find(lambda: iter((whole,)), sparse.num_classes, options, sparse=True)
-        return frame.with_columns(_placed(found.rule.row_mask(whole), kept, frame.height).alias(name))
-    found = engine.find(sparse.source(frame), sparse.num_classes, options, sparse=True)
-    udf = partial(_flags_udf, rule=found.rule, sparse=sparse)
+        found = engine.find(lambda: iter((whole,)), sparse.num_classes, options, per_class=per_class, sparse=True)
+        return frame.with_columns(_flags(found.rule, whole, kept, frame.height, per_class).alias(name))
+    found = engine.find(sparse.source(frame), sparse.num_classes, options, per_class=per_class, sparse=True)
+    udf = partial(_flags_udf, rule=found.rule, sparse=sparse, per_class=per_class)
     inputs = [sparse.labels, sparse.pred_probs, sparse.pred_classes, pl.col(_ROW_NUMBER)]
-    flags = pl.map_batches(inputs, udf, return_dtype=pl.Boolean(), is_elementwise=True).alias(name)
+    dtype = CLASS_FLAGS_DTYPE if per_class else pl.Boolean()
+    flags = pl.map_batches(inputs, udf, return_dtype=dtype, is_elementwise=True).alias(name)
     return frame.with_row_index(_ROW_NUMBER).with_columns(flags).drop(_ROW_NUMBER)
 
 

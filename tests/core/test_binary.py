@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from polars_mlq.core import binary
+from polars_mlq.core.binary import largest_true
 
 
 def test_boundaries_agree_with_the_tests_they_replace() -> None:
@@ -37,3 +40,22 @@ def test_rows_with_any_is_any_over_each_row() -> None:
         mask[1] = False
         np.testing.assert_array_equal(binary.rows_with_any(mask), mask.any(axis=1))
         np.testing.assert_array_equal(binary.rows_with_any(mask[:, ::-1]), mask.any(axis=1))  # not contiguous
+
+
+@given(
+    st.lists(st.tuples(st.floats(-0.5, 1.5), st.one_of(st.floats(-1, 2), st.just(float("nan")))), min_size=1, max_size=40),
+    st.sampled_from([np.float64, np.float32]),
+)
+def test_a_guess_changes_how_long_the_bisection_takes_not_its_result(cases: list[tuple[float, float]], dtype: type) -> None:
+    """Each predicate is "x <= t"; guesses are near t, far from it, outside [0, 1] or NaN."""
+    t = np.array([c for c, _ in cases])
+    near = np.array([c + g * 1e-13 if not np.isnan(g) else g for c, g in cases])
+    far = np.array([g for _, g in cases])
+    kind = np.dtype(dtype)
+
+    def predicate(x: np.ndarray) -> np.ndarray:
+        return x.astype(np.float64) <= t
+
+    plain = largest_true(predicate, kind, t.size)
+    assert largest_true(predicate, kind, t.size, guess=near).tolist() == plain.tolist()
+    assert largest_true(predicate, kind, t.size, guess=far).tolist() == plain.tolist()

@@ -239,3 +239,35 @@ def test_rank_scores_are_the_dense_ema_bit_for_bit(case: tuple[int, list[Any], f
     dense_batch = read_batch(pl.Series(labels, dtype=pl.List(pl.Int64)), pl.Series(list(dense)), num_classes=k)
     expected = ema(plain_scores(problems(dense_batch), "self_confidence"))
     np.testing.assert_array_equal(rank_scores(batch), expected)
+
+
+def _flagged_classes(dense_flags: pl.Series) -> list[list[int] | None]:
+    return [None if row is None else np.flatnonzero(row.to_numpy()).tolist() for row in dense_flags]
+
+
+@pytest.mark.parametrize("filter_by", FILTERS)
+@pytest.mark.parametrize(("seed", "fill"), [(11, 0.0), (12, 0.02)])
+def test_per_class_flags_list_the_densified_rows_flagged_classes(filter_by: str, seed: int, fill: float) -> None:
+    frame, dense, labels = top_k_frame(seed, 300, 11, 4, fill=fill)
+    expected = densified(labels, dense).mlq.find_label_issues_per_class(filter_by=filter_by)["is_label_issue_per_class"]
+    classes = _flagged_classes(expected)
+    assert any(classes)  # a test that can fail
+    got = frame.mlq.find_label_issues_per_class(**sparse_kwargs(11, fill), filter_by=filter_by)
+    assert got["is_label_issue_per_class"].dtype == pl.List(pl.Int64)
+    assert got["is_label_issue_per_class"].to_list() == classes
+    lazy = frame.lazy().mlq.find_label_issues_per_class(**sparse_kwargs(11, fill), filter_by=filter_by, name="c")
+    assert lazy.collect()["c"].to_list() == classes
+
+
+def test_per_class_flags_are_cleanlabs_without_ties_and_null_rows_stay_null(tmp_path: Path) -> None:
+    frame, dense, labels = top_k_frame(13, 300, 11, 4, fill=0.0, decimals=None)
+    expected = quiet(cl_filter.find_multilabel_issues_per_class, labels, dense, n_jobs=1)
+    by_row = [np.flatnonzero(np.asarray(expected)[i]).tolist() for i in range(300)]
+    got = frame.mlq.find_label_issues_per_class(**sparse_kwargs(11, 0.0))["is_label_issue_per_class"]
+    assert got.to_list() == by_row
+    with_nulls = frame.with_columns(pl.when(pl.col("id") == 2).then(None).otherwise(pl.col("labels")).alias("labels"))
+    path = tmp_path / "nulls.parquet"
+    with_nulls.write_parquet(path, row_group_size=40)
+    streamed = pl.scan_parquet(path).mlq.find_label_issues_per_class(**sparse_kwargs(11, 0.0)).collect()
+    assert streamed["is_label_issue_per_class"][2] is None
+    assert streamed["is_label_issue_per_class"].null_count() == 1

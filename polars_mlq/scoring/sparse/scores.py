@@ -26,7 +26,7 @@ CALLABLE_MAX_CLASSES = 1 << 20
 _CALLABLE_BLOCK = 1 << 24
 
 
-def _entry_scores(p: np.ndarray, labelled: np.ndarray, method: str) -> np.ndarray:
+def entry_scores(p: np.ndarray, labelled: np.ndarray, method: str) -> np.ndarray:
     """Score entries (p, labelled) as one-column dense rows are scored: float64."""
     out = np.empty((p.size, 1))
     per_class_scores(p.reshape(-1, 1), np.flatnonzero(labelled), method, None, out)
@@ -59,9 +59,9 @@ def explicit_rows(batch: SparseBatch, method: str, adjustment: Adjustment | None
     dtype = batch.probs.dtype
     fill = np.full(extra_rows.size, batch.fill, dtype=dtype)
     if adjustment is None:
-        scores[listed_at] = _entry_scores(batch.probs, labels.labelled, method)
-        scores[extra_at] = _entry_scores(fill, np.ones(extra_rows.size, dtype=bool), method)
-        constant = _entry_scores(np.array([batch.fill], dtype=dtype), np.zeros(1, dtype=bool), method)
+        scores[listed_at] = entry_scores(batch.probs, labels.labelled, method)
+        scores[extra_at] = entry_scores(fill, np.ones(extra_rows.size, dtype=bool), method)
+        constant = entry_scores(np.array([batch.fill], dtype=dtype), np.zeros(1, dtype=bool), method)
         return ExplicitRows(indptr, classes, scores, np.full(k, constant[0]))
     scores[listed_at] = _adjusted(batch.probs, batch.classes, labels.labelled, adjustment)
     scores[extra_at] = _adjusted(fill, extra_classes, np.ones(extra_rows.size, dtype=bool), adjustment)

@@ -291,3 +291,10 @@ def output_path(args: argparse.Namespace, inp: Input) -> tuple[Path, str]:
         msg = f"OUT {out}: no such directory {str(out.parent)!r}"
         raise CliError(msg)
     return out, fmt
+
+
+def check_sparse_column(inp: Input, args: argparse.Namespace) -> None:
+    """Refuse --pred-classes naming a column IN does not have (nothing to check without it)."""
+    if args.pred_classes is not None and args.pred_classes not in inp.columns:
+        msg = f"IN {inp.path} has no column {args.pred_classes!r} (--pred-classes); its columns are {list(inp.columns)}"
+        raise CliError(msg)

@@ -13,18 +13,20 @@ from polars_mlq import (
 )
 from polars_mlq.cli.common import PROG, CliError
 from polars_mlq.cli.files import atomic_output, scan
-from polars_mlq.cli.inputs import Input, check_new_column, output_path, read_input
+from polars_mlq.cli.inputs import Input, check_new_column, check_sparse_column, output_path, read_input
 from polars_mlq.cli.options import (
     Subparsers,
     add_engine_argument,
     add_input_arguments,
     add_output_argument,
     add_scoring_arguments,
+    add_sparse_arguments,
     add_terminal_arguments,
     counts,
     fraction,
     non_negative_int,
     scoring_kwargs,
+    sparse_kwargs,
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
 from polars_mlq.core import FILTERS
@@ -98,6 +100,7 @@ def add_issues(subparsers: Subparsers) -> None:
         help="keep only the flagged rows, sorted by the score, lowest (worst) first",
     )
     add_scoring_arguments(parser)
+    add_sparse_arguments(parser)
     add_engine_argument(parser)
     add_terminal_arguments(parser)
     parser.set_defaults(handler=run_issues)
@@ -116,13 +119,18 @@ def run_issues(args: argparse.Namespace) -> int:
     int
         The exit code, 0 (errors are raised).
     """
+    sparse = sparse_kwargs(args)
     if args.ray is not None:  # the same job on Ray (Ray itself is imported only then)
+        if sparse:
+            msg = "--pred-classes (sparse predictions) does not run with --ray yet; run it without --ray"
+            raise CliError(msg)
         from polars_mlq.cli import ray_jobs
 
         return ray_jobs.run_issues(args)
     inp = read_input(args)
     out, out_format = output_path(args, inp)
     check_new_columns(inp, args)
+    check_sparse_column(inp, args)
     kwargs = scoring_kwargs(args)
     with Progress("issues", enabled=progress_enabled(args)) as progress:
         progress.phase("finding issues (reading IN for the per-class statistics)")
@@ -132,11 +140,12 @@ def run_issues(args: argparse.Namespace) -> int:
             class_names=inp.class_names,
             name=args.flag_name,
             **issue_kwargs(args),
+            **sparse,
         )
         if args.adjust_pred_probs:
             progress.phase("confident thresholds for the score")
         frame = MlqLazyFrame(frame).label_quality(
-            inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **kwargs
+            inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **kwargs, **sparse
         )
         frame = progress.watch(frame, args.name)
         if args.only_issues:

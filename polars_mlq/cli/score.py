@@ -9,7 +9,7 @@ from polars_mlq import (
 )
 from polars_mlq.cli.common import PROG, CliError
 from polars_mlq.cli.files import atomic_output
-from polars_mlq.cli.inputs import check_new_column, output_path, read_input
+from polars_mlq.cli.inputs import check_new_column, check_sparse_column, output_path, read_input
 from polars_mlq.cli.options import (
     Subparsers,
     add_engine_argument,
@@ -87,9 +87,7 @@ def run_score(args: argparse.Namespace) -> int:
     inp = read_input(args)
     out, out_format = output_path(args, inp)
     check_new_column(inp, args.name, "--name")
-    if sparse and args.pred_classes not in inp.columns:
-        msg = f"IN {inp.path} has no column {args.pred_classes!r} (--pred-classes); its columns are {list(inp.columns)}"
-        raise CliError(msg)
+    check_sparse_column(inp, args)
     kwargs = scoring_kwargs(args)
     with Progress("score", enabled=progress_enabled(args)) as progress:
         if args.adjust_pred_probs:

@@ -7,14 +7,16 @@ import json
 
 import polars as pl
 
-from polars_mlq.cli.common import PROG
-from polars_mlq.cli.inputs import read_input
+from polars_mlq.cli.common import PROG, CliError
+from polars_mlq.cli.inputs import check_sparse_column, read_input
 from polars_mlq.cli.options import (
     Subparsers,
     add_engine_argument,
     add_input_arguments,
+    add_sparse_arguments,
     add_terminal_arguments,
     positive_int,
+    sparse_kwargs,
 )
 from polars_mlq.cli.progress import Progress, progress_enabled
 from polars_mlq.cli.tables import frame_table
@@ -57,6 +59,7 @@ def add_summary(subparsers: Subparsers) -> None:
         metavar="N",
         help="how many of the most common issues to print (default: 10; --json has them all)",
     )
+    add_sparse_arguments(parser)
     add_engine_argument(parser)
     add_terminal_arguments(parser)
     parser.set_defaults(handler=run_summary)
@@ -77,7 +80,12 @@ def run_summary(args: argparse.Namespace) -> int:
     """
     from polars_mlq.cli.ray_jobs import summary_counts  # Ray itself is imported only with --ray
 
+    sparse = sparse_kwargs(args)
+    if args.ray is not None and sparse:
+        msg = "--pred-classes (sparse predictions) does not run with --ray yet; run it without --ray"
+        raise CliError(msg)
     inp = read_input(args)
+    check_sparse_column(inp, args)
     rows: int | None = None
     if args.ray is not None:  # the passes run on Ray; the counts come back
         counts = summary_counts(args, inp)
@@ -87,7 +95,9 @@ def run_summary(args: argparse.Namespace) -> int:
     else:
         with Progress("summary", enabled=progress_enabled(args)) as progress:
             progress.phase("finding issues (reading IN for the per-class statistics)")
-            summary = MlqLazyFrame(inp.frame).health_summary(inp.labels, inp.pred_probs, class_names=inp.class_names)
+            summary = MlqLazyFrame(inp.frame).health_summary(
+                inp.labels, inp.pred_probs, class_names=inp.class_names, **sparse
+            )
         score = float(summary["overall_multilabel_health_score"])
         classes = summary["classes_by_multilabel_quality"]
         issues = summary["common_multilabel_issues"]
@@ -100,7 +110,8 @@ def run_summary(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2))
         return 0
     if rows is None:  # rows with labels and pred_probs
-        scored = inp.frame.select(pl.all_horizontal(inp.labels.is_not_null(), inp.pred_probs.is_not_null()).sum())
+        inputs = [inp.labels, inp.pred_probs] + ([pl.col(args.pred_classes)] if sparse else [])
+        scored = inp.frame.select(pl.all_horizontal(*(column.is_not_null() for column in inputs)).sum())
         rows = int(scored.collect(engine="streaming").item())
     flagged = round((1.0 - score) * rows)
     print(f"{PROG} summary of {inp.path}: {rows:,} rows, {classes.height} classes\n")

@@ -13,10 +13,14 @@ import numpy as np
 import polars as pl
 
 from polars_mlq.compat.scores import read_inputs
+from polars_mlq.compat.sparse_issues import sparse_counts
 from polars_mlq.core import parse_issue_options
-from polars_mlq.input import Batch, LabelsFormat
+from polars_mlq.expressions import label_spec
+from polars_mlq.input import LabelsFormat
+from polars_mlq.input.sparse import is_csr_like
 from polars_mlq.issues import find_issues_per_class
 from polars_mlq.issues import summaries as _summaries
+from polars_mlq.issues.frames import IssueCounts
 from polars_mlq.typing import HealthSummary, LabelsLike, PredProbsLike
 
 __all__ = [
@@ -27,22 +31,33 @@ __all__ = [
 ]
 
 
-def _default_flags(
+def _default_counts(
     labels: LabelsLike | None,
     pred_probs: PredProbsLike | None,
     confident_joint: np.ndarray | None,
-    class_names: Sequence[str] | None,
-    labels_format: LabelsFormat,
-) -> tuple[Batch, np.ndarray, np.ndarray]:
-    """Return the batch, its (n, K) flags under the default filter, and its (n, K) given labels."""
+    spec: tuple[Sequence[str] | None, LabelsFormat, float],
+) -> tuple[IssueCounts, int]:
+    """Return the counts of the flags under the default filter, and K.
+
+    ``spec`` is (class_names, labels_format, fill_value); a sparse (CSR-like) ``pred_probs`` has
+    its flags found by the statistics core from its listed entries (``sparse_issues``).
+    """
+    class_names, labels_format, fill_value = spec
     if labels is None or pred_probs is None:
         missing = " and ".join(name for name, v in (("labels", labels), ("pred_probs", pred_probs)) if v is None)
         msg = f"{missing} must be given: the summaries are computed from the labels and pred_probs"
         raise ValueError(msg)
+    if is_csr_like(pred_probs):
+        return sparse_counts(labels, pred_probs, fill_value, label_spec(class_names, labels_format), confident_joint)
+    if fill_value != 0.0:
+        msg = "fill_value is for sparse pred_probs (the probability of the classes a row does not list)"
+        raise ValueError(msg)
     batch = read_inputs(labels, pred_probs, class_names, labels_format)
     options = parse_issue_options(batch.num_classes, confident_joint=confident_joint)
     flags = find_issues_per_class(batch, options)
-    return batch, flags, batch.multi_hot(0, batch.probs.shape[0])
+    counts = _summaries.issue_counts(batch.multi_hot(0, batch.probs.shape[0]), flags)
+    flagged = int(np.count_nonzero(flags.any(axis=1)))
+    return IssueCounts(counts, int(batch.probs.shape[0]), flagged), batch.num_classes
 
 
 def _names(class_names: Sequence[str] | None) -> list[str] | None:
@@ -56,6 +71,7 @@ def common_multilabel_issues(
     class_names: Sequence[str] | None = None,
     confident_joint: np.ndarray | None = None,
     labels_format: LabelsFormat = "indices",
+    fill_value: float = 0.0,
 ) -> pl.DataFrame:
     """How often each class is wrongly given, or wrongly missing, most frequent first.
 
@@ -74,6 +90,9 @@ def common_multilabel_issues(
         Optional (K, 2, 2) confident joint, as for :func:`find_label_issues`.
     labels_format
         As for :func:`find_label_issues`.
+    fill_value
+        With a sparse (CSR-like) ``pred_probs``: the probability of every class a row does not
+        list, as for :func:`find_label_issues` (every summary here takes it).
 
     Returns
     -------
@@ -93,9 +112,8 @@ def common_multilabel_issues(
     >>> issues["Num Examples"].to_list()
     [1, 1, 0, 0]
     """
-    batch, flags, given = _default_flags(labels, pred_probs, confident_joint, class_names, labels_format)
-    counts = _summaries.issue_counts(given, flags)
-    return _summaries.common_issues(counts, batch.probs.shape[0], _names(class_names))
+    issues, _ = _default_counts(labels, pred_probs, confident_joint, (class_names, labels_format, fill_value))
+    return _summaries.common_issues(issues.counts, issues.num_rows, _names(class_names))
 
 
 def rank_classes_by_multilabel_quality(
@@ -106,6 +124,7 @@ def rank_classes_by_multilabel_quality(
     joint: np.ndarray | None = None,
     confident_joint: np.ndarray | None = None,
     labels_format: LabelsFormat = "indices",
+    fill_value: float = 0.0,
 ) -> pl.DataFrame:
     """Classes from the lowest label quality to the highest.
 
@@ -142,9 +161,8 @@ def rank_classes_by_multilabel_quality(
         msg = "give at most one of joint and confident_joint (both mean the (K, 2, 2) confident joint)"
         raise ValueError(msg)
     supplied = confident_joint if joint is None else joint
-    batch, flags, given = _default_flags(labels, pred_probs, supplied, class_names, labels_format)
-    counts = _summaries.issue_counts(given, flags)
-    return _summaries.class_quality(counts, batch.probs.shape[0], _names(class_names))
+    issues, _ = _default_counts(labels, pred_probs, supplied, (class_names, labels_format, fill_value))
+    return _summaries.class_quality(issues.counts, issues.num_rows, _names(class_names))
 
 
 def overall_multilabel_health_score(
@@ -154,6 +172,7 @@ def overall_multilabel_health_score(
     confident_joint: np.ndarray | None = None,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
+    fill_value: float = 0.0,
 ) -> float:
     """Return the fraction of rows with no label issue (default filter).
 
@@ -166,8 +185,8 @@ def overall_multilabel_health_score(
     >>> overall_multilabel_health_score(labels, pred_probs)
     0.875
     """
-    batch, flags, _ = _default_flags(labels, pred_probs, confident_joint, class_names, labels_format)
-    return _summaries.health_score(int(np.count_nonzero(flags.any(axis=1))), batch.probs.shape[0])
+    issues, _ = _default_counts(labels, pred_probs, confident_joint, (class_names, labels_format, fill_value))
+    return _summaries.health_score(issues.flagged_rows, issues.num_rows)
 
 
 def multilabel_health_summary(
@@ -179,6 +198,7 @@ def multilabel_health_summary(
     confident_joint: np.ndarray | None = None,
     verbose: bool = True,
     labels_format: LabelsFormat = "indices",
+    fill_value: float = 0.0,
 ) -> HealthSummary:
     """Return the three summaries above from one pass over the data.
 
@@ -209,18 +229,17 @@ def multilabel_health_summary(
     >>> summary["classes_by_multilabel_quality"]["Class Index"].to_list()
     [1, 0]
     """
-    batch, flags, given = _default_flags(labels, pred_probs, confident_joint, class_names, labels_format)
+    issues, k = _default_counts(labels, pred_probs, confident_joint, (class_names, labels_format, fill_value))
     names = _names(class_names)
-    n = batch.probs.shape[0]
-    counts = _summaries.issue_counts(given, flags)
+    n, counts = issues.num_rows, issues.counts
     summary: HealthSummary = {
-        "overall_multilabel_health_score": _summaries.health_score(int(np.count_nonzero(flags.any(axis=1))), n),
+        "overall_multilabel_health_score": _summaries.health_score(issues.flagged_rows, n),
         "classes_by_multilabel_quality": _summaries.class_quality(counts, n, names),
         "common_multilabel_issues": _summaries.common_issues(counts, n, names),
     }
     if verbose:
         shown = n if num_examples is None else num_examples
-        print(f"Multi-label dataset health summary: {shown} examples, {batch.num_classes} classes")
+        print(f"Multi-label dataset health summary: {shown} examples, {k} classes")
         print(f"Overall multi-label health score: {summary['overall_multilabel_health_score']:.4f}")
         print("Classes by label quality (lowest first):")
         print(summary["classes_by_multilabel_quality"])

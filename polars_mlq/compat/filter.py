@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 
 from polars_mlq.compat.scores import read_inputs
+from polars_mlq.compat.sparse_issues import find_sparse_issues
 from polars_mlq.core import IssueOptions, parse_issue_options
+from polars_mlq.expressions import label_spec
 from polars_mlq.input import Batch, LabelsFormat, Method
+from polars_mlq.input.sparse import is_csr_like
 from polars_mlq.issues import find_issues, find_issues_per_class, ranked_per_class
 from polars_mlq.scoring import thread_limit
 from polars_mlq.typing import FilterBy, LabelsLike, PredProbsLike
@@ -70,6 +73,7 @@ def find_label_issues(
     *,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
+    fill_value: float = 0.0,
 ) -> np.ndarray:
     """Rows whose given labels look wrong, as cleanlab's multi-label ``find_label_issues``.
 
@@ -111,6 +115,10 @@ def find_label_issues(
     class_names, labels_format
         Beyond cleanlab, as in :func:`polars_mlq.get_label_quality_scores`: labels given as
         class names, or as an (N, K) multi-hot array with ``labels_format="multi_hot"``.
+    fill_value
+        Beyond cleanlab: with a sparse (CSR-like) ``pred_probs``, the probability of every class
+        a row does not list (below one half). The flags are those of the densified rows;
+        ``return_indices_ranked_by`` and ``low_memory`` do not take sparse input.
 
     Returns
     -------
@@ -128,6 +136,26 @@ def find_label_issues(
     >>> find_label_issues(labels, pred_probs, return_indices_ranked_by="self_confidence")
     array([7])
     """
+    if is_csr_like(pred_probs):
+        options = parse_issue_options(
+            None,
+            return_indices_ranked_by=return_indices_ranked_by,
+            rank_by_kwargs=rank_by_kwargs,
+            filter_by=filter_by,
+            frac_noise=frac_noise,
+            num_to_remove_per_class=num_to_remove_per_class,
+            min_examples_per_class=min_examples_per_class,
+            confident_joint=confident_joint,
+            low_memory=low_memory,
+        )
+        with thread_limit(check_n_jobs(n_jobs)):
+            flags = find_sparse_issues(labels, pred_probs, fill_value, label_spec(class_names, labels_format), options)
+        if verbose:
+            print(f"polars-mlq: {int(flags.sum())} of {flags.size} rows have a label issue ({_describe(options)})")
+        return flags
+    if fill_value != 0.0:
+        msg = "fill_value is for sparse pred_probs (the probability of the classes a row does not list)"
+        raise ValueError(msg)
     with thread_limit(check_n_jobs(n_jobs)):
         batch, options = _prepare(
             labels,

@@ -115,7 +115,11 @@ def read_inputs(
         if arrays is not None and (arrays[1].size == 0 or 0 <= arrays[1].min() <= arrays[1].max() < width):
             return batch_of_arrays(*arrays, pred_probs, spec)
     if not isinstance(pred_probs, (np.ndarray, pl.Series)) and is_csr_like(pred_probs):
-        msg = "sparse pred_probs are taken by get_label_quality_scores so far, not by this function"
+        msg = (
+            "sparse pred_probs are taken by get_label_quality_scores, find_label_issues and the dataset "
+            "summaries, not by this function (per-class results of sparse rows: the .mlq namespace's "
+            "label_quality_per_class and find_label_issues_per_class)"
+        )
         raise TypeError(msg)
     series = _labels_series(labels, labels_format)
     if isinstance(pred_probs, pl.Series):
@@ -172,12 +176,15 @@ def get_label_quality_scores(
     return _with_nan_rows(batch, row_scores(batch, options, _thresholds(batch, options)))
 
 
-def sparse_scores(
-    labels: object, pred_probs: object, fill_value: object, options: ScoringOptions, spec: LabelSpec
-) -> np.ndarray:
-    """Score sparse pred_probs (see ``get_label_quality_scores``); a null labels row scores NaN."""
+def sparse_batch(
+    labels: object, pred_probs: object, fill_value: object, spec: LabelSpec
+) -> tuple[SparseBatch, np.ndarray]:
+    """Read labels and a CSR-like ``pred_probs``: the batch of every row, and which rows have null labels.
+
+    A row with null labels has none in the batch.
+    """
     series = _labels_series(labels, spec.format)
-    nulls = series.is_null().to_numpy()
+    nulls: np.ndarray = series.is_null().to_numpy()
     n = series.len()
     indptr, classes, probs, fill, k = read_csr(pred_probs, fill_value, n)
     kept = np.flatnonzero(~nulls)
@@ -186,7 +193,14 @@ def sparse_scores(
     lengths[kept] = np.diff(offsets)
     label_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=label_offsets[1:])
-    batch = SparseBatch(indptr, classes, probs, fill, k, label_offsets, values)
+    return SparseBatch(indptr, classes, probs, fill, k, label_offsets, values), nulls
+
+
+def sparse_scores(
+    labels: object, pred_probs: object, fill_value: object, options: ScoringOptions, spec: LabelSpec
+) -> np.ndarray:
+    """Score sparse pred_probs (see ``get_label_quality_scores``); a null labels row scores NaN."""
+    batch, nulls = sparse_batch(labels, pred_probs, fill_value, spec)
     thresholds = ThresholdPartial.of_sparse(batch).finalize().for_scoring() if options.adjust_pred_probs else None
     scores = sparse_row_scores(batch, options, thresholds)
     scores[nulls] = np.nan

@@ -144,3 +144,31 @@ def test_issues_progress_on_a_terminal(folder: Path, tmp_path: Path) -> None:
     code, drawn = run_on_a_terminal("issues", folder / "demo.parquet", "-o", tmp_path / "few.csv", "--only-issues")
     assert code == 0
     assert f"wrote the {flagged} flagged rows to" in drawn
+
+
+def test_issues_and_summary_take_sparse_predictions(tmp_path: Path) -> None:
+    """--pred-classes/--num-classes/--fill-value: the namespace's sparse flags, scores and summary."""
+    rng = np.random.default_rng(3)
+    n, k, listed = 600, 2000, 5
+    classes = np.sort(rng.integers(0, k - listed + 1, (n, listed)), axis=1) + np.arange(listed)
+    probs = np.round(rng.beta(0.6, 0.6, (n, listed)), 2)
+    tags = [sorted({int(c) for c in row[p > 0.5]} | ({int(rng.integers(k))} if i % 7 == 0 else set())) for i, (row, p) in enumerate(zip(classes, probs, strict=True))]
+    frame = pl.DataFrame({"id": np.arange(n), "tags": tags, "probs": probs.tolist(), "classes": classes.tolist()})
+    frame.write_parquet(tmp_path / "top_k.parquet", row_group_size=100)
+    sparse = {"labels": "tags", "pred_probs": "probs", "pred_classes": "classes", "num_classes": k, "fill_value": 0.01}
+    args = ["--labels", "tags", "--pred-probs", "probs", "--pred-classes", "classes", "--num-classes", k]
+    args += ["--fill-value", 0.01, "-q"]
+    out = tmp_path / "flagged.parquet"
+    result = run("issues", tmp_path / "top_k.parquet", "-o", out, *args)
+    assert result.returncode == 0, result.stderr
+    expected = frame.mlq.find_label_issues(**sparse).mlq.label_quality(**sparse)
+    assert expected["is_label_issue"].sum() > 0
+    assert pl.read_parquet(out).equals(expected)
+    summary = run("summary", tmp_path / "top_k.parquet", *args, "--json")
+    assert summary.returncode == 0, summary.stderr
+    document = json.loads(summary.stdout)
+    assert document["overall_multilabel_health_score"] == frame.mlq.health_score(**sparse)
+    assert document["common_multilabel_issues"] == frame.mlq.common_issues(**sparse).to_dicts()
+    on_ray = run("issues", tmp_path / "top_k.parquet", "-o", tmp_path / "r", *args, "--ray")
+    assert_one_line_error(on_ray, "does not run with --ray yet")
+    assert leftovers(tmp_path) == []

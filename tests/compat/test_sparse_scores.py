@@ -169,5 +169,5 @@ def test_the_input_is_not_changed() -> None:
 
 def test_functions_without_sparse_input_yet_refuse_it_clearly() -> None:
     csr = _csr([0, 1, 2], [0, 1], [0.5, 0.5], (2, 3))
-    with pytest.raises(TypeError, match="sparse pred_probs are taken by get_label_quality_scores so far"):
+    with pytest.raises(TypeError, match="sparse pred_probs are taken by get_label_quality_scores, find_label_issues"):
         mlq.get_label_quality_scores_per_class([[0], [1]], csr)

@@ -1,0 +1,95 @@
+"""The NumPy issue finders and summaries on a CSR-like pred_probs: the densified arrays' answers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import polars_mlq as mlq
+from tests.issues.test_sparse_issues import FILTERS, top_k_frame
+
+
+def as_csr(frame: pl.DataFrame, k: int) -> SimpleNamespace:
+    """What scipy.sparse.csr_array((data, indices, indptr), shape=(n, k)) holds (SciPy is not needed)."""
+    lengths = frame["classes"].list.len().to_numpy()
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = frame["classes"].explode().to_numpy()
+    data = frame["probs"].explode().to_numpy()
+    return SimpleNamespace(indptr=indptr, indices=indices, data=data, shape=(frame.height, k))
+
+
+@pytest.mark.parametrize("filter_by", FILTERS)
+@pytest.mark.parametrize("fill", [0.0, 0.02])
+def test_flags_are_the_densified_arrays(filter_by: str, fill: float) -> None:
+    frame, dense, labels = top_k_frame(21, 300, 10, 4, fill=fill)
+    expected = mlq.find_label_issues(labels, dense, filter_by=filter_by)
+    assert 0 < expected.sum() < 300
+    got = mlq.find_label_issues(labels, as_csr(frame, 10), filter_by=filter_by, fill_value=fill)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"frac_noise": 0.5}, {"num_to_remove_per_class": [2] * 10}, {"confident_joint": "own"}, {"n_jobs": 1}],
+)
+def test_options_are_those_of_the_densified_arrays(options: dict[str, Any]) -> None:
+    frame, dense, labels = top_k_frame(22, 300, 10, 4, fill=0.0)
+    if options.get("confident_joint") == "own":  # a supplied joint, here the densified data's own
+        joint = np.full((10, 2, 2), 5)
+        joint[:, 1, 0] = 2
+        options = {"confident_joint": joint}
+    expected = mlq.find_label_issues(labels, dense, **options)
+    got = mlq.find_label_issues(labels, as_csr(frame, 10), **options)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_summaries_are_those_of_the_densified_arrays() -> None:
+    frame, dense, labels = top_k_frame(23, 300, 9, 3, fill=0.01)
+    csr = as_csr(frame, 9)
+    names = [f"c{i}" for i in range(9)]
+    assert mlq.overall_multilabel_health_score(labels, csr, fill_value=0.01) == mlq.overall_multilabel_health_score(
+        labels, dense
+    )
+    assert_frame_equal(
+        mlq.common_multilabel_issues(labels, csr, class_names=names, fill_value=0.01),
+        mlq.common_multilabel_issues(labels, dense, class_names=names),
+    )
+    assert_frame_equal(
+        mlq.rank_classes_by_multilabel_quality(labels, csr, fill_value=0.01),
+        mlq.rank_classes_by_multilabel_quality(labels, dense),
+    )
+    summary = mlq.multilabel_health_summary(labels, csr, verbose=False, fill_value=0.01)
+    expected = mlq.multilabel_health_summary(labels, dense, verbose=False)
+    assert summary["overall_multilabel_health_score"] == expected["overall_multilabel_health_score"]
+    assert_frame_equal(summary["common_multilabel_issues"], expected["common_multilabel_issues"])
+
+
+def test_rows_with_null_labels_are_left_out() -> None:
+    frame, dense, labels = top_k_frame(24, 200, 8, 3, fill=0.0)
+    series = pl.Series("labels", [None if i in (3, 50) else row for i, row in enumerate(labels)], dtype=pl.List(pl.Int64))
+    got = mlq.find_label_issues(series, as_csr(frame, 8))
+    keep = np.ones(200, dtype=bool)
+    keep[[3, 50]] = False
+    expected = mlq.find_label_issues([labels[i] for i in np.flatnonzero(keep)], dense[keep])
+    assert not got[[3, 50]].any()
+    np.testing.assert_array_equal(got[keep], expected)
+
+
+def test_what_sparse_input_does_not_take_is_refused() -> None:
+    frame, dense, labels = top_k_frame(25, 40, 6, 2, fill=0.0)
+    csr = as_csr(frame, 6)
+    with pytest.raises(TypeError, match="return_indices_ranked_by does not take sparse"):
+        mlq.find_label_issues(labels, csr, return_indices_ranked_by="self_confidence")
+    with pytest.raises(TypeError, match="low_memory does not take sparse"):
+        mlq.find_label_issues(labels, csr, low_memory=True)
+    with pytest.raises(TypeError, match="find_label_issues_per_class"):
+        mlq.find_multilabel_issues_per_class(labels, csr)
+    with pytest.raises(ValueError, match="fill_value is for sparse"):
+        mlq.find_label_issues(labels, dense, fill_value=0.1)
+    with pytest.raises(ValueError, match=r"fill_value 0\.7 is above"):
+        mlq.overall_multilabel_health_score(labels, csr, fill_value=0.7)

@@ -121,9 +121,6 @@ def run_issues(args: argparse.Namespace) -> int:
     """
     sparse = sparse_kwargs(args)
     if args.ray is not None:  # the same job on Ray (Ray itself is imported only then)
-        if sparse:
-            msg = "--pred-classes (sparse predictions) does not run with --ray yet; run it without --ray"
-            raise CliError(msg)
         from polars_mlq.cli import ray_jobs
 
         return ray_jobs.run_issues(args)

@@ -19,9 +19,9 @@ from typing import Any
 import polars as pl
 
 from polars_mlq.cli.common import CliError
-from polars_mlq.cli.inputs import Input, check_new_column, read_input
+from polars_mlq.cli.inputs import Input, check_new_column, check_sparse_column, read_input
 from polars_mlq.cli.issues import check_new_columns, issue_kwargs
-from polars_mlq.cli.options import scoring_kwargs
+from polars_mlq.cli.options import scoring_kwargs, sparse_kwargs
 from polars_mlq.issues.frames import IssueCounts
 
 #: Ray's columns of the file each row was read from and its place in it (``include_paths=True``,
@@ -125,9 +125,16 @@ def run_score(args: argparse.Namespace) -> int:
     inp = read_input(args)
     out = _output_folder(args, inp)
     check_new_column(inp, args.name, "--name")
+    check_sparse_column(inp, args)
     mlq_ray = connect(args.ray)
     scored = mlq_ray.label_quality(
-        _dataset(inp), inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **scoring_kwargs(args)
+        _dataset(inp),
+        inp.labels,
+        inp.pred_probs,
+        class_names=inp.class_names,
+        name=args.name,
+        **scoring_kwargs(args),
+        **sparse_kwargs(args),
     )
     rows = _write(scored, out, inp)
     if not args.quiet:
@@ -140,6 +147,8 @@ def run_issues(args: argparse.Namespace) -> int:
     inp = read_input(args)
     out = _output_folder(args, inp)
     check_new_columns(inp, args)
+    check_sparse_column(inp, args)
+    sparse = sparse_kwargs(args)
     mlq_ray = connect(args.ray)
     flagged = mlq_ray.find_label_issues(
         _dataset(inp),
@@ -148,9 +157,16 @@ def run_issues(args: argparse.Namespace) -> int:
         class_names=inp.class_names,
         name=args.flag_name,
         **issue_kwargs(args),
+        **sparse,
     )
     scored = mlq_ray.label_quality(
-        flagged, inp.labels, inp.pred_probs, class_names=inp.class_names, name=args.name, **scoring_kwargs(args)
+        flagged,
+        inp.labels,
+        inp.pred_probs,
+        class_names=inp.class_names,
+        name=args.name,
+        **scoring_kwargs(args),
+        **sparse,
     )
     if args.only_issues:
         from ray.data.expressions import col
@@ -166,5 +182,7 @@ def run_issues(args: argparse.Namespace) -> int:
 def summary_counts(args: argparse.Namespace, inp: Input) -> IssueCounts:
     """``summary --ray``: the counts behind the summary tables, from passes run on Ray."""
     mlq_ray = connect(args.ray)
-    counts: IssueCounts = mlq_ray.issue_counts(_dataset(inp), inp.labels, inp.pred_probs, class_names=inp.class_names)
+    counts: IssueCounts = mlq_ray.issue_counts(
+        _dataset(inp), inp.labels, inp.pred_probs, class_names=inp.class_names, **sparse_kwargs(args)
+    )
     return counts

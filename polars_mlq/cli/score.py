@@ -7,7 +7,7 @@ import argparse
 from polars_mlq import (
     cli,  # the package: its ``sink`` is looked up when a command writes
 )
-from polars_mlq.cli.common import PROG, CliError
+from polars_mlq.cli.common import PROG
 from polars_mlq.cli.files import atomic_output
 from polars_mlq.cli.inputs import check_new_column, check_sparse_column, output_path, read_input
 from polars_mlq.cli.options import (
@@ -78,9 +78,6 @@ def run_score(args: argparse.Namespace) -> int:
     """
     sparse = sparse_kwargs(args)
     if args.ray is not None:  # the same job on Ray (Ray itself is imported only then)
-        if sparse:
-            msg = "--pred-classes (sparse predictions) does not run with --ray yet; run it without --ray"
-            raise CliError(msg)
         from polars_mlq.cli import ray_jobs
 
         return ray_jobs.run_score(args)

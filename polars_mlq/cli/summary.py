@@ -7,7 +7,7 @@ import json
 
 import polars as pl
 
-from polars_mlq.cli.common import PROG, CliError
+from polars_mlq.cli.common import PROG
 from polars_mlq.cli.inputs import check_sparse_column, read_input
 from polars_mlq.cli.options import (
     Subparsers,
@@ -81,9 +81,6 @@ def run_summary(args: argparse.Namespace) -> int:
     from polars_mlq.cli.ray_jobs import summary_counts  # Ray itself is imported only with --ray
 
     sparse = sparse_kwargs(args)
-    if args.ray is not None and sparse:
-        msg = "--pred-classes (sparse predictions) does not run with --ray yet; run it without --ray"
-        raise CliError(msg)
     inp = read_input(args)
     check_sparse_column(inp, args)
     rows: int | None = None

@@ -37,6 +37,7 @@ from polars_mlq.core.scores import ema, plain_scores
 from polars_mlq.core.select import (
     EVERYTHING,
     NOTHING,
+    GroupedSmallest,
     SmallestPartial,
     class_cutoffs,
     class_order,
@@ -227,6 +228,16 @@ def _grouped_cutoffs(
     out[0][inside, label], out[1][inside, label] = values[inside], rows[inside]
 
 
+def _class_smallest(chunk: Chunk | SparseChunk, *, method: str, nums: np.ndarray) -> GroupedSmallest:
+    """Per class, the ``nums`` smallest (score, row) pairs among a sparse chunk's candidates."""
+    assert isinstance(chunk, SparseChunk)
+    merged = GroupedSmallest.empty(nums)
+    for cand in chunk.candidates():
+        scores = entry_scores(cand.p, np.full(cand.p.size, cand.label == 1), method)
+        merged = merged + GroupedSmallest.of(nums, cand.cls, scores, chunk.rows[cand.rows])
+    return merged
+
+
 def sparse_class_cutoffs(found: JointPartial, method: str, nums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per class, the ``nums[c]``-th smallest (score, row) among the candidates kept by pass 2 (sparse input).
 
@@ -247,16 +258,27 @@ def _smallest_rows(chunk: Chunk | SparseChunk, *, m: int) -> SmallestPartial:
 
 
 def low_cutoffs(
-    source: AnySource, found: JointPartial, filter_by: str, *, per_class: bool, sparse: bool = False
+    source: AnySource,
+    found: JointPartial,
+    filter_by: str,
+    *,
+    per_class: bool,
+    sparse: bool = False,
+    listed: bool = False,
 ) -> IssueRule:
     """Run pass 3 of the ``low_*`` filters: find the scores of the rows (or entries) to flag.
 
-    Per class on sparse input, the cutoffs come from the candidates pass 2 kept (no pass).
+    Per class on ``sparse`` input, the cutoffs come from the candidates pass 2 kept (``listed``: no
+    pass), or else from a pass over each chunk's candidates, bounded by the counts.
     """
     k = int(found.cl_classes.size)
-    if per_class and sparse:
+    if per_class and sparse and listed:
         cutoffs = sparse_class_cutoffs(found, low_method(filter_by), found.cl_classes)
         return IssueRule(filter_by, k, class_cutoffs=cutoffs)
+    if per_class and sparse:
+        step = functools.partial(_class_smallest, method=low_method(filter_by), nums=found.cl_classes)
+        merged = merge_all(map_chunks(source, step), GroupedSmallest.empty(found.cl_classes))
+        return IssueRule(filter_by, k, class_cutoffs=merged.cutoffs())
     if not per_class:
         m = found.cl_rows
         kept = merge_all(map_chunks(source, functools.partial(_smallest_rows, m=m)), SmallestPartial.empty(m))
@@ -343,7 +365,7 @@ def find(
     prune = filter_by in PRUNE_FILTERS
     if not (prune or summary or filter_by in LOW_FILTERS):
         return Found(IssueRule(filter_by, k, thresholds=thr), thr.num_rows, thr, None)
-    keep = (prune or summary or (sparse and per_class)) and (sparse or not hasattr(source, "map_chunks"))
+    keep = (prune or summary or (sparse and per_class)) and not hasattr(source, "map_chunks")
     budget = None if sparse else budget
     joint = joint_of(source, thr, joint=prune and options.confident_joint is None, entries=keep, budget=budget)
     bounded = ((prune or summary) and not keep) or joint.dropped
@@ -352,7 +374,7 @@ def find(
     elif prune:
         rule = IssueRule(filter_by, k, cutoffs=prune_cutoffs(joint, thr, options))
     elif filter_by in LOW_FILTERS:
-        rule = low_cutoffs(source, joint, filter_by, per_class=per_class, sparse=sparse)
+        rule = low_cutoffs(source, joint, filter_by, per_class=per_class, sparse=sparse, listed=keep)
     else:
         rule = IssueRule(filter_by, k, thresholds=thr)
     counts = count_pass(dense, rule) if summary and bounded else None

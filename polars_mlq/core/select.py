@@ -90,6 +90,60 @@ def grouped_nth(
     return out_values, out_rows
 
 
+@dataclass(frozen=True)
+class GroupedSmallest:
+    """Per class c, at most ``nums[c]`` smallest (value, row) pairs, for every class at once (arrays).
+
+    The vectorised ``SmallestPartial`` of K classes: one lexicographic sort keeps each class's
+    smallest pairs, so a partial never holds more than ``sum(nums)`` pairs, and merging is a
+    concatenation and the same selection (the result depends neither on the split nor on the
+    order of merging).
+    """
+
+    nums: np.ndarray  # (K,) int64
+    classes: np.ndarray  # int64
+    values: np.ndarray  # float64
+    rows: np.ndarray  # int64
+
+    @classmethod
+    def empty(cls, nums: np.ndarray) -> GroupedSmallest:
+        """Return the partial of no entries."""
+        none = np.zeros(0, dtype=np.int64)
+        return cls(np.asarray(nums, dtype=np.int64), none, np.zeros(0), none)
+
+    @classmethod
+    def of(cls, nums: np.ndarray, classes: np.ndarray, values: np.ndarray, rows: np.ndarray) -> GroupedSmallest:
+        """Return the partial of the entries (class, value, row)."""
+        nums = np.asarray(nums, dtype=np.int64)
+        classes = np.asarray(classes, dtype=np.int64)
+        values = np.asarray(values, dtype=np.float64)
+        rows = np.asarray(rows, dtype=np.int64)
+        wanted = nums[classes] > 0
+        if not wanted.all():
+            classes, values, rows = classes[wanted], values[wanted], rows[wanted]
+        order = np.lexsort((rows, values, classes))
+        classes, values, rows = classes[order], values[order], rows[order]
+        first = np.searchsorted(classes, classes)  # where each entry's class starts
+        keep = np.arange(classes.size) - first < nums[classes]
+        return cls(nums, classes[keep], values[keep], rows[keep])
+
+    def __add__(self, other: GroupedSmallest) -> GroupedSmallest:
+        if not other.classes.size:
+            return self
+        if not self.classes.size:
+            return other
+        return GroupedSmallest.of(
+            self.nums,
+            np.concatenate([self.classes, other.classes]),
+            np.concatenate([self.values, other.values]),
+            np.concatenate([self.rows, other.rows]),
+        )
+
+    def cutoffs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return per class the ``nums[c]``-th smallest pair (``NOTHING`` for 0, ``EVERYTHING`` if fewer)."""
+        return grouped_nth(self.classes, self.values, self.rows, self.nums)
+
+
 def within(
     values: np.ndarray, rows: np.ndarray, cut_value: np.ndarray | float, cut_row: np.ndarray | int
 ) -> NDArray[np.bool_]:

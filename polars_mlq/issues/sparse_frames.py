@@ -91,7 +91,7 @@ class SparseInput:
 CLASS_FLAGS_DTYPE = pl.List(pl.Int64)
 
 
-def _flags(rule: IssueRule, chunk: SparseChunk, local: np.ndarray, n: int, per_class: bool) -> pl.Series:
+def sparse_flag_column(rule: IssueRule, chunk: SparseChunk, local: np.ndarray, n: int, per_class: bool) -> pl.Series:
     """Return the flags of ``chunk`` (rows ``local`` of ``n``): Boolean, or each row's flagged classes."""
     if not per_class:
         return _placed(rule.row_mask(chunk), local, n)
@@ -113,7 +113,7 @@ def _flags_udf(series: Sequence[pl.Series], *, rule: IssueRule, sparse: SparseIn
     numbers = series[3].to_numpy().astype(np.int64)
     data = pl.DataFrame(list(series[:3]))
     chunk, local = sparse.read(data, int(numbers[0]) if numbers.size else 0, numbers)
-    return _flags(rule, chunk, local, len(numbers), per_class)
+    return sparse_flag_column(rule, chunk, local, len(numbers), per_class)
 
 
 def _placed(values: np.ndarray, local: np.ndarray, n: int) -> pl.Series:
@@ -146,7 +146,7 @@ def sparse_flags(
     if isinstance(frame, pl.DataFrame):  # read once: the passes and the flags use the same chunk
         whole, kept = sparse.read(frame.select(sparse.labels, sparse.pred_probs, sparse.pred_classes), 0)
         found = engine.find(lambda: iter((whole,)), sparse.num_classes, options, per_class=per_class, sparse=True)
-        return frame.with_columns(_flags(found.rule, whole, kept, frame.height, per_class).alias(name))
+        return frame.with_columns(sparse_flag_column(found.rule, whole, kept, frame.height, per_class).alias(name))
     found = engine.find(sparse.source(frame), sparse.num_classes, options, per_class=per_class, sparse=True)
     udf = partial(_flags_udf, rule=found.rule, sparse=sparse, per_class=per_class)
     inputs = [sparse.labels, sparse.pred_probs, sparse.pred_classes, pl.col(_ROW_NUMBER)]

@@ -14,24 +14,28 @@ transforms do.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 import ray.data
 
-from polars_mlq.core import IssueOptions, IssueRule, engine, parse_issue_options
-from polars_mlq.expressions import label_spec
 from polars_mlq.input import IntoExpr, IntoProbs, LabelsFormat, Method, parse_options
-from polars_mlq.input.sparse_columns import check_num_classes
-from polars_mlq.issues import frames as _issue_frames
-from polars_mlq.issues.frames import IssueCounts
-from polars_mlq.ray._driver import BlockSource, num_classes_of, original_error, own_context, thresholds_pass
-from polars_mlq.ray._tasks import Columns, FlagBlocks, ScoreBlocks, Sparse, class_names_tuple
+from polars_mlq.ray._args import SparseArgs, columns_of
+from polars_mlq.ray._driver import num_classes_of, original_error, own_context, thresholds_pass
+from polars_mlq.ray._tasks import Columns, ScoreBlocks
+from polars_mlq.ray.issues import (
+    common_issues,
+    find_label_issues,
+    find_label_issues_per_class,
+    health_score,
+    health_summary,
+    issue_counts,
+    rank_classes,
+)
 from polars_mlq.scoring import Thresholds
 from polars_mlq.scoring.thresholds import as_thresholds
-from polars_mlq.typing import FilterBy, HealthSummary, ThresholdsLike
+from polars_mlq.typing import ThresholdsLike
 
 __all__ = [
     "common_issues",
@@ -46,30 +50,6 @@ __all__ = [
     "original_error",
     "rank_classes",
 ]
-
-
-def _columns(
-    labels: IntoExpr,
-    pred_probs: IntoProbs,
-    class_names: Sequence[str] | None,
-    labels_format: LabelsFormat,
-    sparse: SparseArgs | None = None,
-) -> Columns:
-    label_spec(class_names, labels_format)  # checks them here, on the caller
-    given = None
-    if sparse is not None and sparse.pred_classes is not None:
-        k = check_num_classes(sparse.num_classes, class_names)
-        given = Sparse(sparse.pred_classes, k, sparse.fill_value)
-    return Columns(labels, pred_probs, class_names_tuple(class_names), labels_format, given)
-
-
-@dataclass(frozen=True)
-class SparseArgs:
-    """The sparse keywords of a call (``pred_classes=None``: dense predictions)."""
-
-    pred_classes: IntoExpr | None
-    num_classes: int | None
-    fill_value: float
 
 
 def _thresholds(ds: ray.data.Dataset, columns: Columns) -> Thresholds | None:
@@ -95,7 +75,7 @@ def confident_thresholds(
     split into blocks. Sparse predictions: ``pred_classes=``, ``num_classes=``, ``fill_value=``.
     """
     sparse = SparseArgs(pred_classes, num_classes, fill_value)
-    found = _thresholds(ds, _columns(labels, pred_probs, class_names, labels_format, sparse))
+    found = _thresholds(ds, columns_of(labels, pred_probs, class_names, labels_format, sparse))
     if found is None:
         return Thresholds(absent=np.empty(0), present=np.empty(0)).to_frame()
     return found.to_frame()
@@ -118,7 +98,7 @@ def _scored(
     sparse: SparseArgs,
 ) -> ray.data.Dataset:
     options = parse_options(method, adjust_pred_probs, aggregator_kwargs, per_class=per_class)  # fails here
-    columns = _columns(labels, pred_probs, class_names, labels_format, sparse)
+    columns = columns_of(labels, pred_probs, class_names, labels_format, sparse)
     given = None
     if adjust_pred_probs:
         given = _thresholds(ds, columns) if thresholds is None else as_thresholds(thresholds)
@@ -205,158 +185,3 @@ def label_quality_per_class(
         ray_remote_args=ray_remote_args,
         sparse=SparseArgs(pred_classes, num_classes, fill_value),
     )
-
-
-# ---------------------------------------------------------------------------------- issues
-
-
-def _flagged(
-    ds: ray.data.Dataset,
-    columns: Columns,
-    options: IssueOptions,
-    per_class: bool,
-    name: str,
-    ray_remote_args: Mapping[str, Any] | None,
-) -> ray.data.Dataset:
-    source = BlockSource.of(ds, columns)
-    k = source.num_classes
-    if k is None:  # no row has pred_probs: every flag is null
-        k, rule = 0, IssueRule(options.filter_by, 0, nothing=True)
-    else:
-        rule = engine.find(source, k, options.for_classes(k), per_class=per_class).rule
-    step = FlagBlocks(source.refs, source.firsts, source.columns, k, rule, per_class, name)
-    numbers = ray.data.range(len(source.refs), override_num_blocks=max(len(source.refs), 1))
-    own = own_context(numbers)
-    return own.map_batches(step, batch_format="pyarrow", batch_size=1, **dict(ray_remote_args or {}))
-
-
-def find_label_issues(
-    ds: ray.data.Dataset,
-    labels: IntoExpr = "labels",
-    pred_probs: IntoProbs = "pred_probs",
-    *,
-    filter_by: FilterBy = "prune_by_noise_rate",
-    frac_noise: float = 1.0,
-    num_to_remove_per_class: Sequence[int] | None = None,
-    min_examples_per_class: int = 1,
-    class_names: Sequence[str] | None = None,
-    labels_format: LabelsFormat = "indices",
-    name: str = "is_label_issue",
-    ray_remote_args: Mapping[str, Any] | None = None,
-) -> ray.data.Dataset:
-    """Append a Boolean column: True where the row's labels look wrong, as ``df.mlq.find_label_issues``.
-
-    The call materializes the Dataset (its blocks stay in Ray's object store) and runs the passes
-    the filter needs as Ray tasks, one per block, merging their partial statistics here; the
-    returned Dataset flags each block lazily. Rows tied exactly at a cutoff are flagged by their
-    row number in the Dataset (blocks in order), the earliest first, as on a single frame.
-    """
-    options = parse_issue_options(
-        None,
-        filter_by=filter_by,
-        frac_noise=frac_noise,
-        num_to_remove_per_class=num_to_remove_per_class,
-        min_examples_per_class=min_examples_per_class,
-    )
-    columns = _columns(labels, pred_probs, class_names, labels_format)
-    return _flagged(ds, columns, options, False, name, ray_remote_args)
-
-
-def find_label_issues_per_class(
-    ds: ray.data.Dataset,
-    labels: IntoExpr = "labels",
-    pred_probs: IntoProbs = "pred_probs",
-    *,
-    filter_by: FilterBy = "prune_by_noise_rate",
-    frac_noise: float = 1.0,
-    num_to_remove_per_class: Sequence[int] | None = None,
-    min_examples_per_class: int = 1,
-    class_names: Sequence[str] | None = None,
-    labels_format: LabelsFormat = "indices",
-    name: str = "is_label_issue_per_class",
-    ray_remote_args: Mapping[str, Any] | None = None,
-) -> ray.data.Dataset:
-    """Append K Booleans per row: True where class k's given label looks wrong (see ``find_label_issues``)."""
-    options = parse_issue_options(
-        None,
-        filter_by=filter_by,
-        frac_noise=frac_noise,
-        num_to_remove_per_class=num_to_remove_per_class,
-        min_examples_per_class=min_examples_per_class,
-    )
-    columns = _columns(labels, pred_probs, class_names, labels_format)
-    return _flagged(ds, columns, options, True, name, ray_remote_args)
-
-
-# ---------------------------------------------------------------------------------- summaries
-
-
-def issue_counts(
-    ds: ray.data.Dataset,
-    labels: IntoExpr = "labels",
-    pred_probs: IntoProbs = "pred_probs",
-    *,
-    class_names: Sequence[str] | None = None,
-    labels_format: LabelsFormat = "indices",
-) -> IssueCounts:
-    """Return the counts behind the summaries: flagged rows per class, scored rows, flagged rows (default filter)."""
-    source = BlockSource.of(ds, _columns(labels, pred_probs, class_names, labels_format))
-    k = source.num_classes
-    if k is None:
-        return IssueCounts.empty()
-    return IssueCounts.of_found(engine.find(source, k, parse_issue_options(k), summary=True))
-
-
-def common_issues(
-    ds: ray.data.Dataset,
-    labels: IntoExpr = "labels",
-    pred_probs: IntoProbs = "pred_probs",
-    *,
-    class_names: Sequence[str] | None = None,
-    labels_format: LabelsFormat = "indices",
-) -> pl.DataFrame:
-    """Per class, how often it is wrongly given or wrongly missing, as ``df.mlq.common_issues``."""
-    return _issue_frames.common_issues(
-        issue_counts(ds, labels, pred_probs, class_names=class_names, labels_format=labels_format), class_names
-    )
-
-
-def rank_classes(
-    ds: ray.data.Dataset,
-    labels: IntoExpr = "labels",
-    pred_probs: IntoProbs = "pred_probs",
-    *,
-    class_names: Sequence[str] | None = None,
-    labels_format: LabelsFormat = "indices",
-) -> pl.DataFrame:
-    """Rank the classes from the lowest label quality to the highest, as ``df.mlq.rank_classes``."""
-    return _issue_frames.rank_classes(
-        issue_counts(ds, labels, pred_probs, class_names=class_names, labels_format=labels_format), class_names
-    )
-
-
-def health_score(
-    ds: ray.data.Dataset,
-    labels: IntoExpr = "labels",
-    pred_probs: IntoProbs = "pred_probs",
-    *,
-    class_names: Sequence[str] | None = None,
-    labels_format: LabelsFormat = "indices",
-) -> float:
-    """Return the fraction of rows without a label issue, as ``df.mlq.health_score``."""
-    return _issue_frames.health_score(
-        issue_counts(ds, labels, pred_probs, class_names=class_names, labels_format=labels_format)
-    )
-
-
-def health_summary(
-    ds: ray.data.Dataset,
-    labels: IntoExpr = "labels",
-    pred_probs: IntoProbs = "pred_probs",
-    *,
-    class_names: Sequence[str] | None = None,
-    labels_format: LabelsFormat = "indices",
-) -> HealthSummary:
-    """Return the health score and both tables from one set of passes, as ``df.mlq.health_summary``."""
-    issues = issue_counts(ds, labels, pred_probs, class_names=class_names, labels_format=labels_format)
-    return _issue_frames.health_summary(issues, class_names)

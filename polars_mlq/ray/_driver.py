@@ -18,6 +18,7 @@ import ray.data
 from ray.exceptions import RayTaskError
 
 from polars_mlq.core import Chunk, ThresholdPartial
+from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.core.thresholds import ConfidentThresholds
 from polars_mlq.ray._tasks import BlockThresholds, Columns, block_thresholds, chunk_step, peek_num_classes
 
@@ -162,14 +163,14 @@ class BlockSource:
             tuple(ref for ref, _, _ in found),
             tuple(first for _, first, _ in found),
             columns,
-            num_classes_of(fixed, columns),
+            columns.sparse.num_classes if columns.sparse is not None else num_classes_of(fixed, columns),
         )
 
-    def __call__(self) -> Iterator[Chunk]:
+    def __call__(self) -> Iterator[Chunk | SparseChunk]:
         """Not used: the rows stay in Ray's workers (``map_chunks`` runs the steps there)."""
         msg = "a Ray Dataset's chunks are not brought to the caller; use map_chunks"
         raise TypeError(msg)
 
-    def map_chunks(self, step: Callable[[Chunk], T]) -> list[T]:
+    def map_chunks(self, step: Callable[[Chunk | SparseChunk], T]) -> list[T]:
         """Return ``step`` of every block's chunk, run in Ray tasks."""
         return run_on(zip(self.refs, self.firsts, strict=True), chunk_step, self.columns, self.num_classes, step)

@@ -11,11 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.rule import IssueRule
+from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.core.thresholds import ThresholdPartial
 from polars_mlq.expressions import scoring_expr
 from polars_mlq.input import (
@@ -32,6 +34,7 @@ from polars_mlq.input import (
 )
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.input.sparse_columns import read_sparse_columns
+from polars_mlq.issues.sparse_frames import SparseInput, sparse_flag_column
 from polars_mlq.ray._origin import block_origin
 from polars_mlq.scoring import Thresholds
 from polars_mlq.sparse_expressions import SparseScoring, sparse_scoring_expr
@@ -87,6 +90,21 @@ class Columns:
             first_row=first_row,
         )
         return batch
+
+    def sparse_input(self) -> SparseInput:
+        """Return how the issue finders read these sparse columns."""
+        assert self.sparse is not None
+        columns = (
+            to_expr(self.labels, "labels"),
+            to_expr(self.pred_probs, "pred_probs"),
+            to_expr(self.sparse.pred_classes, "pred_classes"),
+        )
+        return SparseInput(*columns, self.sparse.num_classes, self.sparse.fill_value, self.spec)
+
+    def sparse_chunk(self, frame: pl.DataFrame, first_row: int) -> tuple[SparseChunk, np.ndarray]:
+        """Return a block's sparse chunk (rows numbered from ``first_row``) and the rows it holds."""
+        given = self.sparse_input()
+        return given.read(frame.select(given.labels, given.pred_probs, given.pred_classes), first_row)
 
     @property
     def spec(self) -> LabelSpec:
@@ -192,16 +210,18 @@ def class_names_tuple(class_names: Sequence[str] | None) -> tuple[str, ...] | No
     return None if class_names is None else tuple(class_names)
 
 
-def block_chunk(table: pa.Table, first_row: int, columns: Columns, num_classes: int) -> Chunk:
+def block_chunk(table: pa.Table, first_row: int, columns: Columns, num_classes: int) -> Chunk | SparseChunk:
     """Return a block as the statistics core's chunk, its rows numbered from ``first_row``."""
     frame = block_frame(table)
+    if columns.sparse is not None:
+        return columns.sparse_chunk(frame, first_row)[0]
     labels, probs = columns.series(frame)
     batch = read_batch(labels, probs, num_classes=num_classes, where=block_where(frame, first_row), spec=columns.spec)
     return Chunk.of(batch, first_row)
 
 
 def chunk_step(
-    table: pa.Table, first_row: int, columns: Columns, num_classes: int, step: Callable[[Chunk], Any]
+    table: pa.Table, first_row: int, columns: Columns, num_classes: int, step: Callable[[Chunk | SparseChunk], Any]
 ) -> Any:
     """Run one map step of a statistics-core pass on a block (in a worker)."""
     return step(block_chunk(table, first_row, columns, num_classes))
@@ -236,6 +256,10 @@ class FlagBlocks:
 
     def _flagged(self, table: pa.Table, first_row: int) -> pa.Table:
         frame = block_frame(table)
+        if self.columns.sparse is not None:
+            sparse, kept = self.columns.sparse_chunk(frame, first_row)
+            flags = sparse_flag_column(self.rule, sparse, kept, frame.height, self.per_class)
+            return frame.with_columns(flags.alias(self.name)).to_arrow()
         labels, probs = self.columns.series(frame)
         where = block_where(frame, first_row)
         batch = read_batch(labels, probs, num_classes=self.num_classes, where=where, spec=self.columns.spec)

@@ -169,6 +169,4 @@ def test_issues_and_summary_take_sparse_predictions(tmp_path: Path) -> None:
     document = json.loads(summary.stdout)
     assert document["overall_multilabel_health_score"] == frame.mlq.health_score(**sparse)
     assert document["common_multilabel_issues"] == frame.mlq.common_issues(**sparse).to_dicts()
-    on_ray = run("issues", tmp_path / "top_k.parquet", "-o", tmp_path / "r", *args, "--ray")
-    assert_one_line_error(on_ray, "does not run with --ray yet")
     assert leftovers(tmp_path) == []

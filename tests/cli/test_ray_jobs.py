@@ -113,3 +113,30 @@ def test_ray_reads_parquet_only(tmp_path: Path, demo: pl.DataFrame, capsys: pyte
     code = cli.main(["score", str(tmp_path / "data.ndjson"), "-o", str(tmp_path / "out"), "-q", "--ray"])
     assert code == 1
     assert "pred_probs" in capsys.readouterr().err  # the columns are checked before Ray starts
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_sparse_predictions_on_ray_give_the_librarys_answers(tmp_path: Path) -> None:
+    """--pred-classes with --ray: score, issues and summary equal the namespace on the same rows."""
+    rng = np.random.default_rng(5)
+    n, k, listed = 900, 1500, 5
+    classes = np.sort(rng.integers(0, k - listed + 1, (n, listed)), axis=1) + np.arange(listed)
+    probs = np.round(rng.beta(0.6, 0.6, (n, listed)), 2)
+    tags = [sorted({int(c) for c in row[p > 0.5]} | ({int(rng.integers(k))} if i % 6 == 0 else set())) for i, (row, p) in enumerate(zip(classes, probs, strict=True))]
+    frame = pl.DataFrame({"id": np.arange(n), "tags": tags, "probs": probs.tolist(), "classes": classes.tolist()})
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, start in enumerate(range(0, n, 300)):
+        frame.slice(start, 300).write_parquet(parts / f"part-{i}.parquet")
+    sparse = {"labels": "tags", "pred_probs": "probs", "pred_classes": "classes", "num_classes": k}
+    args = ["--labels", "tags", "--pred-probs", "probs", "--pred-classes", "classes", "--num-classes", str(k), "-q"]
+    out = tmp_path / "flagged"
+    assert cli.main(["issues", str(parts), "-o", str(out), *args, "--ray"]) == 0
+    expected = frame.mlq.find_label_issues(**sparse).mlq.label_quality(**sparse)
+    got = _read_folder(out).select(expected.columns)
+    assert got["is_label_issue"].to_list() == expected["is_label_issue"].to_list()
+    np.testing.assert_array_equal(got["label_quality"].to_numpy(), expected["label_quality"].to_numpy())
+    assert cli.main(["score", str(parts), "-o", str(tmp_path / "scored"), *args, "--ray"]) == 0
+    scored = _read_folder(tmp_path / "scored")
+    np.testing.assert_array_equal(scored["label_quality"].to_numpy(), expected["label_quality"].to_numpy())
+    assert leftovers(tmp_path) == []

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import polars_mlq  # noqa: F401 - the .mlq namespace
-from polars_mlq.core import engine
+from polars_mlq import core
+from polars_mlq.core import engine, parse_issue_options
 from polars_mlq.core.problems import problems
 from polars_mlq.core.scores import ema, plain_scores
 from polars_mlq.core.sparse_chunk import rank_scores
@@ -271,3 +272,32 @@ def test_per_class_flags_are_cleanlabs_without_ties_and_null_rows_stay_null(tmp_
     streamed = pl.scan_parquet(path).mlq.find_label_issues_per_class(**sparse_kwargs(11, 0.0)).collect()
     assert streamed["is_label_issue_per_class"][2] is None
     assert streamed["is_label_issue_per_class"].null_count() == 1
+
+
+@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "both", "low_normalized_margin"])
+def test_rows_that_live_elsewhere_get_bounded_partials_and_the_same_flags(filter_by: str) -> None:
+    """A source with ``map_chunks`` (Ray's blocks): no candidate list comes back, and the rules agree."""
+    from polars_mlq.core import bounded
+    from polars_mlq.issues.sparse_frames import SparseInput
+    from tests.core.test_bounded import Elsewhere
+
+    frame, _, _ = top_k_frame(14, 600, 12, 4, fill=0.0, decimals=1)
+    given = SparseInput.of((pl.col("labels"), pl.col("probs"), pl.col("classes")), 12, 0.0, LabelSpec())
+    parts = [given.read(frame.slice(lo, 150).select("labels", "probs", "classes"), lo)[0] for lo in range(0, 600, 150)]
+    options = parse_issue_options(12, filter_by=filter_by)
+    here = engine.find(lambda: iter(parts), 12, options, per_class=True, summary=True, sparse=True)
+    source = Elsewhere(parts)  # type: ignore[arg-type]
+    there = engine.find(source, 12, options, per_class=True, summary=True, sparse=True)
+    for part in parts:
+        np.testing.assert_array_equal(there.rule.row_mask(part), here.rule.row_mask(part))
+        for a, b in zip(there.rule.sparse_class_flags(part), here.rule.sparse_class_flags(part), strict=True):
+            np.testing.assert_array_equal(np.sort(a), np.sort(b))
+    if filter_by not in ("low_normalized_margin",):
+        assert there.summary()[1] == here.summary()[1]
+        np.testing.assert_array_equal(there.summary()[0], here.summary()[0])
+    candidates = sum(e.rows.size for part in parts for e in bounded.chunk_entries(part))
+    for result in source.results:
+        if isinstance(result, core.JointPartial):
+            assert all(e.empty for e in result.entries)
+        if isinstance(result, bounded.PrunePartial):
+            assert result.size < candidates

@@ -71,3 +71,26 @@ def test_a_bad_sparse_row_raises_the_namespaces_error(top_k: pl.DataFrame) -> No
         mlq_ray.confident_thresholds(_blocks(broken), **SPARSE)
     with pytest.raises(ValueError, match="class 5 is listed twice"):
         mlq_ray.label_quality(_blocks(broken), **SPARSE).take_all()
+
+
+@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "both", "confident_learning", "low_self_confidence"])
+def test_sparse_issue_finders_equal_the_namespace(top_k: pl.DataFrame, filter_by: str) -> None:
+    """Bounded passes in the workers (no candidate list reaches the caller), the namespace's flags, ties included."""
+    rounded = top_k.with_columns(pl.col("probs").list.eval(pl.element().round(1)))  # ties at the cutoffs
+    expected = rounded.mlq.find_label_issues(**SPARSE, filter_by=filter_by)["is_label_issue"]
+    assert 0 < expected.sum() < rounded.height
+    got = _by_id(mlq_ray.find_label_issues(_blocks(rounded, 5), **SPARSE, filter_by=filter_by))
+    assert got["is_label_issue"].to_list() == expected.to_list()
+    per_class = rounded.mlq.find_label_issues_per_class(**SPARSE, filter_by=filter_by)["is_label_issue_per_class"]
+    got_per_class = _by_id(mlq_ray.find_label_issues_per_class(_blocks(rounded, 3), **SPARSE, filter_by=filter_by))
+    assert got_per_class["is_label_issue_per_class"].to_list() == per_class.to_list()
+
+
+def test_sparse_summaries_equal_the_namespace(top_k: pl.DataFrame) -> None:
+    ds = _blocks(top_k, 4)
+    assert mlq_ray.health_score(ds, **SPARSE) == top_k.mlq.health_score(**SPARSE)
+    expected = top_k.mlq.health_summary(**SPARSE)
+    summary = mlq_ray.health_summary(ds, **SPARSE)
+    assert summary["overall_multilabel_health_score"] == expected["overall_multilabel_health_score"]
+    assert summary["common_multilabel_issues"].equals(expected["common_multilabel_issues"])
+    assert mlq_ray.rank_classes(ds, **SPARSE).equals(top_k.mlq.rank_classes(**SPARSE))

@@ -17,9 +17,9 @@ and ``ties`` (``weak`` rounded to 2 decimals). Cases, each the median of ``--rep
   (``adjust_pred_probs=True``: exact thresholds, then per-class constants); ``frame issues``
   (``df.mlq.find_label_issues``, default filter: one run);
 * peak extra memory of the ``frame`` call (tracemalloc, which sees NumPy's allocations);
-* ``--streaming`` (on by default): ``scan_parquet -> label_quality -> sink_parquet`` over a file of
-  N rows and one of 2N rows (``weak``), each in a fresh process, next to the same scan and sink
-  without scoring: time and peak RSS (VmHWM), which must not grow with N.
+* ``--streaming`` (on by default): ``scan_parquet -> label_quality -> sink_parquet`` over files of
+  N, 2N and 4N rows (``weak``), each in a fresh process, next to the same scan and sink without
+  scoring: time and peak RSS (VmHWM), which must not grow with N (``--streaming-only``: just this).
 
 Next to it, at K = 1,000 on the first ``--dense-rows`` rows (1e5 by default: the dense matrix of
 1e6 rows would be 8 GB before cleanlab's own copies), the same rows' listed classes drawn from
@@ -150,14 +150,14 @@ def _stream_child(path: str, out: str, k: int, score: bool) -> None:
     print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_kib": peak}))
 
 
-def streaming(rows: int, k: int) -> list[dict[str, Any]]:
-    """Peak RSS of a streamed scan -> label_quality -> sink over Parquet files of N and 2N rows."""
+def streaming(rows: int, k: int, factors: tuple[int, ...] = (1, 2, 4)) -> list[dict[str, Any]]:
+    """Peak RSS of a streamed scan -> label_quality -> sink over Parquet files of N, 2N and 4N rows."""
     import subprocess
     import tempfile
 
     found = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (rows, 2 * rows):
+        for n in (factor * rows for factor in factors):
             _, _, frame = make(n, k, "weak", seed=2)
             path = str(Path(tmp) / f"top_k_{n}.parquet")
             frame.write_parquet(path, row_group_size=100_000)
@@ -268,12 +268,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kinds", nargs="*", default=["confident", "weak", "ties"], choices=["confident", "weak", "ties"])
     p.add_argument("--json", type=Path, default=HERE / "results" / "sparse.json")
     p.add_argument("--streaming", action=argparse.BooleanOptionalAction, default=True,
-                   help="also measure a streamed scan -> score -> sink at N and 2N rows (peak RSS)")
+                   help="also measure a streamed scan -> score -> sink at N, 2N and 4N rows (peak RSS)")
+    p.add_argument("--streaming-only", action="store_true", help="only the streaming measurement")
     args = p.parse_args(argv)
     import subprocess
 
-    results = run(args)
-    if args.streaming:
+    only = {"rows": int(args.rows), "k": int(args.k), "listed": LISTED, "repeat": args.repeat, "kinds": {}}
+    results = only if args.streaming_only else run(args)
+    if args.streaming or args.streaming_only:
         results["streaming"] = streaming(int(args.rows), int(args.k))
     results["dense_rows"] = min(args.dense_rows, int(args.rows))
     results["command"] = " ".join(["python benchmarks/sparse.py", *(argv if argv is not None else sys.argv[1:])])
@@ -283,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1))
     print("\n".join(render(results)))
+    if not results["kinds"]:
+        return 0
     worst = max(c["frame_s"] / c["floor_s"] for c in results["kinds"].values())
     slowest = max(c["frame_s"] for c in results["kinds"].values())
     print(f"\ndefault label_quality: worst {worst:.1f}x the floor (goal <= {GOAL_FLOOR_RATIO:g}x), slowest {slowest:.2f} s (goal < {GOAL_SECONDS:g} s)")

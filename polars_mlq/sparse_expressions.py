@@ -23,6 +23,7 @@ from polars_mlq.input import Frame, IntoExpr, IntoProbs, LabelSpec, ScoringOptio
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.input.sparse_columns import check_num_classes, read_sparse_columns
 from polars_mlq.scoring import Thresholds, as_thresholds
+from polars_mlq.scoring.memory import release_freed_memory
 from polars_mlq.scoring.per_class import Adjustment
 from polars_mlq.scoring.sparse.scores import explicit_rows, sparse_row_scores
 from polars_mlq.typing import ThresholdsLike
@@ -71,6 +72,8 @@ def _scores_udf(series: Sequence[pl.Series], *, scoring: SparseScoring) -> pl.Se
         return _per_class(batch, kept, len(series[0]), replace(scoring, thresholds=thresholds))
     values = np.full(len(series[0]), np.nan)
     values[kept] = sparse_row_scores(batch, scoring.options, thresholds)
+    del batch
+    release_freed_memory()  # the batch's temporaries: otherwise a stream's peak grows (scoring.memory)
     result = pl.Series(scoring.name, values)
     if kept.size < values.size:  # rows with a null input score null
         missing = np.ones(values.size, dtype=bool)

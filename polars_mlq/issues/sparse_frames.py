@@ -21,6 +21,7 @@ from polars_mlq.core.sparse_chunk import SparseChunk, check_fill
 from polars_mlq.input import LabelSpec
 from polars_mlq.input.sparse_columns import check_num_classes, read_sparse_columns
 from polars_mlq.issues.frames import IssueCounts
+from polars_mlq.scoring.memory import release_freed_memory
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,10 @@ def _flags_udf(series: Sequence[pl.Series], *, rule: IssueRule, sparse: SparseIn
     numbers = series[3].to_numpy().astype(np.int64)
     data = pl.DataFrame(list(series[:3]))
     chunk, local = sparse.read(data, int(numbers[0]) if numbers.size else 0, numbers)
-    return sparse_flag_column(rule, chunk, local, len(numbers), per_class)
+    flags = sparse_flag_column(rule, chunk, local, len(numbers), per_class)
+    del chunk
+    release_freed_memory()  # as the sparse scores do (scoring.memory)
+    return flags
 
 
 def _placed(values: np.ndarray, local: np.ndarray, n: int) -> pl.Series:

@@ -25,6 +25,7 @@ from polars_mlq.scoring.aggregate import (
     softmin,
     use_partition,
 )
+from polars_mlq.scoring.cwe_rows import smallest_cwe
 from polars_mlq.scoring.per_class import (
     CWE_FROM_CONFIDENCE_HIGH,
     CWE_RISING_HIGH,
@@ -92,10 +93,11 @@ def _smallest_cwe(
     [CWE_RISING_LOW, CWE_RISING_HIGH] the score rises with q, so a row whose q all lie there has
     its smallest scores at its smallest q; if those are at most CWE_FROM_CONFIDENCE_HIGH, the
     scores follow from the sorted q alone, with logarithms for those ``terms`` entries only. The
-    other rows (a q near 0 or 1, or too few q away from 1) are scored in full from their own p.
-    A row whose largest q is above CWE_RISING_HIGH (most rows of a model whose probabilities sit
-    within 1e-7 of 0 or 1) goes there before any sort, with its q, so no row is sorted twice and
-    no q is taken twice.
+    rows whose smallest q reach too near 0 or 1 go to the o-sorted selection
+    (``cwe_rows.smallest_cwe``), which scores their two ends exactly from their own p. A row whose
+    largest q is above CWE_RISING_HIGH (most rows of a model whose probabilities sit within 1e-7
+    of 0 or 1) is scored in full before any sort, with its q, so no row is sorted twice and no q
+    is taken twice: there the two ends would cost more than every entry.
     With ``check``, None if the sorted q show a p outside [0, 1] (``_sorted_in_unit_interval``).
     """
     full_sort = not use_partition(terms, confidence.shape[1])
@@ -123,7 +125,7 @@ def _smallest_cwe(
     inside = np.flatnonzero(below)
     scores[inside[fast]] = cwe_of_confidence(smallest[fast])
     if not fast.all():
-        _score_in_full(batch, start, inside[~fast], terms, scores)
+        scores[inside[~fast]] = smallest_cwe(batch, start, inside[~fast], terms)
     return scores
 
 
@@ -209,9 +211,12 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     terms = ema_terms(alpha, batch.num_classes)
     weights = ema_weights(alpha, terms)
     method = options.method
-    # q-sorted CWE needs q in float64, and pays only when some scores carry no weight; the margin
-    # methods are scored and sorted in the input dtype.
-    by_confidence = method == "confidence_weighted_entropy" and probs.dtype == np.float64 and terms < batch.num_classes
+    # q-sorted CWE needs q in float64, and pays only when some scores carry no weight; float32 rows
+    # go to the o-sorted selection (``cwe_rows``) directly; the margin methods are scored and sorted
+    # in the input dtype.
+    selected = method == "confidence_weighted_entropy" and terms < batch.num_classes
+    by_confidence = selected and probs.dtype == np.float64
+    by_other = selected and not by_confidence
     in_dtype = thresholds is None and method != "confidence_weighted_entropy"
     adjustment = _adjustment(thresholds, min(batch.block_rows, probs.shape[0]))
     # Fully sorted margin scores (or q) carry the range check in their first and last columns.
@@ -219,11 +224,14 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     checks_range = full_sort and adjustment is None and (by_confidence or method != "confidence_weighted_entropy")
 
     def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray | None:
-        if by_confidence:
+        if by_other:
+            smallest = smallest_cwe(batch, a, np.arange(b - a), terms)
+        elif by_confidence:
             per_class_scores(probs[a:b], batch.positions(a, b), "self_confidence", None, scores)
-            smallest = _smallest_cwe(batch, a, scores, terms, check)
-            if smallest is None:
+            found = _smallest_cwe(batch, a, scores, terms, check)
+            if found is None:
                 return None
+            smallest = found
         else:
             per_class_scores(probs[a:b], batch.positions(a, b), method, adjustment, scores)
             smallest = smallest_sorted(scores, terms)

@@ -149,6 +149,18 @@ def cwe_scores(
     cwe_of(out, confidence, work)
 
 
+def entropy_of_pair(confidence: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Return the score (float64) of entries with self-confidence q and other probability o, any shape.
+
+    The operations of ``cwe_scores``, in its order: bit for bit its score of each entry.
+    """
+    positive = confidence.size > 0 and bool(confidence.min() > 0) and bool(other.min() > 0)
+    out = _xlogx(confidence, positive, np.empty(confidence.shape, dtype=np.float64))
+    out += _xlogx(other, positive, np.empty(other.shape, dtype=np.float64))
+    out /= -_LN2
+    return cwe_of(out, confidence, np.empty(out.shape, dtype=np.float64))
+
+
 def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
     """Set ``out`` (float64) to the score of every entry: binary entropy over the self-confidence."""
     confidence = scratch("cwe_confidence", probs.shape, probs.dtype)

@@ -526,14 +526,20 @@ def render_markdown(
         "earlier rule, the highest of three runs, missed by 0.4 points in the previous run while "
         "O(N) growth would be +100%); the within-run check compares the highest RSS sampled in "
         "the second half of each sink with the first half, which run-to-run noise cannot reach.",
-        "- **confidence_weighted_entropy on saturated and float32 probabilities, and at K = 20.** "
-        "A score from *p* takes three logarithms (about 1.1 ns each here) and a dozen elementwise "
-        "passes per entry. The *q*-sorted shortcut avoids them for all but the *m* smallest, but "
-        "not where every entry counts (K ≤ 22, as at (1e6, 20)), nor for rows with a *q* above "
-        "1 − 2e-7 (most rows of saturated output), where the score is not monotone in *q* and, for "
-        "unlabelled entries, two *p* with the same *q* differ in score by up to about 2e-9; float32 "
-        "keeps cleanlab's float32 arithmetic, which the float64 shortcut would leave by more than "
-        "the documented 1e-7.",
+        '- **confidence_weighted_entropy on saturated and float32 probabilities, and at K = 20.** '
+        'A score from *p* takes three logarithms (about 1.1 ns each here) and a dozen elementwise '
+        'passes per entry. Two selections avoid them for all but about 2 × *m* entries of a row: '
+        'the *q*-sorted shortcut (float64 rows whose entries all have *q* ≤ 1 − 2e-7), and, since '
+        "99e0b18, an *o*-sorted one (`scoring/cwe_rows.py`: each entry's other probability *o* "
+        'decides its score exactly, so a row sorted by *o* is scored only at its two ends) for '
+        'float32 rows and the float64 rows the shortcut leaves. Neither helps where every entry '
+        'counts (K ≤ 22, as at (1e6, 20)), nor for saturated rows, whose scores rise on one end '
+        'and fall on the other with most entries on the rising side: there the two ends and the '
+        'sort cost more than scoring every entry, so those rows stay on the full path. `python '
+        'benchmarks/spread.py --configs confidence_weighted_entropy` after the change '
+        '(`benchmarks/results/spread_cwe.json`, 3 pairs a cell): at (1e5, 100) float32 22.1× (was '
+        '16.0×), saturated 13.5× (was 12.4×), the other distributions 23.6–36.3×; at (1e6, 20) '
+        '19.3–24.4× (float32 19.3×, was 16.9×).',
         "- **The floor at (1e6, 20).** numpy's row sort of 20 values alone takes 43 ms on one "
         "thread where one `np.sum` takes 6.4 ms (6.8×); the floor cannot be met with numpy's sort.",
         "- **Single cells just under a goal** (for example `adjust_pred_probs` on many_labels at "

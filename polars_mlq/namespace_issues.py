@@ -126,8 +126,7 @@ class IssueMethods(Generic[FrameT]):
         )
         if pred_classes is not None:
             sparse = self._sparse(labels, pred_probs, pred_classes, num_classes, fill_value, class_names, labels_format)
-            flagged: FrameT = sparse_flags(self._frame, sparse, options, name, per_class=False)  # type: ignore[assignment]
-            return flagged
+            return sparse_flags(self._frame, sparse, options, name, per_class=False)
         return self._flagged(labels, pred_probs, class_names, labels_format, options, per_class=False, name=name)
 
     def find_label_issues_per_class(
@@ -172,8 +171,7 @@ class IssueMethods(Generic[FrameT]):
         )
         if pred_classes is not None:
             sparse = self._sparse(labels, pred_probs, pred_classes, num_classes, fill_value, class_names, labels_format)
-            flagged: FrameT = sparse_flags(self._frame, sparse, options, name, per_class=True)  # type: ignore[assignment]
-            return flagged
+            return sparse_flags(self._frame, sparse, options, name, per_class=True)
         return self._flagged(labels, pred_probs, class_names, labels_format, options, per_class=True, name=name)
 
     def common_issues(

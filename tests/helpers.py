@@ -29,10 +29,10 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cleanlab.multilabel_classification.dataset as cl_dataset
 import cleanlab.multilabel_classification.filter as cl_filter
@@ -51,6 +51,7 @@ from polars.testing import assert_frame_equal
 
 import polars_mlq as mlq
 from polars_mlq import cli, core
+from polars_mlq.core.chunk import Chunk
 from polars_mlq.compat import (
     common_multilabel_issues,
     find_label_issues,
@@ -1337,3 +1338,70 @@ def check_console_script_says_the_same(case: Case, tmp_path: Path) -> None:
     assert (result.returncode, result.stderr) == (code, stderr)
     assert result.stdout == ""
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- sparse (top-k) data
+
+
+def top_k_frame(
+    seed: int, n: int, k: int, listed: int, *, fill: float, decimals: int | None = 2
+) -> tuple[pl.DataFrame, np.ndarray, list[list[int]]]:
+    """Top-``listed`` predictions, labels that mostly follow them, and the dense twin.
+
+    With ``decimals`` the probabilities are rounded (many ties) and some labels are classes the
+    row does not list (p = fill: ties again); without, there is no tie, so cleanlab's flags
+    (which break ties by its sort) are the answer.
+    """
+    rng = np.random.default_rng(seed)
+    classes = np.stack([rng.choice(k, listed, replace=False) for _ in range(n)])
+    probs = rng.uniform(0.0, 1.0, (n, listed))
+    if decimals is not None:
+        probs = np.round(probs, decimals)
+    labels = []
+    for i in range(n):
+        if rng.random() < 0.75:  # the model's confident classes, perhaps one missing or one extra
+            row = set(classes[i][probs[i] > 0.5].tolist())
+            if row and rng.random() < 0.3:
+                row.discard(next(iter(row)))
+            if rng.random() < 0.2:
+                row.add(int(rng.integers(k)))  # often a class the row does not list (p = fill)
+        else:
+            row = set(rng.choice(k, int(rng.integers(0, 3)), replace=False).tolist())
+        if decimals is None:
+            row &= set(classes[i].tolist())
+        labels.append(sorted(row))
+    labels[0], labels[-1] = [int(classes[0][0])], []  # cleanlab wants both a 0 and a 1 in the label matrix
+    dense = np.full((n, k), fill)
+    dense[np.repeat(np.arange(n), listed), classes.reshape(-1)] = probs.reshape(-1)
+    frame = pl.DataFrame(
+        {"id": np.arange(n), "labels": labels, "probs": probs.tolist(), "classes": classes.tolist()},
+        schema_overrides={"labels": pl.List(pl.Int64)},
+    )
+    return frame, dense, labels
+
+
+def sparse_kwargs(k: int, fill: float) -> dict[str, Any]:
+    return {"pred_probs": "probs", "pred_classes": "classes", "num_classes": k, "fill_value": fill}
+
+
+def densified(labels: list[list[int]], dense: np.ndarray) -> pl.DataFrame:
+    return pl.DataFrame({"labels": labels, "pred_probs": dense}, schema_overrides={"labels": pl.List(pl.Int64)})
+
+
+T = TypeVar("T")
+
+
+class Elsewhere:
+    """A source whose rows "live elsewhere": every step goes through ``map_chunks``, never ``__call__``."""
+
+    def __init__(self, parts: list[Chunk]) -> None:
+        self.parts = parts
+        self.results: list[Any] = []
+
+    def __call__(self) -> Iterator[Chunk]:
+        raise AssertionError("the rows were asked for")
+
+    def map_chunks(self, step: Callable[[Chunk], T]) -> list[T]:
+        out = [step(chunk) for chunk in self.parts]
+        self.results.extend(out)
+        return out

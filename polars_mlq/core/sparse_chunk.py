@@ -98,11 +98,17 @@ class SparseChunk:
 
 
 def check_fill(fill: object, dtype: np.dtype[Any]) -> None:
-    """Refuse a fill_value that would make implicit entries candidates (above about one half)."""
+    """Refuse a fill_value that would make implicit entries candidates (above about one half).
+
+    A fill_value that is not a number is left to the readers, which name it.
+    """
     lower = widened_bounds(np.dtype(dtype))[1]
-    if float(fill) > lower:  # type: ignore[arg-type]
+    if not isinstance(fill, (int, float, np.number)) or isinstance(fill, bool):
+        return
+    value = float(fill)
+    if value > lower:
         msg = (
-            f"fill_value {float(fill)!r} is above {lower!r}: every class a row does not list would then "  # type: ignore[arg-type]
+            f"fill_value {value!r} is above {lower!r}: every class a row does not list would then "
             "be predicted present, and each could be a label issue. The issue finders take fill_value "
             "below one half (the probability of a class a top-k model leaves out); densify the rows instead"
         )

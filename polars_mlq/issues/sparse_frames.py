@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -22,6 +23,8 @@ from polars_mlq.input import LabelSpec
 from polars_mlq.input.sparse_columns import check_num_classes, read_sparse_columns
 from polars_mlq.issues.frames import IssueCounts
 from polars_mlq.scoring.memory import release_freed_memory
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 @dataclass(frozen=True)
@@ -136,9 +139,7 @@ def _placed(values: np.ndarray, local: np.ndarray, n: int) -> pl.Series:
 _ROW_NUMBER = "__polars_mlq_sparse_issue_row__"
 
 
-def sparse_flags(
-    frame: pl.DataFrame | pl.LazyFrame, sparse: SparseInput, options: IssueOptions, name: str, *, per_class: bool
-) -> pl.DataFrame | pl.LazyFrame:
+def sparse_flags(frame: FrameT, sparse: SparseInput, options: IssueOptions, name: str, *, per_class: bool) -> FrameT:
     """Return the frame with a Boolean flag per row, or each row's flagged classes (null where an input is null).
 
     The passes the filter needs run now; the flags are an elementwise step (a LazyFrame streams).

@@ -11,7 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import polars_mlq as mlq
-from tests.issues.test_sparse_issues import FILTERS, top_k_frame
+from helpers import FILTERS, top_k_frame
 
 
 def as_csr(frame: pl.DataFrame, k: int) -> SimpleNamespace:

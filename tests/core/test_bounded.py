@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,27 +12,10 @@ from hypothesis import strategies as st
 from polars_mlq import core
 from polars_mlq.core import bounded, engine
 from polars_mlq.core.chunk import Chunk
+
+from helpers import Elsewhere
 from tests.core.test_many_candidates import K, PRUNE, _chunk, uniform_frame
 from tests.core.test_partials import chunks, split_data
-
-T = TypeVar("T")
-
-
-class Elsewhere:
-    """A source whose rows "live elsewhere": every step goes through ``map_chunks``, never ``__call__``."""
-
-    def __init__(self, parts: list[Chunk]) -> None:
-        self.parts = parts
-        self.results: list[Any] = []
-
-    def __call__(self) -> Iterator[Chunk]:
-        raise AssertionError("the rows were asked for")
-
-    def map_chunks(self, step: Callable[[Chunk], T]) -> list[T]:
-        out = [step(chunk) for chunk in self.parts]
-        self.results.extend(out)
-        return out
-
 
 def _same_rules(a: core.IssueRule, b: core.IssueRule) -> None:
     assert len(a.cutoffs) == len(b.cutoffs)

@@ -20,63 +20,7 @@ from polars_mlq.core.scores import ema, plain_scores
 from polars_mlq.core.sparse_chunk import rank_scores
 from polars_mlq.input import LabelSpec, read_batch
 from polars_mlq.input.sparse_columns import read_sparse_columns
-from tests.helpers import cl_filter, quiet
-
-FILTERS = [
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_self_confidence",
-    "low_normalized_margin",
-]
-
-
-def top_k_frame(
-    seed: int, n: int, k: int, listed: int, *, fill: float, decimals: int | None = 2
-) -> tuple[pl.DataFrame, np.ndarray, list[list[int]]]:
-    """Top-``listed`` predictions, labels that mostly follow them, and the dense twin.
-
-    With ``decimals`` the probabilities are rounded (many ties) and some labels are classes the
-    row does not list (p = fill: ties again); without, there is no tie, so cleanlab's flags
-    (which break ties by its sort) are the answer.
-    """
-    rng = np.random.default_rng(seed)
-    classes = np.stack([rng.choice(k, listed, replace=False) for _ in range(n)])
-    probs = rng.uniform(0.0, 1.0, (n, listed))
-    if decimals is not None:
-        probs = np.round(probs, decimals)
-    labels = []
-    for i in range(n):
-        if rng.random() < 0.75:  # the model's confident classes, perhaps one missing or one extra
-            row = set(classes[i][probs[i] > 0.5].tolist())
-            if row and rng.random() < 0.3:
-                row.discard(next(iter(row)))
-            if rng.random() < 0.2:
-                row.add(int(rng.integers(k)))  # often a class the row does not list (p = fill)
-        else:
-            row = set(rng.choice(k, int(rng.integers(0, 3)), replace=False).tolist())
-        if decimals is None:
-            row &= set(classes[i].tolist())
-        labels.append(sorted(row))
-    labels[0], labels[-1] = [int(classes[0][0])], []  # cleanlab wants both a 0 and a 1 in the label matrix
-    dense = np.full((n, k), fill)
-    dense[np.repeat(np.arange(n), listed), classes.reshape(-1)] = probs.reshape(-1)
-    frame = pl.DataFrame(
-        {"id": np.arange(n), "labels": labels, "probs": probs.tolist(), "classes": classes.tolist()},
-        schema_overrides={"labels": pl.List(pl.Int64)},
-    )
-    return frame, dense, labels
-
-
-def sparse_kwargs(k: int, fill: float) -> dict[str, Any]:
-    return {"pred_probs": "probs", "pred_classes": "classes", "num_classes": k, "fill_value": fill}
-
-
-def densified(labels: list[list[int]], dense: np.ndarray) -> pl.DataFrame:
-    return pl.DataFrame({"labels": labels, "pred_probs": dense}, schema_overrides={"labels": pl.List(pl.Int64)})
-
+from helpers import FILTERS, Elsewhere, cl_filter, densified, quiet, sparse_kwargs, top_k_frame
 
 @pytest.mark.parametrize("filter_by", FILTERS)
 @pytest.mark.parametrize(("seed", "fill"), [(0, 0.0), (1, 0.03), (2, 0.0)])
@@ -279,7 +223,6 @@ def test_rows_that_live_elsewhere_get_bounded_partials_and_the_same_flags(filter
     """A source with ``map_chunks`` (Ray's blocks): no candidate list comes back, and the rules agree."""
     from polars_mlq.core import bounded
     from polars_mlq.issues.sparse_frames import SparseInput
-    from tests.core.test_bounded import Elsewhere
 
     frame, _, _ = top_k_frame(14, 600, 12, 4, fill=0.0, decimals=1)
     given = SparseInput.of((pl.col("labels"), pl.col("probs"), pl.col("classes")), 12, 0.0, LabelSpec())

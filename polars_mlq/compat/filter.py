@@ -117,8 +117,9 @@ def find_label_issues(
         class names, or as an (N, K) multi-hot array with ``labels_format="multi_hot"``.
     fill_value
         Beyond cleanlab: with a sparse (CSR-like) ``pred_probs``, the probability of every class
-        a row does not list (below one half). The flags are those of the densified rows;
-        ``return_indices_ranked_by`` and ``low_memory`` do not take sparse input.
+        a row does not list (below one half). The flags, and their ranking, are those of the
+        densified rows; ``low_memory`` and a ranking with ``adjust_pred_probs`` do not take
+        sparse input.
 
     Returns
     -------
@@ -151,7 +152,8 @@ def find_label_issues(
         with thread_limit(check_n_jobs(n_jobs)):
             flags = find_sparse_issues(labels, pred_probs, fill_value, label_spec(class_names, labels_format), options)
         if verbose:
-            print(f"polars-mlq: {int(flags.sum())} of {flags.size} rows have a label issue ({_describe(options)})")
+            flagged = flags.size if options.rank_by is not None else int(flags.sum())
+            print(f"polars-mlq: {flagged} rows have a label issue ({_describe(options)})")
         return flags
     if fill_value != 0.0:
         msg = "fill_value is for sparse pred_probs (the probability of the classes a row does not list)"

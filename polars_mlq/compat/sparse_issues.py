@@ -10,7 +10,7 @@ import numpy as np
 
 from polars_mlq.compat.scores import sparse_batch
 from polars_mlq.core import IssueOptions, engine, parse_issue_options
-from polars_mlq.core.sparse_chunk import SparseChunk, check_fill
+from polars_mlq.core.sparse_chunk import SparseChunk, check_fill, rank_scores
 from polars_mlq.input import LabelSpec
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.issues.frames import IssueCounts
@@ -37,20 +37,30 @@ def _chunk(labels: object, pred_probs: object, fill_value: object, spec: LabelSp
 def find_sparse_issues(
     labels: object, pred_probs: object, fill_value: object, spec: LabelSpec, options: IssueOptions
 ) -> np.ndarray:
-    """Return the (N,) flags of sparse pred_probs (rows with null labels: False)."""
-    if options.low_memory or options.rank_by is not None:
-        what = "low_memory" if options.low_memory else "return_indices_ranked_by"
+    """Return the (N,) flags of sparse pred_probs (rows with null labels: False), or the flagged rows ranked.
+
+    Ranked (``options.rank_by``), the flagged rows come worst first by their EMA (alpha 0.8) of
+    the ranking method's binary scores, as for dense rows, equal scores in row order; the scores
+    of adjusted probabilities differ per class, which this ranking does not take.
+    """
+    if options.low_memory or options.rank_adjust:
+        what = "low_memory" if options.low_memory else "rank_by_kwargs={'adjust_pred_probs': True}"
         msg = (
             f"{what} does not take sparse pred_probs; rank the flagged rows with "
-            "get_label_quality_scores(labels, pred_probs) instead"
+            "get_label_quality_scores(labels, pred_probs, adjust_pred_probs=True) instead"
         )
         raise TypeError(msg)
     chunk, n = _chunk(labels, pred_probs, fill_value, spec)
     options = options.for_classes(chunk.num_classes)
     found = engine.find(lambda: iter((chunk,)), chunk.num_classes, options, sparse=True)
     flags = np.zeros(n, dtype=bool)
-    flags[chunk.rows] = found.rule.row_mask(chunk)
-    return flags
+    mask = found.rule.row_mask(chunk)
+    flags[chunk.rows] = mask
+    if options.rank_by is None:
+        return flags
+    scores = rank_scores(chunk.batch, method=options.rank_by)[mask]
+    flagged: np.ndarray = chunk.rows[mask][np.argsort(scores, kind="stable")]
+    return flagged.astype(np.int64)
 
 
 def sparse_counts(

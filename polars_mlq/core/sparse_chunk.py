@@ -115,17 +115,18 @@ def check_fill(fill: object, dtype: np.dtype[Any]) -> None:
         raise ValueError(msg)
 
 
-def rank_scores(batch: SparseBatch, alpha: float = RANK_ALPHA) -> np.ndarray:
-    """Return each row's EMA of its K self-confidences, as ``core.scores.ema`` computes it on the dense row.
+def rank_scores(batch: SparseBatch, alpha: float = RANK_ALPHA, method: str = "self_confidence") -> np.ndarray:
+    """Return each row's EMA of its K binary scores, as ``core.scores.ema`` computes it on the dense row.
 
-    The dense row sorted from the largest score down is: the explicit scores above the implicit
-    constant c = 1 - fill, then the run of c (the implicit entries, and explicit ones equal to c),
-    then the explicit scores below c. Each step is ``alpha * v + (1 - alpha) * s``, in that order;
-    along the run, the rounded step is a non-decreasing map of s, so s moves monotonically to a
-    fixed point and then stays: the run is stepped until it ends or s stops changing (a few dozen
-    steps), never K times.
+    The scores are ``method``'s, without adjustment: every implicit entry scores the same constant
+    c (the score of an unlabelled entry at fill, 1 - fill for self_confidence). The dense row
+    sorted from the largest score down is: the explicit scores above c, then the run of c (the
+    implicit entries, and explicit ones equal to c), then the explicit scores below c. Each step
+    is ``alpha * v + (1 - alpha) * s``, in that order; along the run, the rounded step is a
+    non-decreasing map of s, so s moves monotonically to a fixed point and then stays: the run
+    is stepped until it ends or s stops changing (a few dozen steps), never K times.
     """
-    explicit = explicit_rows(batch, "self_confidence")
+    explicit = explicit_rows(batch, method)
     c = float(explicit.constants[0]) if explicit.constants.size else 0.0
     k = batch.num_classes
     rest = 1.0 - alpha

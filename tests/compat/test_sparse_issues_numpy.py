@@ -83,8 +83,10 @@ def test_rows_with_null_labels_are_left_out() -> None:
 def test_what_sparse_input_does_not_take_is_refused() -> None:
     frame, dense, labels = top_k_frame(25, 40, 6, 2, fill=0.0)
     csr = as_csr(frame, 6)
-    with pytest.raises(TypeError, match="return_indices_ranked_by does not take sparse"):
-        mlq.find_label_issues(labels, csr, return_indices_ranked_by="self_confidence")
+    with pytest.raises(TypeError, match="does not take sparse"):
+        mlq.find_label_issues(
+            labels, csr, return_indices_ranked_by="self_confidence", rank_by_kwargs={"adjust_pred_probs": True}
+        )
     with pytest.raises(TypeError, match="low_memory does not take sparse"):
         mlq.find_label_issues(labels, csr, low_memory=True)
     with pytest.raises(TypeError, match="find_label_issues_per_class"):
@@ -93,3 +95,15 @@ def test_what_sparse_input_does_not_take_is_refused() -> None:
         mlq.find_label_issues(labels, dense, fill_value=0.1)
     with pytest.raises(ValueError, match=r"fill_value 0\.7 is above"):
         mlq.overall_multilabel_health_score(labels, csr, fill_value=0.7)
+
+
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin", "confidence_weighted_entropy"])
+@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "low_self_confidence"])
+def test_ranked_rows_are_those_of_the_densified_arrays(method: str, filter_by: str) -> None:
+    """Worst first by the EMA of the ranking method's scores, ties (rounded probabilities) in row order."""
+    frame, dense, labels = top_k_frame(26, 300, 10, 4, fill=0.01)
+    kwargs = {"return_indices_ranked_by": method, "filter_by": filter_by}
+    expected = mlq.find_label_issues(labels, dense, **kwargs)
+    assert expected.size > 5
+    got = mlq.find_label_issues(labels, as_csr(frame, 10), fill_value=0.01, **kwargs)
+    np.testing.assert_array_equal(got, expected)

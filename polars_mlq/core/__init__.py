@@ -12,7 +12,9 @@ batch of arrays):
 4. an elementwise step per batch (``IssueRule.row_mask`` / ``class_mask``).
 
 ``engine.find`` runs the passes a filter needs over a *source*: a function that streams the data
-once per call as ``Chunk`` objects (``Chunk.of(batch, first_row)``). Rows tied at a cutoff go to
+once per call as ``Chunk`` objects (``Chunk.of(batch, first_row)``), or as ``SparseChunk``
+objects for sparse (top-k) predictions (``core.sparse_chunk``: the same partials, from the
+listed and labelled entries). Rows tied at a cutoff go to
 the earliest row numbers, so every driver flags the same rows. ``low_memory_rule`` runs cleanlab's
 batched filter (``low_memory=True`` of the drop-in functions) the same way.
 """

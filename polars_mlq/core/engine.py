@@ -51,9 +51,8 @@ from polars_mlq.scoring.sparse.scores import entry_scores
 
 P = TypeVar("P")
 
-#: A source of sparse batches (``SparseChunk``), or of either kind: the passes take it where a
-#: ``Source`` goes, except the bounded ones (its candidates are explicit entries, always kept)
-#: and the per-class ``low_*`` and ``low_memory`` passes, which ``find`` refuses for it.
+#: A source of sparse batches (``SparseChunk``), or of either kind: every pass takes it where a
+#: ``Source`` goes (``find(..., sparse=True)``), except ``low_memory``, which ``find`` refuses.
 SparseSource = Callable[[], Iterable[SparseChunk]]
 AnySource = Callable[[], Iterable[Chunk | SparseChunk]]
 

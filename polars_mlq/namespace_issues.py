@@ -12,10 +12,11 @@ from typing import Generic, TypeVar
 import polars as pl
 
 from polars_mlq.core import IssueOptions, parse_issue_options
+from polars_mlq.core.frames import SparseInput
 from polars_mlq.expressions import label_spec
 from polars_mlq.input import IntoExpr, IntoProbs, LabelsFormat, to_expr, to_probs_expr
 from polars_mlq.issues import frames as _issue_frames
-from polars_mlq.issues.sparse_frames import SparseInput, sparse_flags, sparse_issue_counts
+from polars_mlq.issues.sparse_frames import sparse_flags, sparse_issue_counts
 from polars_mlq.typing import FilterBy, HealthSummary
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)

@@ -18,7 +18,8 @@ from typing import TypeVar
 import numpy as np
 import polars as pl
 
-from polars_mlq.core import ThresholdPartial
+from polars_mlq.core import ThresholdPartial, engine
+from polars_mlq.core.frames import SparseInput
 from polars_mlq.input import Frame, IntoExpr, IntoProbs, LabelSpec, ScoringOptions, to_expr
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.input.sparse_columns import check_num_classes, read_sparse_columns
@@ -144,22 +145,8 @@ def sparse_thresholds(
     frame: Frame, labels: pl.Expr, pred_probs: pl.Expr, pred_classes: pl.Expr, scoring: SparseScoring
 ) -> Thresholds:
     """Return the confident thresholds of every row of the frame (a LazyFrame is streamed, batch by batch)."""
-    query = frame.lazy().select(labels, pred_probs, pred_classes)
-    merged = ThresholdPartial.empty(scoring.num_classes)
-    first = 0
-    for data in query.collect_batches(maintain_order=True):
-        batch, _ = read_sparse_columns(
-            data[:, 0],
-            data[:, 1],
-            data[:, 2],
-            num_classes=scoring.num_classes,
-            fill_value=scoring.fill_value,
-            spec=scoring.spec,
-            first_row=first,
-        )
-        merged = merged + ThresholdPartial.of_sparse(batch)
-        first += data.height
-    return merged.finalize().for_scoring()
+    given = SparseInput(labels, pred_probs, pred_classes, scoring.num_classes, scoring.fill_value, scoring.spec)
+    return engine.thresholds_of(given.source(frame), scoring.num_classes).for_scoring()
 
 
 def sparse_frame_scores(

@@ -1343,6 +1343,22 @@ def check_console_script_says_the_same(case: Case, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- sparse (top-k) data
 
 
+def tagged_top_k(seed: int, n: int, k: int, listed: int, unlisted_every: int) -> pl.DataFrame:
+    """Top-``listed`` predictions rounded to 2 decimals (ties), as the command line reads them.
+
+    Columns id, tags (the listed classes above 1/2, and in every ``unlisted_every``-th row one
+    random class, often unlisted), probs and classes.
+    """
+    rng = np.random.default_rng(seed)
+    classes = np.sort(rng.integers(0, k - listed + 1, (n, listed)), axis=1) + np.arange(listed)
+    probs = np.round(rng.beta(0.6, 0.6, (n, listed)), 2)
+    tags = [
+        sorted({int(c) for c in row[p > 0.5]} | ({int(rng.integers(k))} if i % unlisted_every == 0 else set()))
+        for i, (row, p) in enumerate(zip(classes, probs, strict=True))
+    ]
+    return pl.DataFrame({"id": np.arange(n), "tags": tags, "probs": probs.tolist(), "classes": classes.tolist()})
+
+
 def top_k_frame(
     seed: int, n: int, k: int, listed: int, *, fill: float, decimals: int | None = 2
 ) -> tuple[pl.DataFrame, np.ndarray, list[list[int]]]:

@@ -41,7 +41,7 @@ Nums = tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]
 def chunk_entries(chunk: Chunk | SparseChunk) -> tuple[Entries, Entries]:
     """Return a batch's widened candidates (unlabelled, labelled), listed, with the user's row numbers."""
     if isinstance(chunk, SparseChunk):
-        unlabelled_sparse, labelled_sparse = chunk.candidates()
+        unlabelled_sparse, labelled_sparse = chunk.candidates
         return Entries.of(unlabelled_sparse, chunk.rows), Entries.of(labelled_sparse, chunk.rows)
     unlabelled, labelled = candidates(chunk.problems)
     if isinstance(unlabelled, Unlisted):

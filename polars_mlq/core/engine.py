@@ -44,7 +44,7 @@ from polars_mlq.core.select import (
     grouped_nth,
     nth_pair,
 )
-from polars_mlq.core.sparse_chunk import SparseChunk, rank_scores
+from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.core.thresholds import ConfidentThresholds, ThresholdPartial
 from polars_mlq.input import sorted_unique
 from polars_mlq.scoring.sparse.scores import entry_scores
@@ -231,7 +231,7 @@ def _class_smallest(chunk: Chunk | SparseChunk, *, method: str, nums: np.ndarray
     """Per class, the ``nums`` smallest (score, row) pairs among a sparse chunk's candidates."""
     assert isinstance(chunk, SparseChunk)
     merged = GroupedSmallest.empty(nums)
-    for cand in chunk.candidates():
+    for cand in chunk.candidates:
         scores = entry_scores(cand.p, np.full(cand.p.size, cand.label == 1), method)
         merged = merged + GroupedSmallest.of(nums, cand.cls, scores, chunk.rows[cand.rows])
     return merged
@@ -252,7 +252,7 @@ def sparse_class_cutoffs(found: JointPartial, method: str, nums: np.ndarray) -> 
 
 def _smallest_rows(chunk: Chunk | SparseChunk, *, m: int) -> SmallestPartial:
     if isinstance(chunk, SparseChunk):
-        return SmallestPartial.of(rank_scores(chunk.batch), chunk.rows, m)
+        return SmallestPartial.of(chunk.ranks, chunk.rows, m)
     return SmallestPartial.of(ema(plain_scores(chunk.problems, "self_confidence")), chunk.rows, m)
 
 

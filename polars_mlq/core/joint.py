@@ -209,7 +209,7 @@ class JointPartial:
         if chunk.n == 0:
             return cls.empty(thr)
         counts = np.zeros((k, 2, 2), dtype=np.int64)
-        pair = chunk.candidates()
+        pair = chunk.candidates
         if joint:
             b1, b0 = (b.astype(chunk.dtype) for b in thr.guesses)
             for cand in chunk.entries:

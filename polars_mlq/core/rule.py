@@ -21,7 +21,7 @@ from polars_mlq.core.low_memory import LowMemoryRule
 from polars_mlq.core.options import LOW_FILTERS
 from polars_mlq.core.scores import ema, plain_scores
 from polars_mlq.core.select import NOTHING, within
-from polars_mlq.core.sparse_chunk import SparseChunk, rank_scores
+from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.core.thresholds import ConfidentThresholds
 from polars_mlq.scoring.sparse.scores import entry_scores
 
@@ -131,8 +131,8 @@ class IssueRule:
             msg = "low_memory does not take sparse predictions (pred_classes=)"
             raise TypeError(msg)
         if self.filter_by in LOW_FILTERS:
-            return within(rank_scores(chunk.batch), chunk.rows, *self.row_cutoff)
-        for cand in chunk.candidates():
+            return within(chunk.ranks, chunk.rows, *self.row_cutoff)
+        for cand in chunk.candidates:
             flags[cand.rows[self.entry_flags(cand, chunk.rows[cand.rows])]] = True
         return flags
 
@@ -149,7 +149,7 @@ class IssueRule:
         if self.low_memory is not None:
             msg = "low_memory does not take sparse predictions (pred_classes=)"
             raise TypeError(msg)
-        for cand in chunk.candidates():
+        for cand in chunk.candidates:
             numbers = chunk.rows[cand.rows]
             if self.filter_by in LOW_FILTERS:
                 assert self.class_cutoffs is not None

@@ -77,6 +77,11 @@ class SparseChunk:
         )
         return unlabelled, labelled
 
+    @functools.cached_property
+    def ranks(self) -> np.ndarray:
+        """Each row's EMA of its self-confidences (``rank_scores``): what the ``low_*`` filters rank rows by."""
+        return rank_scores(self.batch)
+
     def implicit_counts(self) -> np.ndarray:
         """Return per class the number of implicit entries (unlabelled, not listed: p = fill)."""
         unlabelled, labelled = self.entries
@@ -85,8 +90,12 @@ class SparseChunk:
         counts: np.ndarray = self.n - explicit
         return counts
 
+    @functools.cached_property
     def candidates(self) -> tuple[Candidates, Candidates]:
-        """Return the widened candidates (unlabelled, labelled), as ``candidates.candidates`` of the dense rows."""
+        """The widened candidates (unlabelled, labelled), as ``candidates.candidates`` of the dense rows.
+
+        Kept: the passes and the flags of one chunk read them alike.
+        """
         check_fill(self.batch.fill, self.dtype)
         upper, lower = widened_bounds(self.dtype)
         unlabelled, labelled = self.entries

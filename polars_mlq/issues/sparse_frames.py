@@ -8,8 +8,7 @@ go to the same (earliest) rows on both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -17,78 +16,13 @@ import numpy as np
 import polars as pl
 
 from polars_mlq.core import IssueOptions, IssueRule, engine
+from polars_mlq.core.frames import SparseInput
 from polars_mlq.core.options import parse_issue_options
-from polars_mlq.core.sparse_chunk import SparseChunk, check_fill
-from polars_mlq.input import LabelSpec
-from polars_mlq.input.sparse_columns import check_num_classes, read_sparse_columns
+from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.issues.frames import IssueCounts
 from polars_mlq.scoring.memory import release_freed_memory
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
-
-
-@dataclass(frozen=True)
-class SparseInput:
-    """The three columns of sparse predictions, K and the fill value, and how labels are read."""
-
-    labels: pl.Expr
-    pred_probs: pl.Expr
-    pred_classes: pl.Expr
-    num_classes: int
-    fill_value: float
-    spec: LabelSpec
-
-    @classmethod
-    def of(
-        cls,
-        columns: tuple[pl.Expr, pl.Expr, pl.Expr],
-        num_classes: object,
-        fill_value: float,
-        spec: LabelSpec,
-    ) -> SparseInput:
-        """Check K and the fill value (the issue finders take it below one half) and bundle the input."""
-        k = check_num_classes(num_classes, spec.class_names)
-        check_fill(fill_value, np.dtype(np.float64))
-        return cls(*columns, k, fill_value, spec)
-
-    def read(
-        self, data: pl.DataFrame, first_row: int, numbers: np.ndarray | None = None
-    ) -> tuple[SparseChunk, np.ndarray]:
-        """Read one slice of the three columns: its chunk, and which of its rows it holds.
-
-        Rows with a null input are left out. ``numbers`` are the slice's row numbers in the
-        user's data (consecutive from ``first_row`` when None).
-        """
-        batch, kept = read_sparse_columns(
-            data[:, 0],
-            data[:, 1],
-            data[:, 2],
-            num_classes=self.num_classes,
-            fill_value=self.fill_value,
-            spec=self.spec,
-            first_row=first_row,
-        )
-        if numbers is not None:
-            return SparseChunk(batch, numbers[kept].astype(np.int64)), kept
-        return SparseChunk.of(batch, kept, first_row), kept
-
-    def source(self, frame: pl.DataFrame | pl.LazyFrame) -> engine.SparseSource:
-        """Return a source of the frame's chunks: a DataFrame read once, a LazyFrame streamed per call."""
-        query = frame.lazy().select(self.labels, self.pred_probs, self.pred_classes)
-        if isinstance(frame, pl.DataFrame):
-            whole, _ = self.read(query.collect(), 0)
-            return lambda: iter((whole,))
-        return self._stream(query)
-
-    def _stream(self, query: pl.LazyFrame) -> engine.SparseSource:
-
-        def stream() -> Iterator[SparseChunk]:
-            first = 0
-            for data in query.collect_batches(maintain_order=True):
-                yield self.read(data, first)[0]
-                first += data.height
-
-        return stream
 
 
 #: The per-class flags of sparse predictions: each row's flagged classes, ascending.

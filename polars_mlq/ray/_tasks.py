@@ -16,6 +16,7 @@ import polars as pl
 import pyarrow as pa
 
 from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.frames import SparseInput
 from polars_mlq.core.rule import IssueRule
 from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.core.thresholds import ThresholdPartial
@@ -32,9 +33,7 @@ from polars_mlq.input import (
     to_expr,
     to_probs_expr,
 )
-from polars_mlq.input.sparse import SparseBatch
-from polars_mlq.input.sparse_columns import read_sparse_columns
-from polars_mlq.issues.sparse_frames import SparseInput, sparse_flag_column
+from polars_mlq.issues.sparse_frames import sparse_flag_column
 from polars_mlq.ray._origin import block_origin
 from polars_mlq.scoring import Thresholds
 from polars_mlq.sparse_expressions import SparseScoring, sparse_scoring_expr
@@ -70,26 +69,6 @@ class Columns:
     class_names: tuple[str, ...] | None
     labels_format: LabelsFormat
     sparse: Sparse | None = None
-
-    def sparse_batch(self, frame: pl.DataFrame, first_row: int) -> SparseBatch:
-        """Return a block's sparse predictions as a batch (rows with a null input left out)."""
-        assert self.sparse is not None
-        sparse = self.sparse
-        data = frame.select(
-            to_expr(self.labels, "labels"),
-            to_expr(self.pred_probs, "pred_probs"),
-            to_expr(sparse.pred_classes, "pred_classes"),
-        )
-        batch, _ = read_sparse_columns(
-            data[:, 0],
-            data[:, 1],
-            data[:, 2],
-            num_classes=sparse.num_classes,
-            fill_value=sparse.fill_value,
-            spec=self.spec,
-            first_row=first_row,
-        )
-        return batch
 
     def sparse_input(self) -> SparseInput:
         """Return how the issue finders read these sparse columns."""
@@ -143,7 +122,7 @@ def block_thresholds(
     """
     frame = block_frame(table)
     if columns.sparse is not None:
-        partial = ThresholdPartial.of_sparse(columns.sparse_batch(frame, first_row))
+        partial = ThresholdPartial.of_sparse(columns.sparse_chunk(frame, first_row)[0].batch)
         return BlockThresholds(frame.height, columns.sparse.num_classes, partial)
     labels, probs = columns.series(frame)
     k = checked_series_num_classes(labels, probs, columns.spec) if num_classes is None else num_classes

@@ -30,6 +30,7 @@ from polars_mlq.scoring.per_class import (
     CWE_RISING_HIGH,
     CWE_RISING_LOW,
     confidence_weighted_entropy,
+    cwe_scores,
     entropy_of_pair,
 )
 from polars_mlq.scoring.threads import scratch
@@ -48,7 +49,7 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.n
 
     Their probabilities must lie in [0, 1] (checked by the caller).
     """
-    probs, positions = _block_rows(batch, start, rows)
+    probs, positions = block_rows(batch, start, rows)
     n, k = probs.shape
     dtype = probs.dtype
     flat_p = probs.reshape(-1)
@@ -58,7 +59,7 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.n
     counts = np.bincount(special_rows, minlength=n) if special_rows.size else np.zeros(n, dtype=np.intp)
     extra = int(counts.max(initial=0))
     if 2 * terms + extra > k:  # too narrow for two ends
-        return _in_full(probs, positions, terms)
+        return in_full(probs, positions, terms)
     other = scratch("cwe_other", probs.shape, dtype)
     np.add(probs, dtype.type(0), out=other)  # o = p where unlabelled (-0.0 becomes +0.0)
     flat_o = other.reshape(-1)
@@ -67,7 +68,7 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.n
     if np.count_nonzero(other.max(axis=1, initial=0.0, where=other < RISING_OTHER) > 0) * 2 > n:
         # most rows have a rising side (a model sure of nearly every class): two ends of 2 * terms
         # entries each, plus the sort, cost more than scoring every entry
-        return _in_full(probs, positions, terms)
+        return in_full(probs, positions, terms)
     keys = other.view(SORT_KEYS[dtype])
     if use_partition(2 * terms + extra, k):
         keys.partition((extra + terms - 1, k - terms), axis=1)
@@ -75,7 +76,7 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.n
     else:
         keys.sort(axis=1)
     last = other[:, k - terms :]
-    in_full = np.flatnonzero(last.max(axis=1) > 1.0 - CWE_RISING_LOW)  # a q below CWE_RISING_LOW: the score turns
+    turning = np.flatnonzero(last.max(axis=1) > 1.0 - CWE_RISING_LOW)  # a q below CWE_RISING_LOW: the score turns
     parts = [_pair_scores(last)]
     firsts = np.take_along_axis(other, counts[:, None], axis=1)[:, 0]  # each row's smallest ordinary o
     rising = np.flatnonzero(firsts < RISING_OTHER)
@@ -93,12 +94,12 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.n
     candidates = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
     candidates.sort(axis=1)
     smallest = candidates[:, :terms]
-    if in_full.size:
-        smallest[in_full] = _in_full(*_block_rows(batch, start, rows[in_full]), terms)
+    if turning.size:
+        smallest[turning] = in_full(*block_rows(batch, start, rows[turning]), terms)
     return smallest
 
 
-def _block_rows(batch: Batch, start: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def block_rows(batch: Batch, start: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the probabilities and flat label positions of the block rows ``start + rows`` (ascending).
 
     Consecutive rows are a view; others are gathered, their positions as if those rows stood alone.
@@ -115,9 +116,15 @@ def _block_rows(batch: Batch, start: int, rows: np.ndarray) -> tuple[np.ndarray,
     return batch.probs[start + rows], positions
 
 
-def _in_full(probs: np.ndarray, positions: np.ndarray, terms: int) -> np.ndarray:
-    """Return the ``terms`` smallest scores of each row, every entry scored from its p."""
+def in_full(probs: np.ndarray, positions: np.ndarray, terms: int, confidence: np.ndarray | None = None) -> np.ndarray:
+    """Return the ``terms`` smallest scores of each row, every entry scored from its p.
+
+    ``confidence``, when given, holds the rows' self-confidences (in row order), not taken again.
+    """
     exact = scratch("cwe_exact", probs.shape, np.float64)
-    confidence_weighted_entropy(probs, positions, exact)
+    if confidence is None:
+        confidence_weighted_entropy(probs, positions, exact)
+    else:
+        cwe_scores(probs, positions, confidence, exact, scratch("cwe_work", probs.shape, np.float64))
     smallest: np.ndarray = smallest_sorted(exact, terms).copy()
     return smallest

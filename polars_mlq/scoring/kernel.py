@@ -25,15 +25,13 @@ from polars_mlq.scoring.aggregate import (
     softmin,
     use_partition,
 )
-from polars_mlq.scoring.cwe_rows import smallest_cwe
+from polars_mlq.scoring.cwe_rows import block_rows, in_full, smallest_cwe
 from polars_mlq.scoring.per_class import (
     CWE_FROM_CONFIDENCE_HIGH,
     CWE_RISING_HIGH,
     CWE_RISING_LOW,
     Adjustment,
-    confidence_weighted_entropy,
     cwe_of_confidence,
-    cwe_scores,
     per_class_scores,
 )
 from polars_mlq.scoring.threads import run_ranges, scratch
@@ -74,16 +72,6 @@ def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Threshol
     return out
 
 
-def _rows_positions(batch: Batch, start: int, rows: np.ndarray) -> np.ndarray:
-    """Flat label positions of the block rows ``start + rows``, as if those rows stood alone."""
-    first = batch.label_offsets[start + rows]
-    counts = batch.label_offsets[start + rows + 1] - first
-    row_of = np.repeat(np.arange(len(rows)), counts)
-    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    positions: np.ndarray = row_of * batch.num_classes + batch.label_values[first[row_of] + within]
-    return positions
-
-
 def _smallest_cwe(
     batch: Batch, start: int, confidence: np.ndarray, terms: int, check: bool = False
 ) -> np.ndarray | None:
@@ -112,10 +100,9 @@ def _smallest_cwe(
         if check and keys[~below].min() < 0:
             return None  # a value with the sign bit set (``_sorted_in_unit_interval``)
         if not below.any():
-            _score_in_full(batch, start, np.arange(confidence.shape[0]), terms, scores, confidence)
-            return scores
+            return in_full(*block_rows(batch, start, np.arange(confidence.shape[0])), terms, confidence)
         above = np.flatnonzero(~below)
-        _score_in_full(batch, start, above, terms, scores, confidence[above])
+        scores[above] = in_full(*block_rows(batch, start, above), terms, confidence[above])
     smallest = smallest_sorted(confidence if every else confidence[below], terms)
     if check and smallest.size and smallest[:, 0].view(keys.dtype).min() < 0:
         return None
@@ -127,26 +114,6 @@ def _smallest_cwe(
     if not fast.all():
         scores[inside[~fast]] = smallest_cwe(batch, start, inside[~fast], terms)
     return scores
-
-
-def _score_in_full(
-    batch: Batch, start: int, rows: np.ndarray, terms: int, scores: np.ndarray, confidence: np.ndarray | None = None
-) -> None:
-    """Set ``scores[rows]`` to the ``terms`` smallest scores of those block rows, computed from their p.
-
-    ``confidence``, when given, holds the self-confidences of those rows, in row order.
-    """
-    if rows.size == scores.shape[0]:  # the whole block: no gathered copy
-        stop = start + rows.size
-        probs, positions = batch.probs[start:stop], batch.positions(start, stop)
-    else:
-        probs, positions = batch.probs[start + rows], _rows_positions(batch, start, rows)
-    exact = scratch("cwe_exact", probs.shape, np.float64)
-    if confidence is None:
-        confidence_weighted_entropy(probs, positions, exact)
-    else:
-        cwe_scores(probs, positions, confidence, exact, scratch("cwe_work", probs.shape, np.float64))
-    scores[rows] = smallest_sorted(exact, terms)
 
 
 _ONE_KEYS = {dtype: np.array(1.0, dtype=dtype).view(key)[()] for dtype, key in SORT_KEYS.items()}

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from helpers import as_json_text, assert_one_line_error, leftovers, run_on_a_terminal
+from helpers import as_json_text, assert_one_line_error, leftovers, run_on_a_terminal, tagged_top_k
 from helpers import run_script as run
 
 import polars_mlq  # noqa: F401  (registers .mlq)
@@ -148,12 +148,8 @@ def test_issues_progress_on_a_terminal(folder: Path, tmp_path: Path) -> None:
 
 def test_issues_and_summary_take_sparse_predictions(tmp_path: Path) -> None:
     """--pred-classes/--num-classes/--fill-value: the namespace's sparse flags, scores and summary."""
-    rng = np.random.default_rng(3)
-    n, k, listed = 600, 2000, 5
-    classes = np.sort(rng.integers(0, k - listed + 1, (n, listed)), axis=1) + np.arange(listed)
-    probs = np.round(rng.beta(0.6, 0.6, (n, listed)), 2)
-    tags = [sorted({int(c) for c in row[p > 0.5]} | ({int(rng.integers(k))} if i % 7 == 0 else set())) for i, (row, p) in enumerate(zip(classes, probs, strict=True))]
-    frame = pl.DataFrame({"id": np.arange(n), "tags": tags, "probs": probs.tolist(), "classes": classes.tolist()})
+    k = 2000
+    frame = tagged_top_k(3, 600, k, 5, unlisted_every=7)
     frame.write_parquet(tmp_path / "top_k.parquet", row_group_size=100)
     sparse = {"labels": "tags", "pred_probs": "probs", "pred_classes": "classes", "num_classes": k, "fill_value": 0.01}
     args = ["--labels", "tags", "--pred-probs", "probs", "--pred-classes", "classes", "--num-classes", k]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from helpers import leftovers
+from helpers import leftovers, tagged_top_k
 
 import polars_mlq  # noqa: F401  (registers .mlq)
 from polars_mlq import cli
@@ -118,12 +118,8 @@ def test_ray_reads_parquet_only(tmp_path: Path, demo: pl.DataFrame, capsys: pyte
 @pytest.mark.usefixtures("ray_cluster")
 def test_sparse_predictions_on_ray_give_the_librarys_answers(tmp_path: Path) -> None:
     """--pred-classes with --ray: score, issues and summary equal the namespace on the same rows."""
-    rng = np.random.default_rng(5)
-    n, k, listed = 900, 1500, 5
-    classes = np.sort(rng.integers(0, k - listed + 1, (n, listed)), axis=1) + np.arange(listed)
-    probs = np.round(rng.beta(0.6, 0.6, (n, listed)), 2)
-    tags = [sorted({int(c) for c in row[p > 0.5]} | ({int(rng.integers(k))} if i % 6 == 0 else set())) for i, (row, p) in enumerate(zip(classes, probs, strict=True))]
-    frame = pl.DataFrame({"id": np.arange(n), "tags": tags, "probs": probs.tolist(), "classes": classes.tolist()})
+    n, k = 900, 1500
+    frame = tagged_top_k(5, n, k, 5, unlisted_every=6)
     parts = tmp_path / "parts"
     parts.mkdir()
     for i, start in enumerate(range(0, n, 300)):

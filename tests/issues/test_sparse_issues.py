@@ -222,7 +222,7 @@ def test_per_class_flags_are_cleanlabs_without_ties_and_null_rows_stay_null(tmp_
 def test_rows_that_live_elsewhere_get_bounded_partials_and_the_same_flags(filter_by: str) -> None:
     """A source with ``map_chunks`` (Ray's blocks): no candidate list comes back, and the rules agree."""
     from polars_mlq.core import bounded
-    from polars_mlq.issues.sparse_frames import SparseInput
+    from polars_mlq.core.frames import SparseInput
 
     frame, _, _ = top_k_frame(14, 600, 12, 4, fill=0.0, decimals=1)
     given = SparseInput.of((pl.col("labels"), pl.col("probs"), pl.col("classes")), 12, 0.0, LabelSpec())

@@ -50,7 +50,7 @@ def test_the_selection_keeps_the_full_paths_smallest_scores(case: tuple, dtype: 
     rows = np.arange(probs.shape[0])
     terms = 22
     got = cwe_rows.smallest_cwe(batch, 0, rows, terms)
-    expected = cwe_rows._in_full(*cwe_rows._block_rows(batch, 0, rows), terms)
+    expected = cwe_rows.in_full(*cwe_rows.block_rows(batch, 0, rows), terms)
     np.testing.assert_array_equal(got[:, :-1], expected[:, :-1])  # only the last kept may trade places
     np.testing.assert_allclose(got[:, -1], expected[:, -1], rtol=1e-12, atol=0)
     weights = ema_weights(0.8, terms)

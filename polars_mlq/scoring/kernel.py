@@ -25,7 +25,7 @@ from polars_mlq.scoring.aggregate import (
     softmin,
     use_partition,
 )
-from polars_mlq.scoring.cwe_rows import block_rows, in_full, smallest_cwe
+from polars_mlq.scoring.cwe_rows import mostly_rising, smallest_cwe
 from polars_mlq.scoring.per_class import (
     CWE_FROM_CONFIDENCE_HIGH,
     CWE_RISING_HIGH,
@@ -82,10 +82,10 @@ def _smallest_cwe(
     its smallest scores at its smallest q; if those are at most CWE_FROM_CONFIDENCE_HIGH, the
     scores follow from the sorted q alone, with logarithms for those ``terms`` entries only. The
     rows whose smallest q reach too near 0 or 1 go to the o-sorted selection
-    (``cwe_rows.smallest_cwe``), which scores their two ends exactly from their own p. A row whose
-    largest q is above CWE_RISING_HIGH (most rows of a model whose probabilities sit within 1e-7
-    of 0 or 1) is scored in full before any sort, with its q, so no row is sorted twice and no q
-    is taken twice: there the two ends would cost more than every entry.
+    (``cwe_rows.smallest_cwe``), which scores their two ends exactly from their own p, as it
+    does the rows whose largest q is above CWE_RISING_HIGH (they have a rising side), before any
+    sort, so no row is sorted twice. (Blocks whose first rows have a rising side, most rows of a
+    model whose probabilities sit within 1e-7 of 0 or 1, go there without taking q at all.)
     With ``check``, None if the sorted q show a p outside [0, 1] (``_sorted_in_unit_interval``).
     """
     full_sort = not use_partition(terms, confidence.shape[1])
@@ -96,13 +96,12 @@ def _smallest_cwe(
     below = high.view(confidence.dtype) <= CWE_RISING_HIGH
     every = bool(below.all())
     scores = np.empty((confidence.shape[0], terms), dtype=np.float64)
-    if not every:  # scored in full first, from their q while it is still in row order
+    if not every:  # rows with a rising side: the o-sorted selection, from their own p
         if check and keys[~below].min() < 0:
             return None  # a value with the sign bit set (``_sorted_in_unit_interval``)
         if not below.any():
-            return in_full(*block_rows(batch, start, np.arange(confidence.shape[0])), terms, confidence)
-        above = np.flatnonzero(~below)
-        scores[above] = in_full(*block_rows(batch, start, above), terms, confidence[above])
+            return smallest_cwe(batch, start, np.arange(confidence.shape[0]), terms)
+        scores[~below] = smallest_cwe(batch, start, np.flatnonzero(~below), terms)
     smallest = smallest_sorted(confidence if every else confidence[below], terms)
     if check and smallest.size and smallest[:, 0].view(keys.dtype).min() < 0:
         return None
@@ -192,6 +191,10 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
 
     def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray | None:
         if by_other:
+            smallest = smallest_cwe(batch, a, np.arange(b - a), terms)
+        elif by_confidence and mostly_rising(probs[a:b]):
+            if check and not all_probabilities(probs[a:b]):
+                return None
             smallest = smallest_cwe(batch, a, np.arange(b - a), terms)
         elif by_confidence:
             per_class_scores(probs[a:b], batch.positions(a, b), "self_confidence", None, scores)

@@ -155,10 +155,11 @@ def entropy_of_pair(confidence: np.ndarray, other: np.ndarray) -> np.ndarray:
     The operations of ``cwe_scores``, in its order: bit for bit its score of each entry.
     """
     positive = confidence.size > 0 and bool(confidence.min() > 0) and bool(other.min() > 0)
+    work = scratch("pair_work", confidence.shape, np.float64)  # both terms' second buffer, then the floors
     out = _xlogx(confidence, positive, np.empty(confidence.shape, dtype=np.float64))
-    out += _xlogx(other, positive, np.empty(other.shape, dtype=np.float64))
+    out += _xlogx(other, positive, work)
     out /= -_LN2
-    return cwe_of(out, confidence, np.empty(out.shape, dtype=np.float64))
+    return cwe_of(out, confidence, work)
 
 
 def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:

@@ -6,6 +6,8 @@ trade places with an entry an ulp away; and the EMA over them is cleanlab's, in 
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import polars as pl
 import pytest
@@ -76,3 +78,76 @@ def test_float32_cwe_rows_match_cleanlab(seed: int) -> None:
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-7)
     per_class = mlq.get_label_quality_scores_per_class(labels, probs32, method="confidence_weighted_entropy")
     np.testing.assert_allclose(ours, exponential_moving_average(per_class, alpha=0.8), rtol=0, atol=1e-12)
+
+
+def _confident_rows(seed: int, n: int, k: int, dtype: type, mid: float, ties: float, special: float):
+    """Rows of a model sure of nearly every class: o mostly below 1e-6, a few wrong classes, ties,
+    labelled p < 1/2 (scored apart), repeated labels; returns (probs, labels)."""
+    rng = np.random.default_rng(seed)
+    other = np.exp(rng.uniform(np.log(1e-13), np.log(1e-6), (n, k)))
+    wrong = rng.random((n, k)) < mid
+    other[wrong] = rng.uniform(0.0, 1.0, int(wrong.sum()))
+    tied = rng.random((n, k)) < ties
+    other[tied] = rng.choice([0.0, 1e-9, 3.8e-8, 2e-7], int(tied.sum()))
+    labelled = rng.random((n, k)) < 0.05
+    probs = np.where(labelled, 1.0 - other, other)
+    apart = labelled & (rng.random((n, k)) < special)
+    probs[apart] = rng.uniform(0.0, 0.5, int(apart.sum()))
+    labels = []
+    for row in labelled:
+        classes = np.flatnonzero(row).tolist()
+        labels.append(classes + classes[: int(rng.integers(0, 2))])  # a repeated label now and then
+    return probs.astype(dtype), labels
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([40, 60, 90, 400]),
+    st.sampled_from([np.float64, np.float32]),
+    st.sampled_from([0.0, 0.02, 0.2]),
+    st.sampled_from([0.0, 0.3]),
+    st.sampled_from([0.0, 0.5]),
+)
+def test_the_ends_selection_is_the_full_path_bit_for_bit(
+    seed: int, k: int, dtype: type, mid: float, ties: float, special: float
+) -> None:
+    """Blocks whose rows mostly have a rising side: both ends scored, the rest bounded by ENDS_MARGIN.
+
+    No trade at the last kept score here: rows the margin cannot settle are scored in full.
+    K = 400 partitions the rows instead of sorting them.
+    """
+    probs, labels = _confident_rows(seed, 40, k, dtype, mid, ties, special)
+    batch = _batch(probs, labels)
+    rows = np.arange(probs.shape[0])
+    with mock.patch.object(cwe_rows, "_ends", wraps=cwe_rows._ends) as ends:
+        got = cwe_rows.smallest_cwe(batch, 0, rows, 22)
+    assert ends.called  # the ends' selection ran
+    np.testing.assert_array_equal(got, cwe_rows.in_full(*cwe_rows.block_rows(batch, 0, rows), 22))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_confident_rows_match_cleanlab_and_check_their_range(dtype: type) -> None:
+    """Whole blocks of confident rows go to the o-sorted selection without the self-confidence
+    shortcut (``cwe_rows.mostly_rising``): cleanlab's scores, and a p outside [0, 1] still named."""
+    probs, labels = _confident_rows(5, 3000, 100, dtype, 0.02, 0.1, 0.5)
+    ours = mlq.get_label_quality_scores(labels, probs, method="confidence_weighted_entropy")
+    theirs = cleanlab_scores(labels, probs, method="confidence_weighted_entropy")
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12 if dtype is np.float64 else 2e-7)
+    bad = probs.copy()
+    bad[1234, 7] = 1.5
+    with pytest.raises(ValueError, match="1234"):
+        mlq.get_label_quality_scores(labels, bad, method="confidence_weighted_entropy")
+
+
+def test_a_repeated_label_scored_apart_counts_once() -> None:
+    """A labelled p < 1/2 is scored apart from the sorted o; a label given twice is one entry
+    (cleanlab's multi-hot), not two of the smallest scores. float32 rows take this path."""
+    rng = np.random.default_rng(0)
+    probs = rng.uniform(0.3, 0.7, (4, 60)).astype(np.float32)
+    labels = [[1, 1, 2], [3], [], [5, 9, 5]]
+    probs[0, 1], probs[3, 5] = 0.01, 0.02
+    ours = mlq.get_label_quality_scores(labels, probs, method="confidence_weighted_entropy")
+    theirs = cleanlab_scores(labels, probs, method="confidence_weighted_entropy")
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-7)
+    assert abs(ours[0] - theirs[0]) < 1e-6  # counted twice, it was 0.03 lower

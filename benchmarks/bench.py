@@ -526,20 +526,23 @@ def render_markdown(
         "earlier rule, the highest of three runs, missed by 0.4 points in the previous run while "
         "O(N) growth would be +100%); the within-run check compares the highest RSS sampled in "
         "the second half of each sink with the first half, which run-to-run noise cannot reach.",
-        '- **confidence_weighted_entropy on saturated and float32 probabilities, and at K = 20.** '
-        'A score from *p* takes three logarithms (about 1.1 ns each here) and a dozen elementwise '
-        'passes per entry. Two selections avoid them for all but about 2 × *m* entries of a row: '
-        'the *q*-sorted shortcut (float64 rows whose entries all have *q* ≤ 1 − 2e-7), and, since '
-        "99e0b18, an *o*-sorted one (`scoring/cwe_rows.py`: each entry's other probability *o* "
-        'decides its score exactly, so a row sorted by *o* is scored only at its two ends) for '
-        'float32 rows and the float64 rows the shortcut leaves. Neither helps where every entry '
-        'counts (K ≤ 22, as at (1e6, 20)), nor for saturated rows, whose scores rise on one end '
-        'and fall on the other with most entries on the rising side: there the two ends and the '
-        'sort cost more than scoring every entry, so those rows stay on the full path. `python '
-        'benchmarks/spread.py --configs confidence_weighted_entropy` after the change '
-        '(`benchmarks/results/spread_cwe.json`, 3 pairs a cell): at (1e5, 100) float32 22.1× (was '
-        '16.0×), saturated 13.5× (was 12.4×), the other distributions 23.6–36.3×; at (1e6, 20) '
-        '19.3–24.4× (float32 19.3×, was 16.9×).',
+        "- **confidence_weighted_entropy on saturated and float32 probabilities, and at K = 20.** "
+        "A score from *p* takes three logarithms (about 1.1 ns each here) and a dozen elementwise "
+        "passes per entry. Selections avoid them for all but a few entries of a row: the *q*-sorted "
+        "shortcut (float64 rows whose entries all have *q* ≤ 1 − 2e-7); an *o*-sorted one "
+        "(`scoring/cwe_rows.py`: each entry's other probability *o* decides its score exactly, so a "
+        "row sorted by *o* is scored only at its two ends) for float32 rows and the float64 rows the "
+        "shortcut leaves; and, since f75d4e5, for the rows of a confident model (most entries within "
+        "2e-7 of 0 or 1, where the score rises along *o* before it falls), *m* entries at the low "
+        "end and 4 at the high end, the rest bounded by a margin of 2e-9 below the two boundary "
+        "entries' scores (rows the margin cannot settle are scored in full, so the scores are the "
+        "full path's bit for bit). None helps where every entry counts (K ≤ 22, as at (1e6, 20)): "
+        "there each entry costs the three logarithms and numpy's row sort. `python "
+        "benchmarks/spread.py --configs confidence_weighted_entropy --pairs 5` at f75d4e5 "
+        "(`benchmarks/results/spread_cwe.json`): at (1e5, 100) saturated 21.6× (12.4× in the table "
+        "above), float32 23.1×, the others 26.9–37.0×; at (1e6, 20), whose code did not change, "
+        "17.7–21.3× (float32 17.7×, saturated 19.3×, weak 18.8×) against 16.9–25.1× in the table "
+        "above: these cells sit at the goal, within the spread between runs.",
         "- **The floor at (1e6, 20).** numpy's row sort of 20 values alone takes 43 ms on one "
         "thread where one `np.sum` takes 6.4 ms (6.8×); the floor cannot be met with numpy's sort.",
         "- **Single cells just under a goal** (for example `adjust_pred_probs` on many_labels at "

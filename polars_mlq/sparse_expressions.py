@@ -20,7 +20,7 @@ import polars as pl
 
 from polars_mlq.core import ThresholdPartial, engine
 from polars_mlq.core.frames import SparseInput
-from polars_mlq.input import Frame, IntoExpr, IntoProbs, LabelSpec, ScoringOptions, to_expr
+from polars_mlq.input import Frame, IntoExpr, IntoProbs, LabelSpec, ScoringOptions, Where, to_expr
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.input.sparse_columns import check_num_classes, read_sparse_columns
 from polars_mlq.scoring import Thresholds, as_thresholds
@@ -64,7 +64,7 @@ def _scores_udf(series: Sequence[pl.Series], *, scoring: SparseScoring) -> pl.Se
         num_classes=scoring.num_classes,
         fill_value=scoring.fill_value,
         spec=scoring.spec,
-        first_row=first,
+        where=Where(first_row=first),
     )
     thresholds = scoring.thresholds
     if scoring.options.adjust_pred_probs and thresholds is None:  # from the column itself (seen whole)

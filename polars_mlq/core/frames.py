@@ -7,7 +7,7 @@ predictions are read the same way, as ``SparseChunk``s (``SparseInput``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ from polars_mlq.input import (
     IntoProbs,
     LabelsFormat,
     LabelSpec,
+    Origin,
     Where,
     checked_num_classes,
     read_batch,
@@ -142,12 +143,17 @@ class SparseInput:
         return cls(*columns, k, fill_value, spec)
 
     def read(
-        self, data: pl.DataFrame, first_row: int, numbers: np.ndarray | None = None
+        self,
+        data: pl.DataFrame,
+        first_row: int,
+        numbers: np.ndarray | None = None,
+        origin: Callable[[int], Origin | None] | None = None,
     ) -> tuple[SparseChunk, np.ndarray]:
         """Read one slice of the three columns: its chunk, and which of its rows it holds.
 
         Rows with a null input are left out. ``numbers`` are the slice's row numbers in the
-        user's data (consecutive from ``first_row`` when None).
+        user's data (consecutive from ``first_row`` when None); ``origin``, when given, names the
+        file row each of the slice's rows was read from, for error messages.
         """
         batch, kept = read_sparse_columns(
             data[:, 0],
@@ -156,7 +162,7 @@ class SparseInput:
             num_classes=self.num_classes,
             fill_value=self.fill_value,
             spec=self.spec,
-            first_row=first_row,
+            where=Where(first_row=first_row, origin=origin),
         )
         if numbers is not None:
             return SparseChunk(batch, numbers[kept].astype(np.int64)), kept

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from polars_mlq.input.columns import TOLERANCE
+from polars_mlq.input.columns import TOLERANCE, Where
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,14 @@ class Names:
     classes: str = "pred_probs"
     columns: bool = False  # the names are columns ("column 'p', row 3")
     rows: np.ndarray | None = None  # the input row of each row read (None: the same)
-    first_row: int = 0
+    place: Where = Where(first_row=0)  # where the input's rows sit (the first's number, their file)
+    n_input: int = 0  # the input's rows (a streamed batch's message says how many)
 
     def where(self, name: str, row: int) -> str:
         """Return "pred_probs, row 3" (or "column 'probs', row 3") for row ``row`` read."""
-        number = self.first_row + (row if self.rows is None else int(self.rows[row]))
-        return f"column {name!r}, row {number}" if self.columns else f"{name}, row {number}"
+        index = row if self.rows is None else int(self.rows[row])
+        named = self.place.row(index, self.n_input)
+        return f"column {name!r}, {named}" if self.columns else f"{name}, {named}"
 
 
 def is_csr_like(value: object) -> bool:

@@ -82,9 +82,12 @@ def read_sparse_columns(
     num_classes: int,
     fill_value: object,
     spec: LabelSpec,
-    first_row: int = 0,
+    where: Where = Where(first_row=0),
 ) -> tuple[SparseBatch, np.ndarray]:
-    """Return the batch of the rows where no column is null, and those rows' indices."""
+    """Return the batch of the rows where no column is null, and those rows' indices.
+
+    ``where`` says how errors name the input's rows (by default, numbered from 0).
+    """
     check_labels_dtype(labels.dtype, labels.name, spec)
     pred_probs, pred_classes = _list_of(pred_probs, "float"), _list_of(pred_classes, "names")
     n = len(labels)
@@ -93,7 +96,7 @@ def read_sparse_columns(
     if null.any():
         keep = pl.Series(~null)
         labels, pred_probs, pred_classes = labels.filter(keep), pred_probs.filter(keep), pred_classes.filter(keep)
-    names = Names(pred_probs.name, pred_classes.name, columns=True, rows=kept, first_row=first_row)
+    names = Names(pred_probs.name, pred_classes.name, columns=True, rows=kept, place=where, n_input=n)
     lengths = pred_probs.list.len().to_numpy().astype(np.int64)
     counts = pred_classes.list.len().to_numpy().astype(np.int64)
     if (lengths != counts).any():
@@ -119,5 +122,5 @@ def read_sparse_columns(
         classes = _values(pred_classes, names, "pred_classes")
     arrays = CsrArrays(indptr, classes.astype(np.int64, copy=False), probs, (kept.size, num_classes))
     indptr, classes, probs, fill, k = read_csr(arrays, fill_value, kept.size, names)
-    offsets, values = read_labels(labels, k, Where(first_row=first_row), kept, n, spec)
+    offsets, values = read_labels(labels, k, where, kept, n, spec)
     return SparseBatch(indptr, classes, probs, fill, k, offsets.astype(np.int64), values), kept

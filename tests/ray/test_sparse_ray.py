@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -94,3 +96,41 @@ def test_sparse_summaries_equal_the_namespace(top_k: pl.DataFrame) -> None:
     assert summary["overall_multilabel_health_score"] == expected["overall_multilabel_health_score"]
     assert summary["common_multilabel_issues"].equals(expected["common_multilabel_issues"])
     assert mlq_ray.rank_classes(ds, **SPARSE).equals(top_k.mlq.rank_classes(**SPARSE))
+
+
+@pytest.mark.parametrize("call", ["confident_thresholds", "find_label_issues", "issue_counts", "label_quality"])
+def test_a_bad_sparse_row_read_from_a_file_is_named_by_its_file_and_row(
+    tmp_path: Path, top_k: pl.DataFrame, call: str
+) -> None:
+    """Read with Ray's ``include_paths`` and ``include_row_hash``: id 400 is row 100 of b.parquet,
+    on every path (the passes made on the call, the lazy scoring when consumed)."""
+    broken = top_k.with_columns(
+        pl.when(pl.col("id") == 400).then(pl.lit([5, 5, 1, 2, 3, 4, 6, 7])).otherwise(pl.col("classes")).alias("classes")
+    )
+    broken.slice(0, 300).write_parquet(tmp_path / "a.parquet")
+    broken.slice(300).write_parquet(tmp_path / "b.parquet")
+    file = str(tmp_path / "b.parquet")
+    with pytest.raises(ValueError) as expected:
+        pl.read_parquet(file).mlq.label_quality(**SPARSE)
+    assert "column 'classes', row 100: class 5 is listed twice" in str(expected.value)
+    ds = ray.data.read_parquet(str(tmp_path), include_paths=True, include_row_hash=True)
+    with pytest.raises(ValueError) as got:
+        result = getattr(mlq_ray, call)(ds, **SPARSE)
+        if isinstance(result, ray.data.Dataset):
+            result.take_all()
+    message = str(got.value)
+    named = f"row 100 of file {file!r}"
+    if call != "label_quality":  # a pass also names the row's place in the Dataset (files in order)
+        named = rf"row 400 \({named}\)"
+    assert re.search(re.escape(str(expected.value)).replace("row\\ 100", named), message), message
+
+
+def test_a_bad_sparse_row_in_the_lazy_step_is_not_given_a_wrong_number(top_k: pl.DataFrame) -> None:
+    """Without the file columns the lazy step cannot number a row in the Dataset: it says so."""
+    broken = top_k.with_columns(
+        pl.when(pl.col("id") == 400).then(pl.lit([5, 5, 1, 2, 3, 4, 6, 7])).otherwise(pl.col("classes")).alias("classes")
+    )
+    with pytest.raises(ValueError, match="class 5 is listed twice") as got:
+        mlq_ray.label_quality(_blocks(broken), **SPARSE).take_all()
+    assert "row 100 of a streamed batch of 150 rows" in str(got.value)
+    assert "include_row_hash=True to name its file and row" in str(got.value)

@@ -117,9 +117,9 @@ def find_label_issues(
         class names, or as an (N, K) multi-hot array with ``labels_format="multi_hot"``.
     fill_value
         Beyond cleanlab: with a sparse (CSR-like) ``pred_probs``, the probability of every class
-        a row does not list (below one half). The flags, and their ranking, are those of the
-        densified rows; ``low_memory`` and a ranking with ``adjust_pred_probs`` do not take
-        sparse input.
+        a row does not list (below one half). The flags (``low_memory`` too), and their
+        ranking, are those of the densified rows; a ranking with ``adjust_pred_probs`` does not
+        take sparse input.
 
     Returns
     -------

@@ -43,11 +43,10 @@ def find_sparse_issues(
     the ranking method's binary scores, as for dense rows, equal scores in row order; the scores
     of adjusted probabilities differ per class, which this ranking does not take.
     """
-    if options.low_memory or options.rank_adjust:
-        what = "low_memory" if options.low_memory else "rank_by_kwargs={'adjust_pred_probs': True}"
+    if options.rank_adjust:
         msg = (
-            f"{what} does not take sparse pred_probs; rank the flagged rows with "
-            "get_label_quality_scores(labels, pred_probs, adjust_pred_probs=True) instead"
+            "rank_by_kwargs={'adjust_pred_probs': True} does not take sparse pred_probs; rank the flagged "
+            "rows with get_label_quality_scores(labels, pred_probs, adjust_pred_probs=True) instead"
         )
         raise TypeError(msg)
     chunk, n = _chunk(labels, pred_probs, fill_value, spec)

@@ -25,6 +25,7 @@ from typing import TypeVar, cast
 
 import numpy as np
 
+from polars_mlq.core import sparse_low_memory
 from polars_mlq.core.binary import sort_key
 from polars_mlq.core.bounded import FlagCounts, Nums, count_pass, prune_pass
 from polars_mlq.core.calibration import calibrate, prune_counts, prune_nums
@@ -52,7 +53,7 @@ from polars_mlq.scoring.sparse.scores import entry_scores
 P = TypeVar("P")
 
 #: A source of sparse batches (``SparseChunk``), or of either kind: every pass takes it where a
-#: ``Source`` goes (``find(..., sparse=True)``), except ``low_memory``, which ``find`` refuses.
+#: ``Source`` goes (``find(..., sparse=True)``).
 SparseSource = Callable[[], Iterable[SparseChunk]]
 AnySource = Callable[[], Iterable[Chunk | SparseChunk]]
 
@@ -351,11 +352,12 @@ def find(
     """
     filter_by, k = options.filter_by, num_classes
     dense = cast(Source, source)  # for the passes of dense chunks only, never run for a sparse source
-    if sparse and options.low_memory:
-        msg = "low_memory does not take sparse predictions (pred_classes=)"
-        raise TypeError(msg)
     if options.low_memory:
-        return Found(IssueRule(filter_by, k, low_memory=low_memory_rule(dense, k, options.rank_by)), -1, None, None)
+        if sparse:
+            low = sparse_low_memory.low_memory_rule(cast(SparseSource, source), k, options.rank_by)
+        else:
+            low = low_memory_rule(dense, k, options.rank_by)
+        return Found(IssueRule(filter_by, k, low_memory=low), -1, None, None)
     if filter_by == "predicted_neq_given" and not summary:
         return Found(IssueRule(filter_by, k), -1, None, None)
     thr = thresholds_of(source, k)

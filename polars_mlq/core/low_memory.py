@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,16 +75,20 @@ class BatchedThresholds:
 
     def finalize(self) -> np.ndarray:
         """Return the (K, 2) thresholds [absent, present], as cleanlab's running mean gives them."""
-        k = self.num_classes
-        running = np.zeros((k, 2))
-        seen = np.zeros((k, 2))
-        for _, part in self.batches:
-            final = part.finalize()  # its means are 2 for an empty group, and at least 2e-6
-            sizes, batch_values = final.counts.astype(np.float64), final.means
-            running = (seen * running + sizes * batch_values) / np.maximum(seen + sizes, 1)
-            running = np.maximum(running, FLOOR)
-            seen += sizes
-        return np.maximum(running, FLOOR)
+        return running_thresholds(self.num_classes, (part for _, part in self.batches))
+
+
+def running_thresholds(num_classes: int, batches: Iterable[ThresholdPartial]) -> np.ndarray:
+    """Return cleanlab's running mean of the batches' group means (in batch order), (K, 2) [absent, present]."""
+    running = np.zeros((num_classes, 2))
+    seen = np.zeros((num_classes, 2))
+    for part in batches:
+        final = part.finalize()  # its means are 2 for an empty group, and at least 2e-6
+        sizes, batch_values = final.counts.astype(np.float64), final.means
+        running = (seen * running + sizes * batch_values) / np.maximum(seen + sizes, 1)
+        running = np.maximum(running, FLOOR)
+        seen += sizes
+    return np.maximum(running, FLOOR)
 
 
 def _binary(chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from polars_mlq.core import sparse_low_memory
 from polars_mlq.core.binary import boundaries, rows_with_any
 from polars_mlq.core.bounds import BoundTests, LabelBounds, all_pass, confident_tests, dense_flags
 from polars_mlq.core.candidates import Candidates
@@ -128,8 +129,8 @@ class IssueRule:
         if self.nothing or chunk.n == 0:
             return flags
         if self.low_memory is not None:
-            msg = "low_memory does not take sparse predictions (pred_classes=)"
-            raise TypeError(msg)
+            flags[sparse_low_memory.sparse_flags(self.low_memory, chunk)[0]] = True
+            return flags
         if self.filter_by in LOW_FILTERS:
             return within(chunk.ranks, chunk.rows, *self.row_cutoff)
         for cand in chunk.candidates:
@@ -147,8 +148,7 @@ class IssueRule:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
         if self.low_memory is not None:
-            msg = "low_memory does not take sparse predictions (pred_classes=)"
-            raise TypeError(msg)
+            return sparse_low_memory.sparse_flags(self.low_memory, chunk)
         for cand in chunk.candidates:
             numbers = chunk.rows[cand.rows]
             if self.filter_by in LOW_FILTERS:

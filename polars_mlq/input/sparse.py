@@ -44,6 +44,20 @@ class SparseBatch:
         """Where the labels fall (found once: the thresholds and the scores of a batch both need it)."""
         return sparse_labels(self)
 
+    def row_slice(self, start: int, stop: int) -> SparseBatch:
+        """Return rows ``start`` to ``stop`` (exclusive) as a batch of their own."""
+        lo, hi = int(self.indptr[start]), int(self.indptr[stop])
+        first, last = int(self.label_offsets[start]), int(self.label_offsets[stop])
+        return SparseBatch(
+            self.indptr[start : stop + 1] - lo,
+            self.classes[lo:hi],
+            self.probs[lo:hi],
+            self.fill,
+            self.num_classes,
+            self.label_offsets[start : stop + 1] - first,
+            self.label_values[first:last],
+        )
+
 
 @dataclass(frozen=True)
 class CsrArrays:

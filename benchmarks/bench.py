@@ -539,10 +539,11 @@ def render_markdown(
         "full path's bit for bit). None helps where every entry counts (K ≤ 22, as at (1e6, 20)): "
         "there each entry costs the three logarithms and numpy's row sort. `python "
         "benchmarks/spread.py --configs confidence_weighted_entropy --pairs 5` at f75d4e5 "
-        "(`benchmarks/results/spread_cwe.json`): at (1e5, 100) saturated 21.6× (12.4× in the table "
-        "above), float32 23.1×, the others 26.9–37.0×; at (1e6, 20), whose code did not change, "
-        "17.7–21.3× (float32 17.7×, saturated 19.3×, weak 18.8×) against 16.9–25.1× in the table "
-        "above: these cells sit at the goal, within the spread between runs.",
+        "(`benchmarks/results/spread_cwe.json`): at (1e5, 100) saturated 21.6× (12.4× at 88301fa), "
+        "float32 23.1×, the others 26.9–37.0×; at (1e6, 20), whose code did not change, 17.7–21.3× "
+        "(float32 17.7×). The full run in the table above (3 pairs a cell, ac703bd, the same "
+        "scoring code) measured 16.7× and 16.8× for saturated and float32 at (1e5, 100) and "
+        "18.6–23.2× at (1e6, 20): these cells sit at the goal and move by a quarter between runs.",
         "- **The floor at (1e6, 20).** numpy's row sort of 20 values alone takes 43 ms on one "
         "thread where one `np.sum` takes 6.4 ms (6.8×); the floor cannot be met with numpy's sort.",
         "- **Single cells just under a goal** (for example `adjust_pred_probs` on many_labels at "

@@ -84,8 +84,7 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.n
     flat_o[special_at] = -1.0  # sorts first: the special entries are scored apart
     keys = other.view(SORT_KEYS[dtype])
     if use_partition(2 * terms + extra, k):
-        # most rows with a rising side (a model sure of nearly every class): the ends' selection
-        by_ends = fits and np.count_nonzero(other.min(axis=1, initial=1.0, where=other >= 0) < RISING_OTHER) * 2 > n
+        by_ends = fits and mostly_rising(probs)  # a model sure of nearly every class: the ends' selection
         keys.partition((edge, k - min(END_TERMS, terms) - 1) if by_ends else (extra + terms - 1, k - terms), axis=1)
         if by_ends:
             return _ends(batch, start, rows, other, special_p, edge, terms)
@@ -127,11 +126,12 @@ def _ends(
     """Return the ``terms`` smallest scores of rows most of which have a rising side, exactly.
 
     ``other`` holds the rows' o, the special entries as -1, with the ``head + 1`` smallest in
-    its first columns (the largest of them at ``head``) and the ``tail + 1`` largest in its last
-    (the smallest of them first): sorted or partitioned so. ``special_p`` holds the special
-    entries' p, in row order. Scored are those two ends: ``head`` covers a row's specials and
-    ``terms`` of its smallest o, but the tail only ``END_TERMS`` of its largest, for a model sure
-    of its classes has few entries on the falling side with scores below its rising side's.
+    its first columns (the largest of them at ``head``) and the ``END_TERMS + 1`` largest (at
+    most ``terms + 1``) in its last, the smallest of them first: sorted or partitioned so.
+    ``special_p`` holds the special entries' p, in row order. Scored are those two ends: ``head``
+    covers a row's specials and ``terms`` of its smallest o, but the tail only ``END_TERMS`` of
+    its largest, for a model sure of its classes has few entries on the falling side with scores
+    below its rising side's.
 
     The entries not scored lie between the two boundary entries in o, where g rises then falls,
     so the true g of each is at least the smaller true g of the two. A computed g is within 3e-10

@@ -30,6 +30,7 @@ from polars_mlq.input import (
     to_expr,
     to_probs_expr,
 )
+from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.input.sparse_columns import check_num_classes, read_sparse_columns
 from polars_mlq.scoring import Thresholds
 
@@ -155,18 +156,25 @@ class SparseInput:
         user's data (consecutive from ``first_row`` when None); ``origin``, when given, names the
         file row each of the slice's rows was read from, for error messages.
         """
-        batch, kept = read_sparse_columns(
+        batch, kept = self.read_batch(data, Where(first_row=first_row, origin=origin))
+        if numbers is not None:
+            return SparseChunk(batch, numbers[kept].astype(np.int64)), kept
+        return SparseChunk.of(batch, kept, first_row), kept
+
+    def read_batch(self, data: pl.DataFrame, where: Where) -> tuple[SparseBatch, np.ndarray]:
+        """Read the three columns of ``data``: the batch of its rows without a null, and those rows.
+
+        ``where`` says how errors name the rows.
+        """
+        return read_sparse_columns(
             data[:, 0],
             data[:, 1],
             data[:, 2],
             num_classes=self.num_classes,
             fill_value=self.fill_value,
             spec=self.spec,
-            where=Where(first_row=first_row, origin=origin),
+            where=where,
         )
-        if numbers is not None:
-            return SparseChunk(batch, numbers[kept].astype(np.int64)), kept
-        return SparseChunk.of(batch, kept, first_row), kept
 
     def source(self, frame: pl.DataFrame | pl.LazyFrame) -> engine.SparseSource:
         """Return a source of the frame's chunks: a DataFrame read once, a LazyFrame streamed per call."""

@@ -33,7 +33,6 @@ from polars_mlq.input import (
     to_expr,
     to_probs_expr,
 )
-from polars_mlq.input.sparse_columns import read_sparse_columns
 from polars_mlq.issues.sparse_frames import sparse_flag_column
 from polars_mlq.ray._origin import block_origin
 from polars_mlq.scoring import Thresholds
@@ -163,26 +162,14 @@ class ScoreBlocks:
             scoring = SparseScoring(
                 self.options, sparse.num_classes, sparse.fill_value, columns.spec, self.thresholds, self.name
             )
-            inputs = (
-                to_expr(columns.labels, "labels"),
-                to_expr(columns.pred_probs, "pred_probs"),
-                to_expr(sparse.pred_classes, "pred_classes"),
-            )
+            given = columns.sparse_input()
+            inputs = (given.labels, given.pred_probs, given.pred_classes)
             frame = block_frame(table)
             try:
                 return frame.with_columns(sparse_scoring_expr(*inputs, scoring)).to_arrow()
             except (ValueError, TypeError):  # read the block again, to name the bad row as well as can be
-                data = frame.select(*inputs)
                 where = Where(streamed=True, origin=block_origin(frame), unknown=_UNKNOWN_ROW)
-                read_sparse_columns(
-                    data[:, 0],
-                    data[:, 1],
-                    data[:, 2],
-                    num_classes=sparse.num_classes,
-                    fill_value=sparse.fill_value,
-                    spec=columns.spec,
-                    where=where,
-                )
+                given.read_batch(frame.select(*inputs), where)
                 raise
         expr = scoring_expr(
             columns.labels,

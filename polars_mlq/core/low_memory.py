@@ -75,16 +75,19 @@ class BatchedThresholds:
 
     def finalize(self) -> np.ndarray:
         """Return the (K, 2) thresholds [absent, present], as cleanlab's running mean gives them."""
-        return running_thresholds(self.num_classes, (part for _, part in self.batches))
+        finals = (part.finalize() for _, part in self.batches)
+        return running_thresholds(self.num_classes, ((final.counts, final.means) for final in finals))
 
 
-def running_thresholds(num_classes: int, batches: Iterable[ThresholdPartial]) -> np.ndarray:
-    """Return cleanlab's running mean of the batches' group means (in batch order), (K, 2) [absent, present]."""
+def running_thresholds(num_classes: int, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Return cleanlab's running mean of the batches' group means (in batch order), (K, 2) [absent, present].
+
+    Each batch gives its (K, 2) group sizes and group means (2 for an empty group, at least 2e-6).
+    """
     running = np.zeros((num_classes, 2))
     seen = np.zeros((num_classes, 2))
-    for part in batches:
-        final = part.finalize()  # its means are 2 for an empty group, and at least 2e-6
-        sizes, batch_values = final.counts.astype(np.float64), final.means
+    for counts, batch_values in batches:
+        sizes = counts.astype(np.float64)
         running = (seen * running + sizes * batch_values) / np.maximum(seen + sizes, 1)
         running = np.maximum(running, FLOOR)
         seen += sizes

@@ -38,6 +38,7 @@ from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.core.thresholds import ThresholdPartial
 from polars_mlq.input import sorted_unique
 from polars_mlq.input.sparse import SparseBatch
+from polars_mlq.scoring import EMPTY_GROUP, FLOOR
 from polars_mlq.scoring.sparse.scores import entry_scores
 
 
@@ -47,7 +48,7 @@ class _BatchSums:
 
     ``counts[i]`` are the explicit unlabelled entries of class ``classes[i]`` and its labelled
     ones; ``sums[i]`` the exact sums (``fixed`` limbs) of 1 - p over the former and p over the
-    latter. Every other entry is unlabelled at fill, so ``dense`` adds it in closed form: a
+    latter. Every other entry is unlabelled at fill, so ``groups`` adds it in closed form: a
     partial holds O(classes touched), not O(K), per batch.
     """
 
@@ -89,16 +90,26 @@ class _BatchSums:
             sums[at] += part.sums
         return _BatchSums(self.rows + other.rows, classes, counts, fixed.normalized(sums))
 
-    def dense(self, num_classes: int, fill_unit: int, dtype: str) -> ThresholdPartial:
-        """Return the batch's ``ThresholdPartial``: every entry not explicit adds 1 - fill to its absent group."""
-        present = np.zeros(num_classes, dtype=np.int64)
-        present[self.classes] = self.counts[:, 1]
-        explicit = present.copy()
-        explicit[self.classes] += self.counts[:, 0]
-        sums = np.zeros((num_classes, 2, 3), dtype=np.int64)
-        sums[self.classes] = self.sums
+    def groups(self, num_classes: int, fill_unit: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return the batch's (K, 2) group sizes and means, as its densified rows' ``ThresholdPartial`` gives them.
+
+        The classes the batch touches are summed exactly (every entry not explicit adds 1 - fill
+        to the absent group); any other class has every row in its absent group, at 1 - fill, so
+        its mean is that value exactly, and its empty present group's mean is 2.
+        """
+        explicit = self.counts.sum(axis=1)
+        sums = self.sums.copy()
         sums[:, 0] += fixed.times(fill_unit, self.rows - explicit)
-        return ThresholdPartial(num_classes, self.rows, present, fixed.normalized(sums), dtype)
+        touched = ThresholdPartial(self.classes.size, self.rows, self.counts[:, 1], fixed.normalized(sums), dtype)
+        final = touched.finalize()
+        counts = np.zeros((num_classes, 2), dtype=np.int64)
+        counts[:, 0] = self.rows
+        counts[self.classes] = final.counts
+        means = np.empty((num_classes, 2))
+        means[:, 0] = max(fill_unit / 2.0**exact.UNIT_BITS, FLOOR)  # an exact binary fraction
+        means[:, 1] = EMPTY_GROUP
+        means[self.classes] = final.means
+        return counts, means
 
 
 @dataclass(frozen=True)
@@ -139,7 +150,7 @@ class SparseBatchedThresholds:
     def finalize(self) -> np.ndarray:
         """Return the (K, 2) thresholds [absent, present], as cleanlab's running mean gives them."""
         k, dtype = self.num_classes, self.dtype or "float64"
-        return running_thresholds(k, (part.dense(k, self.fill_unit, dtype) for _, part in self.batches))
+        return running_thresholds(k, (part.groups(k, self.fill_unit, dtype) for _, part in self.batches))
 
 
 def issue_counts(chunk: SparseChunk, thresholds: np.ndarray) -> np.ndarray:

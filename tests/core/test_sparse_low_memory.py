@@ -82,12 +82,15 @@ def test_batched_thresholds_are_the_densified_rows_and_hold_only_the_classes_tou
     """Step 1 against the dense partial on the densified rows (bit for bit, over 3 batches), and at
     K = 100,000 a batch keeps sums for the classes its rows list or are labelled with, not for K."""
     frame, dense, labels = top_k_frame(44, 23_000, K, 4, fill=0.02)
-    given = SparseInput.of((pl.col("labels"), pl.col("probs"), pl.col("classes")), K, 0.02, LabelSpec())
+    wider = K + 2  # two classes no row lists or is labelled with: every batch leaves them out
+    dense = np.hstack([dense, np.full((dense.shape[0], 2), 0.02)])
+    given = SparseInput.of((pl.col("labels"), pl.col("probs"), pl.col("classes")), wider, 0.02, LabelSpec())
     chunk, _ = given.read(frame.select(given.labels, given.pred_probs, given.pred_classes), 0)
     dense_chunk = Chunk.of(read_arrays(pl.Series(labels, dtype=pl.List(pl.Int64)), dense))
     expected = low_memory.BatchedThresholds.of(dense_chunk).finalize()
-    got = sparse_low_memory.SparseBatchedThresholds.of(chunk).finalize()
-    np.testing.assert_array_equal(got, expected)
+    partial = sparse_low_memory.SparseBatchedThresholds.of(chunk)
+    assert all(part.classes.size == K for _, part in partial.batches)
+    np.testing.assert_array_equal(partial.finalize(), expected)
     rng = np.random.default_rng(45)
     wide = 100_000
     classes = [rng.choice(wide, 5, replace=False).tolist() for _ in range(12_000)]

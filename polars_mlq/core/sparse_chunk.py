@@ -27,7 +27,7 @@ from polars_mlq.core.candidates import Candidates, widened_bounds
 from polars_mlq.core.options import RANK_ALPHA
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.scoring.sparse.rows import sorted_scores
-from polars_mlq.scoring.sparse.scores import explicit_rows
+from polars_mlq.scoring.sparse.scores import entry_scores, explicit_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +76,23 @@ class SparseChunk:
             np.concatenate([batch.probs[hit], fill]),
         )
         return unlabelled, labelled
+
+    @functools.cached_property
+    def _scored(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {}
+
+    def scores_by(self, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return the explicit entries' scores by ``method`` (unlabelled, labelled), as dense rows score them.
+
+        Kept per method: the batched filter's passes and its flags read them from the same chunk.
+        """
+        if method not in self._scored:
+            unlabelled, labelled = self.entries
+            self._scored[method] = (
+                entry_scores(unlabelled.p, np.zeros(unlabelled.p.size, dtype=bool), method),
+                entry_scores(labelled.p, np.ones(labelled.p.size, dtype=bool), method),
+            )
+        return self._scored[method]
 
     @functools.cached_property
     def ranks(self) -> np.ndarray:

@@ -183,12 +183,10 @@ class _Explicit:
 
 def _explicit(chunk: SparseChunk, method: str) -> _Explicit:
     parts = []
-    for entries in chunk.entries:
+    for entries, scores in zip(chunk.entries, chunk.scores_by(method), strict=True):
         p = entries.p
         q = np.subtract(p.dtype.type(1), p)
-        labelled = entries.label == 1
-        scores = entry_scores(p, np.full(p.size, labelled), method)
-        disagree = p + SLACK <= q if labelled else p > q + SLACK
+        disagree = p + SLACK <= q if entries.label == 1 else p > q + SLACK
         parts.append((entries.cls, entries.rows, scores, disagree))
     cls, local, scores, disagree = (np.concatenate(column) for column in zip(*parts, strict=True))
     return _Explicit(cls, chunk.rows[local], local, scores, disagree)

@@ -107,8 +107,10 @@ class ThresholdPartial:
         n, k = probs.shape
         if n == 0:
             return cls.empty(k)
-        absent, present = exact.complement_sums(probs, exclude=positions, classes=classes, row_offsets=row_offsets)
         counts = np.bincount(classes, minlength=k).astype(np.int64)
+        absent, present = exact.complement_sums(
+            probs, exclude=positions, classes=classes, row_offsets=row_offsets, class_counts=counts
+        )
         return cls(k, n, counts, _limbs(fixed.of_ints(absent), fixed.of_ints(present)), probs.dtype.name)
 
     @classmethod

@@ -92,7 +92,19 @@ class Batch:
     def positions(self, start: int, stop: int) -> np.ndarray:
         """Return flat indices of the labels of rows start..stop, within that row block of ``probs``."""
         lo, hi = self.label_offsets[start], self.label_offsets[stop]
-        return self.label_positions[lo:hi] - start * self.num_classes
+        cached: np.ndarray | None = self.__dict__.get("label_positions")
+        if cached is not None:
+            block: np.ndarray = cached[lo:hi] - start * self.num_classes
+            return block
+        k = self.num_classes  # not cached (no threshold pass read them): this block's alone, on its thread
+        row_starts = np.arange(0, (stop - start) * k, k, dtype=np.intp)
+        local = np.repeat(row_starts, np.diff(self.label_offsets[start : stop + 1]))
+        local += self.label_values[lo:hi]
+        return local
+
+    def classes(self, start: int, stop: int) -> np.ndarray:
+        """Return the classes of the labels of rows start..stop (``positions``' columns), a view."""
+        return self.label_values[self.label_offsets[start] : self.label_offsets[stop]]
 
     def scatter(self, values: np.ndarray, fill: object) -> np.ndarray:
         """Place per-row ``values`` of the scored rows among all ``n_total`` input rows.

@@ -61,12 +61,12 @@ def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Threshol
     out = np.empty(batch.probs.shape, dtype=np.float64)
     step = batch.block_rows
     adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
-    batch.label_positions  # noqa: B018 - computed once, before the threads share it
 
     def fill(start: int, stop: int) -> None:
         for a in range(start, stop, step):
             b = min(a + step, stop)
-            per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, out[a:b])
+            positions, classes = batch.positions(a, b), batch.classes(a, b)
+            per_class_scores(batch.probs[a:b], positions, options.method, adjustment, out[a:b], classes)
 
     run_ranges(batch.probs.shape[0], batch.num_classes, fill)
     return out
@@ -203,7 +203,7 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
                 return None
             smallest = found
         else:
-            per_class_scores(probs[a:b], batch.positions(a, b), method, adjustment, scores)
+            per_class_scores(probs[a:b], batch.positions(a, b), method, adjustment, scores, batch.classes(a, b))
             smallest = smallest_sorted(scores, terms)
             if check and not _sorted_in_unit_interval(scores):
                 return None
@@ -221,7 +221,8 @@ def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds 
     adjustment = _adjustment(thresholds, min(batch.block_rows, batch.probs.shape[0]))
 
     def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray:  # check: never asked
-        per_class_scores(batch.probs[a:b], batch.positions(a, b), options.method, adjustment, scores)
+        positions, classes = batch.positions(a, b), batch.classes(a, b)
+        per_class_scores(batch.probs[a:b], positions, options.method, adjustment, scores, classes)
         return softmin(scores, temperature)
 
     return _aggregate_rows(batch, np.float64, out, aggregate)
@@ -237,7 +238,6 @@ def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | N
         batch = batch.checked()  # the thresholds read every value first
     thresholds = _thresholds_for(batch, options, thresholds)
     out = np.empty(batch.probs.shape[0], dtype=np.float64)
-    batch.label_positions  # noqa: B018 - computed once, before the threads share it
     rows = _softmin_rows if aggregator.kind == "softmin" else _ema_rows
     if not rows(batch, options, thresholds, out):  # a value outside [0, 1]: refuse it or clip it
         batch = batch.checked()

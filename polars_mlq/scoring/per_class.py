@@ -199,19 +199,24 @@ class Adjustment:
         return cls(c0, c1, total, np.tile(c0, rows), np.tile(total, rows))
 
 
-def adjusted(probs: np.ndarray, positions: np.ndarray, adjustment: Adjustment, out: np.ndarray) -> None:
+def adjusted(
+    probs: np.ndarray, positions: np.ndarray, adjustment: Adjustment, out: np.ndarray, classes: np.ndarray | None = None
+) -> None:
     """Set ``out`` to the self-confidence on probabilities shifted by the per-class confident thresholds, float64.
 
     Binary matrix [1 - p, p] minus [t_absent, t_present], plus max(t_absent, t_present), then
     normalised to sum 1 (see ``Adjustment``). ``out`` gets the unlabelled entries densely; the
-    labelled entries are computed from their own p and class and scattered in. The normalised
-    row sums to 1, so the normalized margin ((q_given - q_other) + 1) / 2 is q_given as well.
+    labelled entries are computed from their own p and class (``classes``, the positions' columns,
+    when known: an integer division costs more than the rest of an entry's work) and scattered
+    in. The normalised row sums to 1, so the normalized margin ((q_given - q_other) + 1) / 2 is
+    q_given as well.
     """
     flat, size = _flat(probs), probs.size
     absent = _flat(out)
     np.subtract(adjustment.absent_tile[:size], flat, out=absent)  # a0, in float64 (the tile's dtype)
     absent /= adjustment.row_sum_tile[:size]
-    classes = positions % probs.shape[1]
+    if classes is None:
+        classes = positions % probs.shape[1]
     present = flat[positions] + adjustment.present_offset[classes]  # a1, in float64
     present /= adjustment.row_sum[classes]
     absent[positions] = present
@@ -223,14 +228,16 @@ def per_class_scores(
     method: str,
     adjustment: Adjustment | None,
     out: np.ndarray,
+    classes: np.ndarray | None = None,
 ) -> None:
     """Fill ``out`` (shape of ``probs``) with the per-class scores of one row block.
 
     ``out`` may be float64 or, without adjustment and for the margin methods, the dtype of
-    ``probs`` (so that a float32 block is scored and sorted in float32).
+    ``probs`` (so that a float32 block is scored and sorted in float32). ``classes``, the
+    positions' columns, saves the adjustment dividing them out.
     """
     if adjustment is not None:
-        adjusted(probs, positions, adjustment, out)
+        adjusted(probs, positions, adjustment, out, classes)
     elif method == "confidence_weighted_entropy":
         confidence_weighted_entropy(probs, positions, out)
     elif method == "self_confidence":

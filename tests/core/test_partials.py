@@ -130,6 +130,32 @@ def test_complement_sums_are_the_exact_sums_of_one_minus_p(values: list[float], 
     assert exact.column_sums(probs, complement=True) == exact.column_sums(one_minus)
 
 
+_ROUNDING_CASES = [0.0, -0.0, 5e-324, 2.0**-81, 3 * 2.0**-81, 2.0**-60, 2.0**-27, 0.3, 0.5, np.nextafter(0.5, 0), 1.0]
+
+
+@given(
+    st.lists(st.one_of(st.floats(0, 1), st.sampled_from(_ROUNDING_CASES)), min_size=2, max_size=80),
+    st.lists(st.booleans(), min_size=80, max_size=80),
+    st.sampled_from([np.float64, np.float32]),
+)
+def test_left_out_sums_are_the_exact_sums_of_p(values: list[float], left_out: list[bool], dtype: type) -> None:
+    """The labelled sums, read as 1 - fl(1 - p) + e, are the exact sums of p rounded half to even.
+
+    Values below 1/2 (whose 1 - p is rounded), down to subnormals and halfway cases of the 2**-80
+    grid, and p >= 1/2 (whose sums come from the lanes alone).
+    """
+    k = 2
+    probs = np.array(values[: len(values) // k * k], dtype=dtype).reshape(-1, k)
+    labelled = np.array(left_out[: probs.size]).reshape(probs.shape)
+    positions = np.flatnonzero(labelled)
+    absent, present = exact.complement_sums(probs, exclude=positions, classes=positions % k)
+    rounded = [[round(Fraction(float(v)) * 2**exact.UNIT_BITS) for v in probs[labelled[:, c], c]] for c in range(k)]
+    assert present == [sum(column) for column in rounded]
+    one_minus = np.subtract(dtype(1), probs).astype(np.float64)
+    unlabelled = [sum(Fraction(float(v)) for v in one_minus[~labelled[:, c], c]) for c in range(k)]
+    assert absent == [int(total * 2**exact.UNIT_BITS) for total in unlabelled]
+
+
 def _one_minus_units(probs: np.ndarray) -> np.ndarray:
     """2**53 (1 - p) as int64, with 1 - p computed in the dtype of ``probs``."""
     one_minus = np.subtract(probs.dtype.type(1), probs).astype(np.float64)

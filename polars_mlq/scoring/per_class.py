@@ -92,16 +92,20 @@ def _xlogx(x: np.ndarray, positive: bool, out: np.ndarray) -> np.ndarray:
 def cwe_of(entropy: np.ndarray, confidence: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
     """Return ln(r + 1) / max(r, 1e-6), r = entropy / max(confidence, 1e-6); overwrites ``entropy``.
 
-    ``work`` (float64, the shape of ``entropy``) holds both floors instead of two new arrays. The
-    floor on the confidence is taken in its own dtype (float32 stays float32, then is widened), as
-    the definition takes it.
+    ``work`` (float64, the shape of ``entropy``) holds the floored confidence and then ln(r + 1)
+    instead of new arrays. The floor on the confidence is taken in its own dtype (float32 stays
+    float32, then is widened), as the definition takes it. A floor that no entry reaches (read
+    off a minimum, a fifth of the cost of a pass that writes) is not taken: max(x, 1e-6) is x.
     """
-    floored = np.maximum(confidence, _floors(confidence), out=work)
-    np.divide(entropy, floored, out=entropy)  # r
-    ratio_floor = np.maximum(entropy, _floors(entropy), out=work)
-    entropy += 1
-    np.log(entropy, out=entropy)
-    entropy /= ratio_floor
+    if confidence.size and confidence.min() >= _FLOOR:
+        np.divide(entropy, confidence, out=entropy)  # r
+    else:
+        np.divide(entropy, np.maximum(confidence, _floors(confidence), out=work), out=entropy)
+    logs = np.add(entropy, 1, out=work)
+    np.log(logs, out=logs)
+    if not (entropy.size and entropy.min() >= _FLOOR):
+        np.maximum(entropy, _floors(entropy), out=entropy)
+    np.divide(logs, entropy, out=entropy)
     return entropy
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from polars_mlq.compat.scores import sparse_batch
 from polars_mlq.core import IssueOptions, engine, parse_issue_options
 from polars_mlq.core.sparse_chunk import SparseChunk, check_fill, rank_scores
+from polars_mlq.core.sparse_ranking import adjusted_ranking_scores
 from polars_mlq.input import LabelSpec
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.issues.frames import IssueCounts
@@ -40,15 +41,9 @@ def find_sparse_issues(
     """Return the (N,) flags of sparse pred_probs (rows with null labels: False), or the flagged rows ranked.
 
     Ranked (``options.rank_by``), the flagged rows come worst first by their EMA (alpha 0.8) of
-    the ranking method's binary scores, as for dense rows, equal scores in row order; the scores
-    of adjusted probabilities differ per class, which this ranking does not take.
+    the ranking method's binary scores (adjusted with ``rank_by_kwargs={'adjust_pred_probs':
+    True}``), as for dense rows, equal scores in row order.
     """
-    if options.rank_adjust:
-        msg = (
-            "rank_by_kwargs={'adjust_pred_probs': True} does not take sparse pred_probs; rank the flagged "
-            "rows with get_label_quality_scores(labels, pred_probs, adjust_pred_probs=True) instead"
-        )
-        raise TypeError(msg)
     chunk, n = _chunk(labels, pred_probs, fill_value, spec)
     options = options.for_classes(chunk.num_classes)
     found = engine.find(lambda: iter((chunk,)), chunk.num_classes, options, sparse=True)
@@ -57,7 +52,10 @@ def find_sparse_issues(
     flags[chunk.rows] = mask
     if options.rank_by is None:
         return flags
-    scores = rank_scores(chunk.batch, method=options.rank_by)[mask]
+    if options.rank_adjust:
+        scores = adjusted_ranking_scores(chunk.batch, np.flatnonzero(mask), options.rank_by, options.filter_by)
+    else:
+        scores = rank_scores(chunk.batch, method=options.rank_by)[mask]
     flagged: np.ndarray = chunk.rows[mask][np.argsort(scores, kind="stable")]
     return flagged.astype(np.int64)
 

@@ -1,6 +1,8 @@
-"""Row and per-class scores as the ``low_*`` filters rank them (no adjustment of pred_probs)."""
+"""Row and per-class scores as the issue finders rank them (cleanlab's own operations, near-ties included)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +16,32 @@ def plain_scores(pb: Problems, method: str) -> np.ndarray:
     out = np.empty(pb.probs.shape, dtype=np.float64)
     per_class_scores(np.ascontiguousarray(pb.probs), pb.label_positions, method, None, out)
     return out
+
+
+def adjusted_binary(p: np.ndarray, given: np.ndarray, t: np.ndarray, dtype: np.dtype[Any], method: str) -> np.ndarray:
+    """Return the ranking score of entries on adjusted probabilities, as cleanlab's ranking computes it.
+
+    ``p`` (pred_probs' dtype) and ``given`` (the entries' labels) have one shape, and ``t``
+    (float64 ``[t_absent, t_present]`` in its last axis) broadcasts against them: per column of
+    a dense block, or per entry of sparse rows. Computed in ``dtype`` (the thresholds' dtype:
+    pred_probs' own, or float64 for a class with an empty group), each binary pair shifted by its
+    thresholds and divided by its own sum, then ``q_given`` (self_confidence) or
+    ``((q_given - q_other) + 1) / 2`` (normalized_margin): the same operations on the same
+    values give the same bits on every path.
+    """
+    t = t.astype(dtype)
+    shift = np.maximum(t[..., 0], t[..., 1])
+    q0 = np.subtract(p.dtype.type(1), p).astype(dtype) - t[..., 0]
+    q1 = p.astype(dtype) - t[..., 1]
+    q0 += shift
+    q1 += shift
+    total = q0 + q1
+    q0 /= total
+    q1 /= total
+    mine: np.ndarray = np.where(given, q1, q0)
+    if method == "normalized_margin":
+        mine = ((mine - np.where(given, q0, q1)) + 1) / 2
+    return mine
 
 
 def ema(scores: np.ndarray, alpha: float = RANK_ALPHA) -> np.ndarray:

@@ -58,6 +58,23 @@ class SparseBatch:
             self.label_values[first:last],
         )
 
+    def take_rows(self, rows: np.ndarray) -> SparseBatch:
+        """Return the rows ``rows`` (ascending row numbers) as a batch of their own."""
+        indptr, at = _segments(self.indptr, rows)
+        offsets, labels_at = _segments(self.label_offsets, rows)
+        return SparseBatch(
+            indptr, self.classes[at], self.probs[at], self.fill, self.num_classes, offsets, self.label_values[labels_at]
+        )
+
+
+def _segments(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the offsets of segments ``rows`` of a CSR-like layout laid end to end, and their entries' indices."""
+    counts = indptr[rows + 1] - indptr[rows]
+    offsets = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    at = np.arange(int(offsets[-1]), dtype=np.int64) + np.repeat(indptr[rows] - offsets[:-1], counts)
+    return offsets, at
+
 
 @dataclass(frozen=True)
 class CsrArrays:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from polars_mlq.core import LOW_FILTERS, Chunk, ConfidentThresholds, IssueOptions, Problems, ema, engine, sub_problems
+from polars_mlq.core.scores import adjusted_binary
 from polars_mlq.input import Batch
 from polars_mlq.scoring import per_class_scores
 
@@ -39,26 +40,11 @@ def binary_scores(pb: Problems, method: str, adjust: bool, rows: np.ndarray | No
         per_class_scores(np.ascontiguousarray(probs), np.flatnonzero(given), method, None, out)
         return out
     thr = _thresholds(pb)
-    absent = pb.complement(probs)
     for wide in (False, True):
         cols = np.flatnonzero(thr.wide == wide)
-        if cols.size == 0:
-            continue
-        dtype = np.float64 if wide else probs.dtype
-        t = thr.values[cols].astype(dtype)
-        shift = np.maximum(t[:, 0], t[:, 1])
-        q0 = absent[:, cols].astype(dtype) - t[:, 0]
-        q1 = probs[:, cols].astype(dtype) - t[:, 1]
-        q0 += shift
-        q1 += shift
-        total = q0 + q1
-        q0 /= total
-        q1 /= total
-        g = given[:, cols]
-        mine = np.where(g, q1, q0)
-        if method == "normalized_margin":
-            mine = ((mine - np.where(g, q0, q1)) + 1) / 2
-        out[:, cols] = mine
+        if cols.size:
+            dtype = np.dtype(np.float64) if wide else probs.dtype
+            out[:, cols] = adjusted_binary(probs[:, cols], given[:, cols], thr.values[cols], dtype, method)
     return out
 
 

@@ -83,10 +83,6 @@ def test_rows_with_null_labels_are_left_out() -> None:
 def test_what_sparse_input_does_not_take_is_refused() -> None:
     frame, dense, labels = top_k_frame(25, 40, 6, 2, fill=0.0)
     csr = as_csr(frame, 6)
-    with pytest.raises(TypeError, match="does not take sparse"):
-        mlq.find_label_issues(
-            labels, csr, return_indices_ranked_by="self_confidence", rank_by_kwargs={"adjust_pred_probs": True}
-        )
     with pytest.raises(TypeError, match="find_label_issues_per_class"):
         mlq.find_multilabel_issues_per_class(labels, csr)
     with pytest.raises(ValueError, match="fill_value is for sparse"):
@@ -105,6 +101,27 @@ def test_ranked_rows_are_those_of_the_densified_arrays(method: str, filter_by: s
     assert expected.size > 5
     got = mlq.find_label_issues(labels, as_csr(frame, 10), fill_value=0.01, **kwargs)
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
+@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "low_normalized_margin"])
+@pytest.mark.parametrize(("dtype", "fill"), [(np.float64, 0.01), (np.float64, 0.0), (np.float32, 0.02)])
+def test_rows_ranked_by_adjusted_scores_are_those_of_the_densified_arrays(
+    method: str, filter_by: str, dtype: type, fill: float
+) -> None:
+    """rank_by_kwargs={'adjust_pred_probs': True}: every class scores a constant of its own, so K = 60
+    puts most rows' EMA on the two-ended steps; a low_* filter takes the thresholds of the ranked
+    rows alone. Rounded probabilities give ties; float32 keeps the thresholds' classes in float32."""
+    frame, dense, labels = top_k_frame(27, 600, 60, 6, fill=fill)
+    kwargs = {"return_indices_ranked_by": method, "filter_by": filter_by, "rank_by_kwargs": {"adjust_pred_probs": True}}
+    expected = mlq.find_label_issues(labels, dense.astype(dtype), **kwargs)
+    assert expected.size > 20
+    csr = as_csr(frame, 60)
+    csr.data = csr.data.astype(dtype)
+    got = mlq.find_label_issues(labels, csr, fill_value=fill, **kwargs)
+    np.testing.assert_array_equal(got, expected)
+    plain = mlq.find_label_issues(labels, csr, fill_value=fill, **{**kwargs, "rank_by_kwargs": {}})
+    assert not np.array_equal(plain, got)  # the adjustment changes the order
 
 
 @pytest.mark.parametrize("rank_by", [None, "self_confidence", "normalized_margin", "confidence_weighted_entropy"])

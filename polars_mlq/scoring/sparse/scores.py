@@ -33,41 +33,48 @@ def entry_scores(p: np.ndarray, labelled: np.ndarray, method: str) -> np.ndarray
     return out.reshape(-1)
 
 
+def explicit_entries(batch: SparseBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the batch's explicit entries row by row: (indptr, classes, p, labelled).
+
+    Each row holds its listed entries (their own p), then its labelled classes it does not list
+    (p = fill, labelled).
+    """
+    n = batch.n_rows
+    labels = batch.labels
+    extra_rows, extra_classes = labels.unlisted_rows, labels.unlisted_classes
+    listed_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.indptr))
+    extra_counts = np.bincount(extra_rows, minlength=n)
+    extra_first = np.concatenate([[0], np.cumsum(extra_counts)])
+    indptr = batch.indptr + extra_first
+    size = int(indptr[-1])
+    listed_at = np.arange(listed_rows.size) + extra_first[:-1][listed_rows]
+    extra_at = (
+        indptr[1:][extra_rows] - extra_counts[extra_rows] + (np.arange(extra_rows.size) - extra_first[extra_rows])
+    )
+    classes = np.empty(size, dtype=np.int64)
+    classes[listed_at] = batch.classes
+    classes[extra_at] = extra_classes
+    p = np.full(size, batch.fill, dtype=batch.probs.dtype)
+    p[listed_at] = batch.probs
+    labelled = np.ones(size, dtype=bool)
+    labelled[listed_at] = labels.labelled
+    return indptr, classes, p, labelled
+
+
 def explicit_rows(batch: SparseBatch, method: str, adjustment: Adjustment | None = None) -> ExplicitRows:
     """Return the batch's explicit entries, scored by ``method``, and the constant of every other class.
 
     With ``adjustment`` (``adjust_pred_probs``) an entry scores its shifted, normalised binary
     probability, as ``per_class.adjusted`` computes it, and the constants differ by class.
     """
-    n, k = batch.n_rows, batch.num_classes
-    labels = batch.labels
-    extra_rows, extra_classes = labels.unlisted_rows, labels.unlisted_classes
-    listed_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(batch.indptr))
-    # row by row: each row's listed entries, then its labelled unlisted ones
-    extra_counts = np.bincount(extra_rows, minlength=n)
-    extra_first = np.concatenate([[0], np.cumsum(extra_counts)])
-    indptr = batch.indptr + extra_first
-    size = int(indptr[-1])
-    classes = np.empty(size, dtype=np.int64)
-    scores = np.empty(size)
-    listed_at = np.arange(listed_rows.size) + extra_first[:-1][listed_rows]
-    extra_at = (
-        indptr[1:][extra_rows] - extra_counts[extra_rows] + (np.arange(extra_rows.size) - extra_first[extra_rows])
-    )
-    classes[listed_at] = batch.classes
-    classes[extra_at] = extra_classes
-    dtype = batch.probs.dtype
-    fill = np.full(extra_rows.size, batch.fill, dtype=dtype)
+    k = batch.num_classes
+    indptr, classes, p, labelled = explicit_entries(batch)
+    fill = np.full(1 if adjustment is None else k, batch.fill, dtype=batch.probs.dtype)
     if adjustment is None:
-        scores[listed_at] = entry_scores(batch.probs, labels.labelled, method)
-        scores[extra_at] = entry_scores(fill, np.ones(extra_rows.size, dtype=bool), method)
-        constant = entry_scores(np.array([batch.fill], dtype=dtype), np.zeros(1, dtype=bool), method)
-        return ExplicitRows(indptr, classes, scores, np.full(k, constant[0]))
-    scores[listed_at] = _adjusted(batch.probs, batch.classes, labels.labelled, adjustment)
-    scores[extra_at] = _adjusted(fill, extra_classes, np.ones(extra_rows.size, dtype=bool), adjustment)
-    every = np.arange(k)
-    constants = _adjusted(np.full(k, batch.fill, dtype=dtype), every, np.zeros(k, dtype=bool), adjustment)
-    return ExplicitRows(indptr, classes, scores, constants)
+        constant = entry_scores(fill, np.zeros(1, dtype=bool), method)
+        return ExplicitRows(indptr, classes, entry_scores(p, labelled, method), np.full(k, constant[0]))
+    constants = _adjusted(fill, np.arange(k), np.zeros(k, dtype=bool), adjustment)
+    return ExplicitRows(indptr, classes, _adjusted(p, classes, labelled, adjustment), constants)
 
 
 def _adjusted(p: np.ndarray, classes: np.ndarray, labelled: np.ndarray, adjustment: Adjustment) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from polars_mlq.compat.scores import read_inputs
+from polars_mlq.compat.scores import dense_of_sparse, read_inputs
 from polars_mlq.compat.sparse_issues import find_sparse_issues
 from polars_mlq.core import IssueOptions, parse_issue_options
 from polars_mlq.expressions import label_spec
@@ -118,8 +118,7 @@ def find_label_issues(
     fill_value
         Beyond cleanlab: with a sparse (CSR-like) ``pred_probs``, the probability of every class
         a row does not list (below one half). The flags (``low_memory`` too), and their
-        ranking, are those of the densified rows; a ranking with ``adjust_pred_probs`` does not
-        take sparse input.
+        ranking (``adjust_pred_probs`` too), are those of the densified rows.
 
     Returns
     -------
@@ -198,11 +197,15 @@ def find_multilabel_issues_per_class(
     *,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
+    fill_value: float = 0.0,
 ) -> np.ndarray | tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Per class, the rows whose "class k present?" label looks wrong.
 
     The arguments are those of :func:`find_label_issues`. For the ``low_*`` filters, class k
     flags its rows with the lowest binary score, as many as confident learning flags in class k.
+    A sparse (CSR-like) ``pred_probs``, with ``fill_value`` for every class a row does not list,
+    is densified: the answer is N x K (up to ``DENSE_RESULT_MAX_ENTRIES`` entries; per-class
+    flags that grow with what is listed: ``df.mlq.find_label_issues_per_class``).
 
     Returns
     -------
@@ -225,6 +228,7 @@ def find_multilabel_issues_per_class(
     >>> issues
     [array([7]), array([7])]
     """
+    pred_probs = dense_of_sparse(labels, pred_probs, fill_value, labels_format, "find_multilabel_issues_per_class")
     with thread_limit(check_n_jobs(n_jobs)):
         batch, options = _prepare(
             labels,

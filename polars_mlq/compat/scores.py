@@ -115,11 +115,7 @@ def read_inputs(
         if arrays is not None and (arrays[1].size == 0 or 0 <= arrays[1].min() <= arrays[1].max() < width):
             return batch_of_arrays(*arrays, pred_probs, spec)
     if not isinstance(pred_probs, (np.ndarray, pl.Series)) and is_csr_like(pred_probs):
-        msg = (
-            "sparse pred_probs are taken by get_label_quality_scores, find_label_issues and the dataset "
-            "summaries, not by this function (per-class results of sparse rows: the .mlq namespace's "
-            "label_quality_per_class and find_label_issues_per_class)"
-        )
+        msg = "sparse pred_probs are not taken here"  # every caller reads them first (a guard)
         raise TypeError(msg)
     series = _labels_series(labels, labels_format)
     if isinstance(pred_probs, pl.Series):
@@ -207,6 +203,40 @@ def sparse_scores(
     return scores
 
 
+#: The NumPy per-class functions answer with N x K arrays; for sparse pred_probs they densify the
+#: rows up to this many entries (512 MiB of float64) and refuse beyond it.
+DENSE_RESULT_MAX_ENTRIES = 1 << 26
+
+
+def dense_of_sparse(
+    labels: object, pred_probs: object, fill_value: object, labels_format: LabelsFormat, function: str
+) -> PredProbsLike:
+    """Return ``pred_probs`` as an (N, K) array: a CSR-like one densified (checked), a dense one as it is.
+
+    For the functions whose answer is N x K anyway (``function`` names one in the error), the
+    densified rows are the sparse rows' meaning: ``fill_value`` everywhere, the listed
+    probabilities at their classes.
+    """
+    if not is_csr_like(pred_probs) or isinstance(pred_probs, (np.ndarray, pl.Series)):
+        if fill_value != 0.0:
+            msg = "fill_value is for sparse pred_probs (the probability of the classes a row does not list)"
+            raise ValueError(msg)
+        return cast("PredProbsLike", pred_probs)
+    n = _labels_series(labels, labels_format).len()
+    indptr, classes, probs, fill, k = read_csr(pred_probs, fill_value, n)
+    if n * k > DENSE_RESULT_MAX_ENTRIES:
+        msg = (
+            f"{function} answers with N x K arrays: N x K = {n} x {k} is above the limit of "
+            f"{DENSE_RESULT_MAX_ENTRIES:,} entries for sparse pred_probs (per-class results of sparse rows "
+            "that grow with what is listed: the .mlq namespace's label_quality_per_class and "
+            "find_label_issues_per_class)"
+        )
+        raise ValueError(msg)
+    dense = np.full((n, k), fill, dtype=probs.dtype)
+    dense[np.repeat(np.arange(n), np.diff(indptr)), classes] = probs
+    return dense
+
+
 def get_label_quality_scores_per_class(
     labels: LabelsLike,
     pred_probs: PredProbsLike,
@@ -215,8 +245,12 @@ def get_label_quality_scores_per_class(
     adjust_pred_probs: bool | None = False,
     class_names: Sequence[str] | None = None,
     labels_format: LabelsFormat = "indices",
+    fill_value: float = 0.0,
 ) -> np.ndarray:
     """(N, K) float64 per-class label-quality scores, as cleanlab's ``rank`` function.
+
+    A sparse (CSR-like) ``pred_probs``, with ``fill_value`` for every class a row does not list,
+    is densified (the answer is N x K; up to ``DENSE_RESULT_MAX_ENTRIES`` entries).
 
     Examples
     --------
@@ -227,5 +261,6 @@ def get_label_quality_scores_per_class(
            [0.4, 0.9, 0.9]])
     """
     options = parse_options(method, False if adjust_pred_probs is None else adjust_pred_probs, None, per_class=True)
+    pred_probs = dense_of_sparse(labels, pred_probs, fill_value, labels_format, "get_label_quality_scores_per_class")
     batch = read_inputs(labels, pred_probs, class_names, labels_format)
     return _with_nan_rows(batch, per_class_matrix(batch, options, _thresholds(batch, options)))

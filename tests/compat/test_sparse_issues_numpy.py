@@ -83,12 +83,59 @@ def test_rows_with_null_labels_are_left_out() -> None:
 def test_what_sparse_input_does_not_take_is_refused() -> None:
     frame, dense, labels = top_k_frame(25, 40, 6, 2, fill=0.0)
     csr = as_csr(frame, 6)
-    with pytest.raises(TypeError, match="find_label_issues_per_class"):
-        mlq.find_multilabel_issues_per_class(labels, csr)
     with pytest.raises(ValueError, match="fill_value is for sparse"):
         mlq.find_label_issues(labels, dense, fill_value=0.1)
     with pytest.raises(ValueError, match=r"fill_value 0\.7 is above"):
         mlq.overall_multilabel_health_score(labels, csr, fill_value=0.7)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"filter_by": "low_self_confidence"},
+        {"return_indices_ranked_by": "normalized_margin"},
+        {"return_indices_ranked_by": "self_confidence", "rank_by_kwargs": {"adjust_pred_probs": True}},
+    ],
+)
+def test_per_class_functions_densify_sparse_rows(options: dict[str, Any]) -> None:
+    """Their answers are N x K: the sparse rows are densified (fill everywhere, the listed p at their classes)."""
+    frame, dense, labels = top_k_frame(28, 300, 12, 4, fill=0.03)
+    csr = as_csr(frame, 12)
+    got = mlq.find_multilabel_issues_per_class(labels, csr, fill_value=0.03, **options)
+    expected = mlq.find_multilabel_issues_per_class(labels, dense, **options)
+    if "return_indices_ranked_by" in options:
+        assert sum(r.size for r in expected[0]) > 10
+        for ours, theirs in zip(got, expected, strict=True):
+            for a, b in zip(ours, theirs, strict=True):
+                np.testing.assert_array_equal(a, b)
+    else:
+        assert 10 < expected.sum() < expected.size
+        np.testing.assert_array_equal(got, expected)
+    for method, adjust in [("self_confidence", True), ("confidence_weighted_entropy", False)]:
+        scores = mlq.get_label_quality_scores_per_class(
+            labels, csr, method=method, adjust_pred_probs=adjust, fill_value=0.03
+        )
+        np.testing.assert_array_equal(
+            scores, mlq.get_label_quality_scores_per_class(labels, dense, method=method, adjust_pred_probs=adjust)
+        )
+
+
+def test_per_class_functions_refuse_sparse_rows_too_many_to_densify(monkeypatch: pytest.MonkeyPatch) -> None:
+    from polars_mlq.compat import scores
+
+    frame, dense, labels = top_k_frame(29, 50, 8, 3, fill=0.0)
+    monkeypatch.setattr(scores, "DENSE_RESULT_MAX_ENTRIES", 399)  # 50 x 8 = 400 entries
+    with pytest.raises(ValueError, match=r"N x K = 50 x 8 is above the limit of 399 entries"):
+        mlq.find_multilabel_issues_per_class(labels, as_csr(frame, 8))
+    with pytest.raises(ValueError, match=r"get_label_quality_scores_per_class answers with N x K arrays"):
+        mlq.get_label_quality_scores_per_class(labels, as_csr(frame, 8))
+    monkeypatch.setattr(scores, "DENSE_RESULT_MAX_ENTRIES", 400)
+    np.testing.assert_array_equal(
+        mlq.get_label_quality_scores_per_class(labels, as_csr(frame, 8)), mlq.get_label_quality_scores_per_class(labels, dense)
+    )
+    with pytest.raises(ValueError, match="fill_value is for sparse"):
+        mlq.find_multilabel_issues_per_class(labels, dense, fill_value=0.1)
 
 
 @pytest.mark.parametrize("method", ["self_confidence", "normalized_margin", "confidence_weighted_entropy"])

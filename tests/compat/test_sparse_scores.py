@@ -167,7 +167,7 @@ def test_the_input_is_not_changed() -> None:
     np.testing.assert_array_equal(given.indices, csr.indices)
 
 
-def test_functions_without_sparse_input_yet_refuse_it_clearly() -> None:
-    csr = _csr([0, 1, 2], [0, 1], [0.5, 0.5], (2, 3))
-    with pytest.raises(TypeError, match="sparse pred_probs are taken by get_label_quality_scores, find_label_issues"):
-        mlq.get_label_quality_scores_per_class([[0], [1]], csr)
+def test_per_class_scores_of_sparse_rows_are_those_of_the_densified_rows() -> None:
+    csr = _csr([0, 1, 2], [0, 1], [0.5, 0.75], (2, 3))
+    got = mlq.get_label_quality_scores_per_class([[0], [1]], csr, fill_value=0.125)
+    np.testing.assert_array_equal(got, [[0.5, 0.875, 0.875], [0.875, 0.75, 0.875]])

@@ -199,10 +199,10 @@ def complement_sums(
 
     ``exclude`` (ascending flat indices ``row * K + column``) leaves those entries out; with
     ``classes`` (the column of each excluded entry) the values left out are summed too, per
-    column: the second list (empty without ``classes``; ``class_counts``, when given, is the
-    ``np.bincount`` of ``classes`` with ``minlength`` K). With ``row_offsets`` (n + 1 offsets: row r's entries are
-    ``exclude[row_offsets[r]:row_offsets[r + 1]]``) the entries of a row may come in any order,
-    but none twice: each block checks that, and raises ``RepeatedEntry`` if one is.
+    column: the second list (empty without ``classes``). ``class_counts``, when given, is
+    ``np.bincount(classes, minlength=K)``. With ``row_offsets`` (n + 1 offsets: row r's entries
+    are ``exclude[row_offsets[r]:row_offsets[r + 1]]``) the entries of a row may come in any
+    order, but none twice: each block checks that, and raises ``RepeatedEntry`` if one is.
 
     ``1 - p`` is a multiple of 2**-53 for every float64 (and float32) p in [-1/2, 2]: when
     p <= 1/2 the result is at least 1/2 and is rounded to its last place, 2**-53 or coarser; when

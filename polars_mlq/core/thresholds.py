@@ -93,21 +93,27 @@ class ThresholdPartial:
         if isinstance(chunk, SparseChunk):
             return cls.of_sparse(chunk.batch)
         pb = chunk.problems
-        return cls._of_positions(pb.probs, pb.label_positions, pb.lab_cls)
+        return cls._of_positions(pb.probs, pb.label_positions, pb.lab_cls, counts=pb.counts[:, 1])
 
     @classmethod
     def _of_positions(
-        cls, probs: np.ndarray, positions: np.ndarray, classes: np.ndarray, row_offsets: np.ndarray | None = None
+        cls,
+        probs: np.ndarray,
+        positions: np.ndarray,
+        classes: np.ndarray,
+        row_offsets: np.ndarray | None = None,
+        counts: np.ndarray | None = None,
     ) -> ThresholdPartial:
         """Return the partial of ``probs`` with labels of ``classes`` at the flat ``positions``.
 
         The positions ascend, or with ``row_offsets`` come in any order within each row. 1 - p of
         the unlabelled entries and p of the labelled ones are summed as each block is read.
+        ``counts``, when known, are the labels per class (``np.bincount`` of ``classes``).
         """
         n, k = probs.shape
         if n == 0:
             return cls.empty(k)
-        counts = np.bincount(classes, minlength=k).astype(np.int64)
+        counts = np.bincount(classes, minlength=k).astype(np.int64) if counts is None else counts.astype(np.int64)
         absent, present = exact.complement_sums(
             probs, exclude=positions, classes=classes, row_offsets=row_offsets, class_counts=counts
         )

@@ -561,8 +561,10 @@ def render_markdown(
         "in a loop of its own, 0.58–0.65 s: what follows cleanlab's 2 GB of temporaries pays "
         "fresh pages. The rest is per-label work on the main thread (the labelled entries sorted "
         "within rows and split into rows and classes, about 170 ms on one thread for 8.6e6 "
-        "labels); an attempt to reuse the sorting bitmap as the multi-hot mask measured no gain "
-        "and was dropped.",
+        "labels). Since 6da42b5 the thresholds take the per-class label counts the problems "
+        "already hold (548–555 against 587–602 ms in a loop of its own). Tried and dropped: the "
+        "sorting bitmap reused as the multi-hot mask (no gain), and the split into rows and "
+        "classes on both threads (590–600 ms: slower).",
         "- **The floor at (1e6, 20).** numpy's row sort of 20 values alone takes 94 ms on one "
         "thread of this machine where one `np.sum` takes 9.1 ms (10×; 43 against 6.4 ms, 6.8×, "
         "on the AMD machine of the previous runs); with both threads sorting, the default config "

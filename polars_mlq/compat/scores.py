@@ -222,7 +222,12 @@ def dense_of_sparse(
             msg = "fill_value is for sparse pred_probs (the probability of the classes a row does not list)"
             raise ValueError(msg)
         return cast("PredProbsLike", pred_probs)
-    n = _labels_series(labels, labels_format).len()
+    # the rows: a list, array or Series has a length (no Series of lists built twice); anything
+    # else is read as the labels will be
+    if isinstance(labels, (list, tuple, np.ndarray, pl.Series)):
+        n = len(labels)
+    else:
+        n = len(_labels_series(labels, labels_format))
     indptr, classes, probs, fill, k = read_csr(pred_probs, fill_value, n)
     if n * k > DENSE_RESULT_MAX_ENTRIES:
         msg = (

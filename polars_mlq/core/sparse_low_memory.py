@@ -35,7 +35,7 @@ from polars_mlq.core.chunk import map_chunks
 from polars_mlq.core.low_memory import BATCH_ROWS, LowMemoryRule, running_thresholds
 from polars_mlq.core.select import GroupedSmallest, grouped_nth, within
 from polars_mlq.core.sparse_chunk import SparseChunk
-from polars_mlq.core.thresholds import ThresholdPartial
+from polars_mlq.core.thresholds import ThresholdPartial, fill_unit, sparse_groups
 from polars_mlq.input import sorted_unique
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.scoring import EMPTY_GROUP, FLOOR
@@ -60,20 +60,14 @@ class _BatchSums:
     @classmethod
     def of(cls, batch: SparseBatch) -> _BatchSums:
         """Return the sums of a sparse batch's explicit entries."""
-        labels, one = batch.labels, batch.probs.dtype.type(1)
-        hit = labels.labelled
-        present_classes = np.concatenate([batch.classes[hit], labels.unlisted_classes])
-        present_values = np.concatenate(
-            [batch.probs[hit], np.full(labels.unlisted_classes.size, batch.fill, batch.probs.dtype)]
-        )
-        absent_classes = batch.classes[~hit]
+        present_classes, present_values, absent_classes, absent_values = sparse_groups(batch)
         classes = sorted_unique(np.concatenate([present_classes, absent_classes]))
         at_present, at_absent = np.searchsorted(classes, present_classes), np.searchsorted(classes, absent_classes)
         u = classes.size
         counts = np.stack([np.bincount(at_absent, minlength=u), np.bincount(at_present, minlength=u)], axis=1)
         sums = np.stack(
             [
-                exact.segment_limbs(np.subtract(one, batch.probs[~hit]), at_absent, u),
+                exact.segment_limbs(absent_values, at_absent, u),
                 exact.segment_limbs(present_values, at_present, u),
             ],
             axis=1,
@@ -127,14 +121,10 @@ class SparseBatchedThresholds:
         k, batch = chunk.num_classes, chunk.batch
         if chunk.n == 0:
             return cls(k, 0, None, ())
-        one = batch.probs.dtype.type(1)
-        fill_unit = exact.segment_sums(
-            np.array([one - batch.fill], dtype=batch.probs.dtype), np.zeros(1, dtype=np.intp), 1
-        )[0]
         ids = chunk.rows // BATCH_ROWS
         starts = np.concatenate([[0], np.flatnonzero(np.diff(ids)) + 1, [chunk.n]]).tolist()
         parts = tuple((int(ids[lo]), _BatchSums.of(batch.row_slice(lo, hi))) for lo, hi in itertools.pairwise(starts))
-        return cls(k, fill_unit, batch.probs.dtype.name, parts)
+        return cls(k, fill_unit(batch), batch.probs.dtype.name, parts)
 
     def __add__(self, other: SparseBatchedThresholds) -> SparseBatchedThresholds:
         merged: dict[int, _BatchSums] = {}

@@ -64,6 +64,27 @@ def _limbs(absent: np.ndarray, present: np.ndarray | None) -> np.ndarray:
     return fixed.normalized(both)
 
 
+def sparse_groups(batch: SparseBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return a sparse batch's explicit entries in the thresholds' two groups.
+
+    (present classes, their p, absent classes, their 1 - p): the labelled entries (listed, or at
+    fill where a row does not list its label) and the listed unlabelled ones. Every other entry
+    is unlabelled at fill and adds ``fill_unit`` to its class's absent group.
+    """
+    labels = batch.labels
+    dtype = batch.probs.dtype
+    hit = labels.labelled
+    present_classes = np.concatenate([batch.classes[hit], labels.unlisted_classes])
+    present_values = np.concatenate([batch.probs[hit], np.full(labels.unlisted_classes.size, batch.fill, dtype)])
+    return present_classes, present_values, batch.classes[~hit], np.subtract(dtype.type(1), batch.probs[~hit])
+
+
+def fill_unit(batch: SparseBatch) -> int:
+    """Return 1 - fill (computed in the probabilities' dtype) in units of 2**-80."""
+    dtype = batch.probs.dtype
+    return exact.segment_sums(np.array([dtype.type(1) - batch.fill], dtype=dtype), np.zeros(1, dtype=np.intp), 1)[0]
+
+
 @dataclass(frozen=True)
 class ThresholdPartial:
     """Pass 1 of one batch: per class the sizes and exact sums of its two groups.
@@ -159,18 +180,13 @@ class ThresholdPartial:
         k, n = batch.num_classes, batch.n_rows
         if n == 0:
             return cls.empty(k)
-        labels = batch.labels
-        dtype = batch.probs.dtype
-        one = dtype.type(1)
-        hit = labels.labelled
-        present_classes = np.concatenate([batch.classes[hit], labels.unlisted_classes])
-        present_values = np.concatenate([batch.probs[hit], np.full(labels.unlisted_classes.size, batch.fill, dtype)])
+        present_classes, present_values, absent_classes, absent_values = sparse_groups(batch)
         present = exact.segment_limbs(present_values, present_classes, k)
-        absent_listed = exact.segment_limbs(np.subtract(one, batch.probs[~hit]), batch.classes[~hit], k)
+        absent_listed = exact.segment_limbs(absent_values, absent_classes, k)
         counts = np.bincount(present_classes, minlength=k).astype(np.int64)
-        neither = n - counts - np.bincount(batch.classes[~hit], minlength=k)
-        fill_unit = exact.segment_sums(np.array([one - batch.fill], dtype=dtype), np.zeros(1, dtype=np.intp), 1)[0]
-        return cls(k, n, counts, _limbs(absent_listed + fixed.times(fill_unit, neither), present), dtype.name)
+        neither = n - counts - np.bincount(absent_classes, minlength=k)
+        absent = absent_listed + fixed.times(fill_unit(batch), neither)
+        return cls(k, n, counts, _limbs(absent, present), batch.probs.dtype.name)
 
     def __add__(self, other: ThresholdPartial) -> ThresholdPartial:
         if self.num_classes != other.num_classes:

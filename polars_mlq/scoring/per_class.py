@@ -89,24 +89,50 @@ def _xlogx(x: np.ndarray, positive: bool, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def cwe_of(entropy: np.ndarray, confidence: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
+def cwe_of(
+    entropy: np.ndarray,
+    confidence: np.ndarray,
+    work: np.ndarray | None = None,
+    *,
+    confidence_floored: bool | None = None,
+    ratio_floored: bool | None = None,
+) -> np.ndarray:
     """Return ln(r + 1) / max(r, 1e-6), r = entropy / max(confidence, 1e-6); overwrites ``entropy``.
 
     ``work`` (float64, the shape of ``entropy``) holds the floored confidence and then ln(r + 1)
     instead of new arrays. The floor on the confidence is taken in its own dtype (float32 stays
-    float32, then is widened), as the definition takes it. A floor that no entry reaches (read
-    off a minimum, a fifth of the cost of a pass that writes) is not taken: max(x, 1e-6) is x.
+    float32, then is widened), as the definition takes it. A floor that no entry reaches is not
+    taken: max(x, 1e-6) is x. That is read off a minimum (a fifth of the cost of a pass that
+    writes), unless the caller knows it: ``confidence_floored`` / ``ratio_floored`` True says
+    that every confidence / every ratio r is at least 1e-6 (None: look).
     """
-    if confidence.size and confidence.min() >= _FLOOR:
+    if confidence_floored is None:
+        confidence_floored = bool(confidence.size and confidence.min() >= _FLOOR)
+    if confidence_floored:
         np.divide(entropy, confidence, out=entropy)  # r
     else:
         np.divide(entropy, np.maximum(confidence, _floors(confidence), out=work), out=entropy)
     logs = np.add(entropy, 1, out=work)
     np.log(logs, out=logs)
-    if not (entropy.size and entropy.min() >= _FLOOR):
+    if ratio_floored is None:
+        ratio_floored = bool(entropy.size and entropy.min() >= _FLOOR)
+    if not ratio_floored:
         np.maximum(entropy, _floors(entropy), out=entropy)
     np.divide(logs, entropy, out=entropy)
     return entropy
+
+
+def _entropy_bound(low: float) -> float:
+    """Return a lower bound of the binary entropy (bits) of every p in [low, 1 - low], low <= 1/2.
+
+    The entropy is concave and symmetric, so its least value there is at the ends: H(low),
+    evaluated in float64 and halved, which covers any rounding of the scores' own arithmetic
+    (an error of a few ulps, or 1/ln(1/p) relative where 1 - p rounds to 1).
+    """
+    if not low > 0:
+        return 0.0
+    high = 1.0 - low
+    return float(-(low * np.log(low) + high * np.log(high)) / _LN2) / 2
 
 
 def cwe_of_confidence(confidence: np.ndarray) -> np.ndarray:
@@ -134,29 +160,38 @@ def cwe_of_confidence(confidence: np.ndarray) -> np.ndarray:
 def cwe_scores(
     probs: np.ndarray, positions: np.ndarray, confidence: np.ndarray, out: np.ndarray, work: np.ndarray
 ) -> None:
-    """Set ``out`` (float64) to the score of every entry from its own p and its self-confidence q.
+    """Set ``out`` (float64) to the score of every entry, and ``confidence`` to its self-confidence q.
 
-    ``confidence`` holds q (``self_confidence``, in the dtype of ``probs``) and is only read;
-    ``work`` is a float64 buffer of the same shape. The binary entropy of [1 - p, p] is
-    -(q ln q + o ln o) / ln 2, where o is the other of the pair: p where the class is not
-    labelled (there q = 1 - p) and 1 - p where it is (q = p). So both products are taken densely,
-    from q and from p, and o is corrected at the labelled entries only. Each term and each floor
-    is the one the definition evaluates, and the sum is commutative: the scores are bit for bit.
+    ``confidence`` (the dtype of ``probs``) and ``work`` (float64) are buffers of the shape of
+    ``probs``. The binary entropy of the pair [1 - p, p] is -(q ln q + o ln o) / ln 2 with o the
+    other of the pair, and {q, o} = {p, c} with c = 1 - p rounded in the dtype of p whichever
+    of the two is labelled: an unlabelled entry has q = c, o = p and a labelled one q = p, o = c.
+    The sum of two terms is commutative, so the entropy is taken densely from p and c, bit for
+    bit the definition's, with nothing to correct at the labels. Only the denominator depends on
+    the label: c is turned into q by writing p at the labelled entries.
+
+    The minima of p, c and the labelled p decide the floors without a pass over q or r: q is c
+    or a labelled p, and q <= 1 makes r = H / max(q, 1e-6) at least the entropy H, whose least
+    value over [min p, 1 - min c] is at its ends (``_entropy_bound``). p must lie in [0, 1].
     """
-    positive = probs.size > 0 and probs.min() > 0 and probs.max() < 1
-    other = np.subtract(1, _flat(probs)[positions]).astype(np.float64)  # 1 - p in the dtype of p
+    np.subtract(1, probs, out=confidence)  # c, in the dtype of p
+    low_p = float(probs.min()) if probs.size else 0.0
+    low_c = float(confidence.min()) if probs.size else 0.0
+    positive = low_p > 0 and low_c > 0  # p in (0, 1): no p and no c is 0 (NaN fails both)
     _xlogx(confidence, positive, out)
-    _xlogx(probs, positive, work)
-    _flat(work)[positions] = _xlogx(other, positive, np.empty_like(other))
-    out += work
+    out += _xlogx(probs, positive, work)
     out /= -_LN2
-    cwe_of(out, confidence, work)
+    given = _flat(probs)[positions]
+    _flat(confidence)[positions] = given  # q
+    floored = low_c >= _FLOOR and (given.size == 0 or bool(given.min() >= _FLOOR))
+    ratio_floored = _entropy_bound(min(low_p, low_c)) >= _FLOOR
+    cwe_of(out, confidence, work, confidence_floored=floored, ratio_floored=ratio_floored)
 
 
 def entropy_of_pair(confidence: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Return the score (float64) of entries with self-confidence q and other probability o, any shape.
 
-    The operations of ``cwe_scores``, in its order: bit for bit its score of each entry.
+    The operations of ``cwe_scores`` (its two terms added in either order): bit for bit its score of each entry.
     """
     positive = confidence.size > 0 and bool(confidence.min() > 0) and bool(other.min() > 0)
     work = scratch("pair_work", confidence.shape, np.float64)  # both terms' second buffer, then the floors
@@ -169,7 +204,6 @@ def entropy_of_pair(confidence: np.ndarray, other: np.ndarray) -> np.ndarray:
 def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
     """Set ``out`` (float64) to the score of every entry: binary entropy over the self-confidence."""
     confidence = scratch("cwe_confidence", probs.shape, probs.dtype)
-    self_confidence(probs, positions, confidence)
     cwe_scores(probs, positions, confidence, out, scratch("cwe_work", probs.shape, np.float64))
 
 

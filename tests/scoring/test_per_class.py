@@ -171,14 +171,47 @@ def test_the_in_place_cwe_kernel_equals_the_definition_bit_for_bit(
     out = np.empty(probs.shape, dtype=np.float64)
     confidence_weighted_entropy(probs, positions, out)
     np.testing.assert_array_equal(out, expected)
-    confidence = np.empty_like(probs)  # from a given self-confidence, as the EMA's full path does
-    self_confidence(probs, positions, confidence)
-    kept = confidence.copy()
-    again = np.empty(probs.shape, dtype=np.float64)
-    cwe_scores(probs, positions, confidence, again, np.empty(probs.shape, dtype=np.float64))
+    confidence = np.full_like(probs, np.nan)  # a buffer cwe_scores fills with the self-confidence
+    again = np.full(probs.shape, np.nan, dtype=np.float64)
+    cwe_scores(probs, positions, confidence, again, np.full(probs.shape, np.nan, dtype=np.float64))
     np.testing.assert_array_equal(again, expected)
-    np.testing.assert_array_equal(confidence, kept)  # read only
+    kept = np.empty_like(probs)
+    self_confidence(probs, positions, kept)
+    np.testing.assert_array_equal(confidence, kept)
     np.testing.assert_array_equal(probs, before)
+
+
+def _entropy_of(p: float) -> float:
+    return float(entropy_bits(np.array([p]))[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("labelled_low", [False, True])
+def test_the_kernel_floors_the_ratio_where_the_smallest_p_brings_it_near_the_floor(
+    dtype: type, labelled_low: bool
+) -> None:
+    """The kernel skips the ratio's floor when the block's extreme p prove it unreached.
+
+    A block's smallest p, unlabelled, has r = H(p) / (1 - p), about H(p): stepping that p
+    through the values where H(p) crosses 1e-6 (from a quarter to four times it) puts r on both
+    sides of the floor, so a bound that claimed too much would leave a ratio under it unfloored.
+    """
+    low, high = 1e-9, 1e-6  # H(p) = 1e-6 at p of about 4.3e-8
+    for _ in range(60):
+        middle = (low * high) ** 0.5
+        low, high = (middle, high) if _entropy_of(middle) < 1e-6 else (low, middle)
+    rng = np.random.default_rng(3)
+    for scale in np.geomspace(0.25, 4.0, 41):
+        smallest = dtype(high * scale)
+        probs = rng.uniform(0.2, 0.8, size=(6, 20)).astype(dtype)
+        probs[2, 5] = smallest  # the smallest p and, near 1, the smallest c
+        probs[4, 7] = dtype(1) - smallest
+        positions = np.array([3, 27, 4 * 20 + 7] + ([2 * 20 + 5] if labelled_low else []), dtype=np.intp)
+        labelled = np.zeros(probs.size, dtype=bool)
+        labelled[positions] = True
+        out = np.empty(probs.shape, dtype=np.float64)
+        confidence_weighted_entropy(probs, positions, out)
+        np.testing.assert_array_equal(out, definition_cwe(probs, labelled.reshape(probs.shape)))
 
 
 @pytest.mark.parametrize("saturated_share", [0.5, 1.0])

@@ -176,6 +176,6 @@ def dense_flags(tests: BoundTests, pb: Problems, rows: np.ndarray) -> NDArray[np
     flat = mask.reshape(-1)
     flat[pb.label_positions] = False
     can = np.flatnonzero(pb.lab_p <= cap)
-    passed = all_pass(labelled, pb.lab_p[can], pb.lab_cls[can], rows[pb.lab_rows[can]])
+    passed = all_pass(labelled, pb.lab_p[can], pb.lab_cls[can], rows[pb.rows_of(can)])
     flat[pb.label_positions[can[passed]]] = True
     return mask

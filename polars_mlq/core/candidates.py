@@ -95,7 +95,7 @@ def candidates(pb: Problems) -> tuple[Candidates | Unlisted, Candidates]:
     k = pb.num_classes
     upper, lower = widened_bounds(pb.dtype)
     hit = np.flatnonzero(pb.lab_p <= upper)
-    labelled = Candidates(1, pb.lab_rows[hit], pb.lab_cls[hit], pb.lab_p[hit])
+    labelled = Candidates(1, pb.rows_of(hit), pb.lab_cls[hit], pb.lab_p[hit])
 
     disagree = compare_columns(np.greater, pb.probs, np.full(k, lower, dtype=pb.dtype))
     disagree.reshape(-1)[pb.label_positions] = False

@@ -135,7 +135,7 @@ def _column_cutoffs(
     by_class = class_order(pb.lab_cls, k)  # the labelled rows of each class, ascending
     starts = np.zeros(k + 1, dtype=np.int64)
     np.cumsum(np.bincount(pb.lab_cls, minlength=k), out=starts[1:])
-    labelled_rows = pb.lab_rows[by_class]
+    labelled_rows = pb.rows_of(by_class)
     wanted = functools.reduce(operator.or_, inside.values())
     width = max(64 // pb.dtype.itemsize, 1)
     group, columns = -1, np.empty((0, 0), dtype=pb.dtype)

@@ -59,7 +59,7 @@ class BatchedThresholds:
         ids = rows // BATCH_ROWS
         cuts = np.flatnonzero(np.diff(ids)) + 1
         starts = np.concatenate([[0], cuts, [pb.n]])
-        entry_starts = np.searchsorted(pb.lab_rows, starts)
+        entry_starts = pb.first_entry_of_rows(starts)
         parts = []
         for i in range(starts.size - 1):
             lo, hi, elo, ehi = starts[i], starts[i + 1], entry_starts[i], entry_starts[i + 1]

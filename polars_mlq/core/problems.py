@@ -23,10 +23,23 @@ class Problems:
 
     probs: np.ndarray  # (n, K) p
     counts: np.ndarray  # (K, 2) int64: rows without / with class k
-    lab_rows: np.ndarray  # rows of the labelled entries, ascending (and classes within a row)
-    lab_cls: np.ndarray  # their classes
+    lab_cls: np.ndarray  # the classes of the labelled entries
     lab_p: np.ndarray  # their probabilities
     label_positions: np.ndarray  # their flat indices ``row * K + class``, ascending
+
+    def rows_of(self, entries: np.ndarray) -> np.ndarray:
+        """Return the rows of some labelled entries (indices into the lists above, or a mask).
+
+        Not kept for every entry: a label's row is its position divided by K, and the entries'
+        arrays are what a batch with many labels holds most of (4 bytes a label saved).
+        """
+        rows: np.ndarray = self.label_positions[entries] // max(self.num_classes, 1)
+        return rows
+
+    def first_entry_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Return, for each row number, the index of the first labelled entry in it or after it."""
+        starts: np.ndarray = np.searchsorted(self.label_positions, rows * self.num_classes)
+        return starts
 
     @functools.cached_property
     def given(self) -> np.ndarray:
@@ -56,38 +69,32 @@ class Problems:
         return complement
 
 
-def _problems(
-    probs: np.ndarray, positions: np.ndarray, entries: tuple[np.ndarray, np.ndarray] | None = None
-) -> Problems:
+def _problems(probs: np.ndarray, positions: np.ndarray, classes: np.ndarray | None = None) -> Problems:
     """Return the problems of ``probs`` with labelled entries at the ascending flat ``positions``.
 
-    ``entries`` are their (rows, classes) when known; otherwise they are computed, as int32 when
-    the shape allows (half the memory of a large label list).
+    ``classes`` are their classes when known; otherwise they are computed, as int32 when K
+    allows (half the memory of a large label list).
     """
     n, k = probs.shape
-    if entries is None:
-        small = np.int32 if max(n, k) < 2**31 else np.int64
-        lab_rows, lab_cls = np.empty(positions.size, dtype=small), np.empty(positions.size, dtype=small)
-        np.divmod(positions, max(k, 1), out=(lab_rows, lab_cls))
-    else:
-        lab_rows, lab_cls = entries
-    present = np.bincount(lab_cls, minlength=k).astype(np.int64)
+    if classes is None:
+        classes = np.empty(positions.size, dtype=np.int32 if k < 2**31 else np.int64)
+        np.remainder(positions, max(k, 1), out=classes)
+    present = np.bincount(classes, minlength=k).astype(np.int64)
     counts = np.stack([n - present, present], axis=1)
-    lab_p = probs.reshape(-1)[positions] if probs.flags.c_contiguous else probs[lab_rows, lab_cls]
-    return Problems(probs, counts, lab_rows, lab_cls, lab_p, positions)
+    lab_p = probs.reshape(-1)[positions] if probs.flags.c_contiguous else probs[positions // max(k, 1), classes]
+    return Problems(probs, counts, classes, lab_p, positions)
 
 
 def problems(batch: Batch) -> Problems:
     """Return the K binary problems of a validated batch."""
     probs = batch.probs
-    positions = batch.label_positions.astype(np.int64, copy=False)
+    # not kept on the batch: the sorted ones replace them, and 8 bytes a label is worth freeing
+    positions = batch.flat_positions().astype(np.int64, copy=False)
     # labels usually come sorted within their row: then the positions ascend and none repeats
     if positions.size > 1 and not bool(np.all(positions[1:] > positions[:-1])):
         positions = sorted_unique(positions, probs.size)  # sort within rows, drop repeats ([1, 1] is [1])
         return _problems(probs, positions)
-    n = probs.shape[0]
-    rows = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), np.diff(batch.label_offsets))
-    return _problems(probs, positions, (rows, batch.label_values))
+    return _problems(probs, positions, batch.label_values)
 
 
 def sub_problems(pb: Problems, rows: np.ndarray) -> Problems:

@@ -83,7 +83,14 @@ class Batch:
 
     @cached_property
     def label_positions(self) -> np.ndarray:
-        """Flat index ``row * K + class`` into ``probs`` of every given label, in row order."""
+        """Flat index ``row * K + class`` into ``probs`` of every given label, in row order (kept)."""
+        return self.flat_positions()
+
+    def flat_positions(self) -> np.ndarray:
+        """Return ``label_positions`` without keeping them (the kept ones if they are)."""
+        cached: np.ndarray | None = self.__dict__.get("label_positions")
+        if cached is not None:
+            return cached
         counts = np.diff(self.label_offsets)
         positions = np.repeat(np.arange(len(counts), dtype=np.intp) * self.num_classes, counts)
         positions += self.label_values

@@ -1,0 +1,33 @@
+"""The K binary problems of a batch (``polars_mlq.core.problems``): labelled entries and their rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
+
+from polars_mlq.core.problems import problems
+from polars_mlq.input import read_batch
+
+K = 5
+
+
+@given(st.lists(st.lists(st.integers(0, K - 1), max_size=6), min_size=1, max_size=15))
+def test_entries_rows_and_first_entries_of_rows(rows: list[list[int]]) -> None:
+    """Entries list each row's distinct labels in order; rows_of and first_entry_of_rows invert them.
+
+    Labels may repeat or come out of order within a row (the sorted path), or not.
+    """
+    n = len(rows)
+    probs = np.random.default_rng(n).random((n, K))
+    labels = pl.Series("labels", rows, dtype=pl.List(pl.Int64))
+    pb = problems(read_batch(labels, pl.Series("pred_probs", probs)))
+    expected = [(r, c) for r, row in enumerate(rows) for c in sorted(set(row))]
+    entry_rows = np.array([r for r, _ in expected], dtype=np.int64)
+    assert pb.lab_cls.tolist() == [c for _, c in expected]
+    assert pb.lab_p.tolist() == [probs[r, c] for r, c in expected]
+    assert pb.rows_of(np.arange(len(expected))).tolist() == entry_rows.tolist()
+    assert pb.counts[:, 1].tolist() == np.bincount([c for _, c in expected], minlength=K).tolist()
+    starts = np.arange(n + 1)
+    assert pb.first_entry_of_rows(starts).tolist() == np.searchsorted(entry_rows, starts).tolist()

@@ -134,7 +134,7 @@ def _column_cutoffs(
     one = pb.dtype.type(1)
     by_class = class_order(pb.lab_cls, k)  # the labelled rows of each class, ascending
     starts = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pb.lab_cls, minlength=k), out=starts[1:])
+    np.cumsum(pb.counts[:, 1], out=starts[1:])
     labelled_rows = pb.rows_of(by_class)
     wanted = functools.reduce(operator.or_, inside.values())
     width = max(64 // pb.dtype.itemsize, 1)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from polars_mlq.input import Batch, sorted_unique
+from polars_mlq.input import Batch, class_counts, sorted_unique
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +79,7 @@ def _problems(probs: np.ndarray, positions: np.ndarray, classes: np.ndarray | No
     if classes is None:
         classes = np.empty(positions.size, dtype=np.int32 if k < 2**31 else np.int64)
         np.remainder(positions, max(k, 1), out=classes)
-    present = np.bincount(classes, minlength=k).astype(np.int64)
+    present = class_counts(classes, k)
     counts = np.stack([n - present, present], axis=1)
     lab_p = probs.reshape(-1)[positions] if probs.flags.c_contiguous else probs[positions // max(k, 1), classes]
     return Problems(probs, counts, classes, lab_p, positions)

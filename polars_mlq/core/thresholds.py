@@ -25,7 +25,7 @@ from polars_mlq.core import exact, fixed
 from polars_mlq.core.binary import SLACK, guess_bounds
 from polars_mlq.core.chunk import Chunk
 from polars_mlq.core.sparse_chunk import SparseChunk
-from polars_mlq.input import Batch, sorted_unique
+from polars_mlq.input import Batch, class_counts, sorted_unique
 from polars_mlq.input.sparse import SparseBatch
 from polars_mlq.scoring import EMPTY_GROUP, FLOOR, Thresholds
 
@@ -134,7 +134,7 @@ class ThresholdPartial:
         n, k = probs.shape
         if n == 0:
             return cls.empty(k)
-        counts = np.bincount(classes, minlength=k).astype(np.int64) if counts is None else counts.astype(np.int64)
+        counts = class_counts(classes, k) if counts is None else counts.astype(np.int64)
         absent, present = exact.complement_sums(
             probs, exclude=positions, classes=classes, row_offsets=row_offsets, class_counts=counts
         )

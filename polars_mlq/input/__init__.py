@@ -19,7 +19,7 @@ from polars_mlq.input.frames import (
     to_expr,
     to_probs_expr,
 )
-from polars_mlq.input.labels import sorted_unique
+from polars_mlq.input.labels import class_counts, sorted_unique
 from polars_mlq.input.options import (
     AGGREGATORS,
     DEFAULT_AGGREGATOR,
@@ -52,6 +52,7 @@ __all__ = [
     "batch_of_arrays",
     "checked_num_classes",
     "checked_series_num_classes",
+    "class_counts",
     "frame_inputs",
     "list_buffers",
     "parse_adjust",

@@ -210,5 +210,20 @@ def sorted_unique(values: np.ndarray, upper: int | None = None) -> np.ndarray:
     return ordered[keep]
 
 
+def class_counts(classes: np.ndarray, num_classes: int) -> np.ndarray:
+    """Return ``np.bincount(classes, minlength=num_classes)`` as int64, in slices.
+
+    numpy's bincount copies its input into a new array of 8 bytes a value first; a slice at a
+    time keeps that copy small (on a machine that hands idle memory back to its host, fresh
+    pages cost more than the count itself).
+    """
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for start in range(0, classes.size, _COUNT_SLICE):
+        counts += np.bincount(classes[start : start + _COUNT_SLICE], minlength=num_classes)
+    return counts
+
+
+_COUNT_SLICE = 1 << 16
+
 #: ``sorted_unique`` uses a bitmap when there are at most this many slots per value.
 _DENSE_SLOTS = 32

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from polars_mlq.core.problems import problems
-from polars_mlq.input import read_batch
+from polars_mlq.input import class_counts, read_batch
 
 K = 5
 
@@ -31,3 +31,18 @@ def test_entries_rows_and_first_entries_of_rows(rows: list[list[int]]) -> None:
     assert pb.counts[:, 1].tolist() == np.bincount([c for _, c in expected], minlength=K).tolist()
     starts = np.arange(n + 1)
     assert pb.first_entry_of_rows(starts).tolist() == np.searchsorted(entry_rows, starts).tolist()
+
+
+@given(st.lists(st.integers(0, 6), max_size=300), st.integers(1, 3))
+def test_class_counts_in_slices_are_bincount(values: list[int], slice_bits: int) -> None:
+    import polars_mlq.input.labels as labels_module
+
+    classes = np.array(values, dtype=np.int64)
+    original = labels_module._COUNT_SLICE
+    labels_module._COUNT_SLICE = 1 << slice_bits  # many slices, and a last one cut short
+    try:
+        counts = class_counts(classes, 7)
+    finally:
+        labels_module._COUNT_SLICE = original
+    assert counts.dtype == np.int64
+    assert counts.tolist() == np.bincount(classes, minlength=7).tolist()

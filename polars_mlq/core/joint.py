@@ -24,6 +24,7 @@ from polars_mlq.core.binary import compare_columns, count_columns, rows_with_any
 from polars_mlq.core.bounds import all_pass, confident_tests, dense_flags
 from polars_mlq.core.candidates import Candidates, Unlisted, candidates, list_unlisted
 from polars_mlq.core.chunk import Chunk
+from polars_mlq.core.problems import Problems
 from polars_mlq.core.sparse_chunk import SparseChunk
 from polars_mlq.core.thresholds import ConfidentThresholds
 
@@ -127,6 +128,41 @@ def _no_entries(dtype: np.dtype[Any]) -> tuple[Entries, Entries]:
     return _empty_entries(0, dtype), _empty_entries(1, dtype)
 
 
+#: Entries per row block of ``_guess_counts``: its masks stay small instead of (n, K).
+_BLOCK_ENTRIES = 1 << 18
+
+
+def _guess_counts(pb: Problems, b1: np.ndarray, b0: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Return per class the entries guessed present (p > b1) and absent (p <= b0), then the labelled ones of each.
+
+    Row block by row block, so the masks are a block's (two (n, K) masks of a large batch are
+    pages that must be fresh, which on some machines cost more than the comparisons).
+    """
+    n, k = pb.probs.shape
+    guess1, guess0 = np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
+    dense = pb.lab_p.size * _DENSE_LABELS >= pb.probs.size  # many labels: masks beat gathers
+    step = max(1, _BLOCK_ENTRIES // max(k, 1))
+    present, absent, given = (np.empty((min(step, n), k), dtype=bool) for _ in range(3))
+    lab1, lab0 = np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        p1 = compare_columns(np.greater, pb.probs[a:b], b1, out=present[: b - a])
+        p0 = compare_columns(np.less_equal, pb.probs[a:b], b0, out=absent[: b - a])
+        guess1 += count_columns(p1)
+        guess0 += count_columns(p0)
+        if dense:  # the block's multi-hot labels, from its label positions
+            lo, hi = pb.first_entry_of_rows(np.array([a, b])).tolist()
+            labelled = given[: b - a]
+            labelled.fill(False)
+            labelled.reshape(-1)[pb.label_positions[lo:hi] - a * k] = True
+            lab1 += count_columns(np.logical_and(p1, labelled, out=p1))
+            lab0 += count_columns(np.logical_and(p0, labelled, out=p0))
+    if not dense:
+        lab1 = np.bincount(pb.lab_cls[pb.lab_p > b1[pb.lab_cls]], minlength=k)
+        lab0 = np.bincount(pb.lab_cls[pb.lab_p <= b0[pb.lab_cls]], minlength=k)
+    return guess1, guess0, lab1, lab0
+
+
 @dataclass(frozen=True)
 class JointPartial:
     """Pass 2 of one batch, or of several merged with ``+``."""
@@ -160,17 +196,7 @@ class JointPartial:
             return cls.empty(thr)
         counts = np.zeros((k, 2, 2), dtype=np.int64)
         if joint:
-            b1, b0 = (b.astype(pb.dtype) for b in thr.guesses)
-            present = compare_columns(np.greater, pb.probs, b1)
-            absent = compare_columns(np.less_equal, pb.probs, b0)
-            guess1, guess0 = count_columns(present), count_columns(absent)
-            if pb.lab_p.size * _DENSE_LABELS >= pb.probs.size:  # many labels: masks beat gathers
-                lab1 = count_columns(np.logical_and(present, pb.given, out=present))
-                lab0 = count_columns(np.logical_and(absent, pb.given, out=absent))
-            else:
-                lab1 = np.bincount(pb.lab_cls[pb.lab_p > b1[pb.lab_cls]], minlength=k)
-                lab0 = np.bincount(pb.lab_cls[pb.lab_p <= b0[pb.lab_cls]], minlength=k)
-            del present, absent
+            guess1, guess0, lab1, lab0 = _guess_counts(pb, *(b.astype(pb.dtype) for b in thr.guesses))
             counts[:, 0, 0] = guess0 - lab0
             counts[:, 0, 1] = guess1 - lab1
             counts[:, 1, 0] = lab0

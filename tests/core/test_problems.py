@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from polars_mlq.core import Chunk, ThresholdPartial
+from polars_mlq.core.joint import JointPartial
 from polars_mlq.core.problems import problems
 from polars_mlq.input import class_counts, read_batch
 
@@ -46,3 +49,27 @@ def test_class_counts_in_slices_are_bincount(values: list[int], slice_bits: int)
         labels_module._COUNT_SLICE = original
     assert counts.dtype == np.int64
     assert counts.tolist() == np.bincount(classes, minlength=7).tolist()
+
+
+@pytest.mark.parametrize("share", [0.05, 0.4])  # few labels (gathers) and many (block masks)
+def test_the_joint_counts_do_not_depend_on_the_row_blocks(share: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The confident joint's guesses are counted block by block: blocks of 3 rows give the one-block counts."""
+    import polars_mlq.core.joint as joint_module
+
+    rng = np.random.default_rng(7)
+    n = 500
+    probs = rng.random((n, K))
+    rows = [np.flatnonzero(rng.random(K) < share).tolist() for _ in range(n)]
+    labels = pl.Series("labels", rows, dtype=pl.List(pl.Int64))
+    chunk = Chunk.of(read_batch(labels, pl.Series("pred_probs", probs)))
+    thr = ThresholdPartial.of(chunk).finalize()
+    whole = JointPartial.of(chunk, thr, entries=False).joint
+    monkeypatch.setattr(joint_module, "_BLOCK_ENTRIES", 3 * K)
+    blocks = JointPartial.of(chunk, thr, entries=False).joint
+    np.testing.assert_array_equal(blocks, whole)
+    b1, b0 = thr.guesses
+    given = np.zeros((n, K), dtype=bool)
+    for r, row in enumerate(rows):
+        given[r, row] = True
+    assert whole[:, 1, 1].tolist() == ((probs > b1) & given).sum(axis=0).tolist()
+    assert whole[:, 0, 0].tolist() == ((probs <= b0) & ~given).sum(axis=0).tolist()

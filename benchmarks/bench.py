@@ -540,7 +540,12 @@ def render_markdown(
         "a block's 2 ms on one thread). None helps where every entry counts (K ≤ 22, as at (1e6, "
         "20)): there each entry costs the three logarithms, about 12 passes and numpy's row sort; "
         "since fa4f4ff a floor no entry of a block reaches is read off a minimum instead of taken "
-        "(one thread: 298–302 → 283–286 ms at (1e6, 20), base). These cells sit at the goal and "
+        "(one thread: 298–302 → 283–286 ms at (1e6, 20), base). Since d7b897f the entropy of "
+        "[1 − *p*, *p*] is taken densely from *p* and *c* = 1 − *p*, which are the pair {*q*, *o*} "
+        "whether or not the class is labelled (the sum of the two terms commutes), so nothing is "
+        "gathered or scattered for it at the labels, and the floors are decided from the minima "
+        "of *p*, *c* and the labelled *p* (one thread, (1e6, 20): base 289–298 → 279 ms, "
+        "many_labels 392 → 307 ms, saturated 331 → 298 ms; bit for bit as before). These cells sit at the goal and "
         "move by 15% between runs of the same code: at c9c30de, (1e6, 20) many_labels measured "
         "22.5× in a run of three distributions and 19.3× in the full run above; saturated at "
         "(1e5, 100) 20.7× and 18.4×.",
@@ -554,17 +559,26 @@ def render_markdown(
         "eb5e3a0 → fa4f4ff at (1e6, 20) many_labels: default 28.4× → 46.9×, adjust_pred_probs "
         "18.7× → 21.4×, confidence_weighted_entropy 19.7× → 22.5× (and 19.7× / 19.3× in the full "
         "run above).",
-        "- **find_label_issues with many labels, (1e6, 20).** 15.2× above (0.95 s against "
-        "cleanlab's 14.5 s); eb5e3a0 measured 16.5× and c9c30de 17.2× in one more run each, so "
-        "this is not a change of this session's code but the machine (the full run at ac703bd "
-        "was on an AMD EPYC: 21.5×). Timed right after cleanlab's call, ours takes 0.85–0.95 s; "
-        "in a loop of its own, 0.58–0.65 s: what follows cleanlab's 2 GB of temporaries pays "
-        "fresh pages. The rest is per-label work on the main thread (the labelled entries sorted "
-        "within rows and split into rows and classes, about 170 ms on one thread for 8.6e6 "
-        "labels). Since 6da42b5 the thresholds take the per-class label counts the problems "
-        "already hold (548–555 against 587–602 ms in a loop of its own). Tried and dropped: the "
-        "sorting bitmap reused as the multi-hot mask (no gain), and the split into rows and "
-        "classes on both threads (590–600 ms: slower).",
+        "- **Fresh pages cost time on this machine (`benchmarks/idle.py`).** It is a virtual "
+        "machine with a balloon driver that hands memory idle for a few seconds back to its host; "
+        "a page touched again then costs about 10 µs (4 KiB) instead of 0.25 µs (filling a fresh "
+        "69 MB array: 13 ms back to back, 191 ms after 6 s of sleep). A call that follows "
+        "cleanlab's long call, as every timed call here does, pays for each page above what it "
+        "already holds, so a call's peak memory is time. `find_label_issues` at (1e6, 20) on "
+        "many_labels measured 15.2× in the full run at c9c30de (23.0× in the run above): 0.95 s, against 0.58–0.65 s back "
+        "to back. The label lists were the peak: positions kept twice (unsorted and sorted), a row "
+        "array per labelled entry, numpy's `bincount` copying its input to 8 bytes a value first, "
+        "and the confident joint's two (n, K) masks plus the multi-hot mask. Since f16f657 and "
+        "d8746c1 a label's row is computed where needed, the unsorted positions are freed once "
+        "sorted, class counts are taken 65,536 labels at a time, and the joint's masks are a row "
+        "block's. `benchmarks/results/idle.json` (d8746c1) and `idle_57c0d3a.json` (the code "
+        "before), run one after the other, medians of three after 6 s idle: find_label_issues "
+        "many_labels 1370 → 801 ms, base 559 → 428 ms; adjust_pred_probs many_labels 538 → 354 "
+        "ms; back to back find_label_issues many_labels 825 → 695 ms and the rest within noise "
+        "(the default config, whose code did not change, 104 and 98 ms). Tried and dropped: per-block label positions in the "
+        "thresholds' pass (no list of 8 bytes a label; 30–40 ms slower back to back at 2.5 labels "
+        "a row), the candidates' mask by row blocks (no gain), the sorting bitmap reused as the "
+        "multi-hot mask, and the split into rows and classes on both threads.",
         "- **The floor at (1e6, 20).** numpy's row sort of 20 values alone takes 94 ms on one "
         "thread of this machine where one `np.sum` takes 9.1 ms (10×; 43 against 6.4 ms, 6.8×, "
         "on the AMD machine of the previous runs); with both threads sorting, the default config "
@@ -573,7 +587,14 @@ def render_markdown(
         "cannot be met with numpy's sort.",
         "- **Single cells just under a goal** (for example `adjust_pred_probs` on many_labels) move "
         "by 10–15% between runs of the same code: compare the medians and the previous runs before "
-        "reading a change into them.",
+        "reading a change into them. The run above (at d8746c1) fell in a slow spell of this "
+        "machine for two threads: against the full run at c9c30de, cleanlab's medians moved by "
+        "+6% and ours by +27% (+33% for default, normalized_margin and softmin, whose code did "
+        "not change; the default config at (1e6, 20), base, took 64 ms then and 92 ms here, and "
+        "`idle.py` right after the run measured the old code at 104 ms and the new at 98 ms). So "
+        "the cells under a goal here (confidence_weighted_entropy and adjust_pred_probs at (1e6, "
+        "20), the floor at (1e6, 20)) are not regressions: paired runs of old and new code are in "
+        "the notes above and in the changelog.",
         "- **The floor, (1e5, 100).** One `np.sum` reads the (N, K) array once; the score reads it "
         "once too, but also sorts every row (numpy's vectorised sort, the largest part) and sums "
         "its smallest entries. Two threads overlap the sorts; the per-block bookkeeping still holds "
@@ -588,6 +609,7 @@ def render_markdown(
         "python benchmarks/streaming.py --double --repeat 5  # streaming memory (~9 GB in /tmp, ~25 min)",
         "python benchmarks/spread.py          # every distribution at (1e5, 100) and (1e6, 20), ~25 min",
         "python benchmarks/latency.py         # per-call latency at 1e2, 1e3, 1e4 rows, ~1 min",
+        "python benchmarks/idle.py            # back to back against after 6 s idle, (1e6, 20), ~4 min",
         "python benchmarks/stream_rate.py     # streaming rows/s against a passthrough, every distribution, ~15 min",
         "python benchmarks/ray_scale.py       # local Polars against Ray with 1 and 2 CPUs, 2e6 x 100, ~10 min",
         "python benchmarks/bench.py --report  # re-render this page from benchmarks/results/*.json",

@@ -569,7 +569,7 @@ def render_markdown(
         "to back. The label lists were the peak: positions kept twice (unsorted and sorted), a row "
         "array per labelled entry, numpy's `bincount` copying its input to 8 bytes a value first, "
         "and the confident joint's two (n, K) masks plus the multi-hot mask. Since 79bf876, f16f657 and "
-        "79bf876 and d8746c1 a label's row is computed where needed, the unsorted positions are freed once "
+        "d8746c1 a label's row is computed where needed, the unsorted positions are freed once "
         "sorted, class counts are taken 65,536 labels at a time, and the joint's masks are a row "
         "block's. `benchmarks/results/idle.json` (d8746c1) and `idle_57c0d3a.json` (the code "
         "before), run one after the other, medians of three after 6 s idle: find_label_issues "

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from polars_mlq.core import fixed
+from polars_mlq.input import class_counts as class_counts_of
 from polars_mlq.scoring import run_ranges, scratch
 
 #: A fixed-point unit is 2**-UNIT_BITS.
@@ -200,8 +201,9 @@ def complement_sums(
     ``exclude`` (ascending flat indices ``row * K + column``) leaves those entries out; with
     ``classes`` (the column of each excluded entry) the values left out are summed too, per
     column: the second list (empty without ``classes``). ``class_counts``, when given, is
-    ``np.bincount(classes, minlength=K)``. With ``row_offsets`` (n + 1 offsets: row r's entries
-    are ``exclude[row_offsets[r]:row_offsets[r + 1]]``) the entries of a row may come in any
+    the count of ``classes`` per column (``np.bincount(classes, minlength=K)``). With
+    ``row_offsets`` (n + 1 offsets: row r's entries are
+    ``exclude[row_offsets[r]:row_offsets[r + 1]]``) the entries of a row may come in any
     order, but none twice: each block checks that, and raises ``RepeatedEntry`` if one is.
 
     ``1 - p`` is a multiple of 2**-53 for every float64 (and float32) p in [-1/2, 2]: when
@@ -276,7 +278,7 @@ def complement_sums(
         return [total << shift for total in totals], []
     labelled = [a - b for a, b in zip(_column_totals(everything, k), totals, strict=True)]  # 2**53 (1 - p)
     errors = _column_totals([g.error_totals for g in gathered], k)
-    counts = np.bincount(classes, minlength=k) if class_counts is None else class_counts
+    counts = class_counts_of(classes, k) if class_counts is None else class_counts
     left_out = [  # p = 1 - fl(1 - p) + e, summed
         (((count << 53) - units) << shift) + error
         for count, units, error in zip(counts.tolist(), labelled, errors, strict=True)

@@ -142,7 +142,8 @@ def _guess_counts(pb: Problems, b1: np.ndarray, b0: np.ndarray) -> tuple[np.ndar
     guess1, guess0 = np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
     dense = pb.lab_p.size * _DENSE_LABELS >= pb.probs.size  # many labels: masks beat gathers
     step = max(1, _BLOCK_ENTRIES // max(k, 1))
-    present, absent, given = (np.empty((min(step, n), k), dtype=bool) for _ in range(3))
+    present, absent = (np.empty((min(step, n), k), dtype=bool) for _ in range(2))
+    given = np.empty((min(step, n), k), dtype=bool) if dense else present[:0]
     lab1, lab0 = np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
     for a in range(0, n, step):
         b = min(a + step, n)

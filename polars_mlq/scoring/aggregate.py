@@ -64,18 +64,34 @@ SORT_KEYS: dict[np.dtype[np.floating[Any]], np.dtype[np.signedinteger[Any]]] = {
 }
 
 
+#: From this many classes on, float64 rows are sorted as floats, not on their bits: there numpy 2.4's
+#: float64 row sort measured 5-30% faster than its int64 one (AVX-512, K = 40 to 300, on uniform,
+#: tied, saturated and sorted rows alike), while below it and for float32 the integer sort wins.
+FLOAT_SORT_MIN_CLASSES = 40
+
+
+def sorts_as_floats(dtype: np.dtype[Any], num_classes: int) -> bool:
+    """Return whether ``smallest_sorted`` sorts rows of this dtype and width as floats (else on their bits)."""
+    return dtype == np.float64 and num_classes >= FLOAT_SORT_MIN_CLASSES
+
+
 def smallest_sorted(values: np.ndarray, terms: int) -> np.ndarray:
     """Return the ``terms`` smallest values of each row, ascending; ``values`` is reordered in place.
 
-    Rows are ordered by their bits (``SORT_KEYS``): exactly the float order for scores >= +0, which
-    every valid score is. A value with the sign bit set (-0.0, a negative, -NaN) sorts before every
-    other one, so a row has one exactly when its first sorted value does (``_sorted_in_unit_interval``).
+    Rows are ordered by their bits (``SORT_KEYS``), or as floats where that is faster
+    (``sorts_as_floats``, full sorts only): both are the float order for scores >= +0, which every
+    valid score is. On bits a value with the sign bit set (-0.0, a negative, -NaN) sorts before
+    every other one; as floats a negative sorts first and every NaN last. Either way the range
+    check reads the first and last sorted values (``_sorted_in_unit_interval``).
     """
     keys = values.view(SORT_KEYS[values.dtype])
     if use_partition(terms, values.shape[1]):
         keys.partition(terms - 1, axis=1)
         return np.sort(keys[:, :terms], axis=1).view(values.dtype)
-    keys.sort(axis=1)
+    if sorts_as_floats(values.dtype, values.shape[1]):
+        values.sort(axis=1)
+    else:
+        keys.sort(axis=1)
     return values[:, :terms]
 
 
@@ -88,6 +104,7 @@ def ema_of_smallest(smallest: np.ndarray, weights: NDArray[np.float64]) -> NDArr
     # (a BLAS matrix-vector product can change the last bits with the batch's shape). The
     # weights sum to 1 only up to rounding: clip so a row of ones cannot score 1 + 2e-16.
     result: NDArray[np.float64] = np.einsum("ij,j->i", smallest[:, : len(weights)], weights)
+    # einsum's sums start from +0.0, so a row of scores -0.0 (p = -0.0, a valid 0) scores +0.0.
     return np.minimum(result, 1.0, out=result)  # non-negative weights of non-negative scores
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from polars_mlq.input import Batch, sorted_unique
-from polars_mlq.scoring.aggregate import SORT_KEYS, smallest_sorted, use_partition
+from polars_mlq.scoring.aggregate import SORT_KEYS, smallest_sorted, sorts_as_floats, use_partition
 from polars_mlq.scoring.per_class import (
     CWE_RISING_HIGH,
     CWE_RISING_LOW,
@@ -91,7 +91,7 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.n
         keys[:, : extra + terms].sort(axis=1)
         firsts = np.take_along_axis(other, counts[:, None], axis=1)[:, 0]  # each row's smallest ordinary o
     else:
-        keys.sort(axis=1)
+        (other if sorts_as_floats(dtype, k) else keys).sort(axis=1)  # the same order: o is -1 or in [+0, 1]
         firsts = np.take_along_axis(other, counts[:, None], axis=1)[:, 0]
         if fits and np.count_nonzero(firsts < RISING_OTHER) * 2 > n:
             return _ends(batch, start, rows, other, special_p, edge, terms)

@@ -23,6 +23,7 @@ from polars_mlq.scoring.aggregate import (
     ema_weights,
     smallest_sorted,
     softmin,
+    sorts_as_floats,
     use_partition,
 )
 from polars_mlq.scoring.cwe_rows import mostly_rising, smallest_cwe
@@ -102,8 +103,11 @@ def _smallest_cwe(
         if not below.any():
             return smallest_cwe(batch, start, np.arange(confidence.shape[0]), terms)
         scores[~below] = smallest_cwe(batch, start, np.flatnonzero(~below), terms)
-    smallest = smallest_sorted(confidence if every else confidence[below], terms)
-    if check and smallest.size and smallest[:, 0].view(keys.dtype).min() < 0:
+    rows = confidence if every else confidence[below]
+    smallest = smallest_sorted(rows, terms)
+    # Sorted on bits, a sign bit shows first; sorted as floats a negative shows first and a NaN
+    # (-NaN too, whose bits ``high`` missed) last.
+    if check and smallest.size and (smallest[:, 0].view(keys.dtype).min() < 0 or not rows[:, -1].max() <= 1):
         return None
     fast = (smallest[:, 0] >= CWE_RISING_LOW) & (smallest[:, -1] <= CWE_FROM_CONFIDENCE_HIGH)
     if every and fast.all():
@@ -125,16 +129,20 @@ Aggregate = Callable[[int, int, np.ndarray, bool], "np.ndarray | None"]
 def _sorted_in_unit_interval(rows: np.ndarray) -> bool:
     """Return the range check read off self-confidence or normalized-margin scores sorted row by row.
 
-    The rows are sorted by ``smallest_sorted``, on their bits.
+    The rows are sorted by ``smallest_sorted``, on their bits or (``sorts_as_floats``) as floats.
 
     Each such score is p or 1 - p (the margin: (2p)/2 or (2 - 2p)/2, rounded), so every score of
     a block lies in [0, 1], NaN excluded, exactly when every p does, except for p within about
     1e-16 of [0, 1], whose scores round to those of the clipped p. A sorted row has a value with
     the sign bit set exactly when its first value does, and one above 1 (+NaN and +inf included)
     exactly when its last value does: two column reductions on the bits instead of one over the
-    whole block. A score of -0.0 (a labelled p of -0.0) fails it too, and the full check, which
-    accepts it, takes over.
+    whole block. On bits a score of -0.0 (a labelled p of -0.0) fails it too, and the full check,
+    which accepts it, takes over. Sorted as floats, a negative value (-inf too) comes first and
+    every NaN, whatever its sign, last; -0.0 may stand anywhere among the zeros and passes, as the
+    valid 0 it is.
     """
+    if sorts_as_floats(rows.dtype, rows.shape[1]):
+        return bool(rows[:, 0].min() >= 0 and rows[:, -1].max() <= 1)  # NaN fails both comparisons
     keys = rows.view(SORT_KEYS[rows.dtype])
     return bool(keys[:, 0].min() >= 0 and keys[:, -1].max() <= _ONE_KEYS[rows.dtype])
 

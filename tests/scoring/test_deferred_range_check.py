@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import polars_mlq as mlq
 from polars_mlq.input import TOLERANCE
-from polars_mlq.scoring.aggregate import smallest_sorted
+from polars_mlq.scoring.aggregate import FLOAT_SORT_MIN_CLASSES, smallest_sorted, sorts_as_floats
 from polars_mlq.scoring.kernel import _sorted_in_unit_interval
 from polars_mlq.scoring.per_class import per_class_scores
 
@@ -63,16 +63,21 @@ _ANY_VALUE = st.one_of(st.sampled_from(_SPECIAL), st.floats(allow_nan=True, allo
 
 @pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("wide", [False, True], ids=["narrow", "wide"])
 @given(values=st.lists(_ANY_VALUE, min_size=1, max_size=4), labelled=st.sets(st.integers(0, 5)))
 def test_sorted_margin_scores_pass_the_range_check_only_when_clipping_changes_nothing(
-    method: str, dtype: type, values: list[float], labelled: set[int]
+    method: str, dtype: type, wide: bool, values: list[float], labelled: set[int]
 ) -> None:
     """The kernels read the range check off sorted scores (first and last column). A row that
     passes must be one the full check would accept and clip, and its scores must equal those of
     the clipped row; a row with any value beyond the tolerance, NaN or inf must fail, whatever
-    else it holds (-0.0 beside a negative value included: its bits sort first)."""
+    else it holds (-0.0 beside a negative value included: its bits sort first, and as floats the
+    negative does). Wide float64 rows are sorted as floats (``sorts_as_floats``), where every NaN,
+    -NaN included, sorts last."""
+    pad = [0.5] * (FLOAT_SORT_MIN_CLASSES if wide else 0)
     with np.errstate(over="ignore"):
-        probs = np.array([[0.25, *values, 0.75]], dtype=dtype)
+        probs = np.array([[0.25, *values, *pad, 0.75]], dtype=dtype)
+    assert sorts_as_floats(probs.dtype, probs.shape[1]) == (wide and dtype == np.float64)
     positions = sorted(i for i in labelled if i < probs.shape[1])
     with np.errstate(invalid="ignore", over="ignore"):
         scores = _sorted_scores(probs, positions, method)
@@ -122,3 +127,42 @@ def test_cwe_rows_near_one_that_skip_the_sort_are_still_range_checked(bad: float
     ours = pl.DataFrame({"labels": labels, "pred_probs": good}).mlq.label_quality(method="confidence_weighted_entropy")
     expected = cleanlab_scores(labels, good, method="confidence_weighted_entropy")
     np.testing.assert_allclose(ours["label_quality"].to_numpy(), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin", "confidence_weighted_entropy"])
+@pytest.mark.parametrize("bad", [-np.nan, np.nan, -0.25, 1.25])
+def test_wide_rows_sorted_as_floats_still_refuse_every_bad_value(method: str, bad: float) -> None:
+    """With 60 float64 classes the rows (scores, or q for confidence_weighted_entropy) are sorted
+    as floats: a -NaN sorts last there, not first as on its bits, and must still be refused,
+    naming its row; a labelled -0.0 is a valid 0 and scores as +0.0 does (as cleanlab scores 0)."""
+    labels, probs = helpers.kernel_data(3_000, 60)
+    assert sorts_as_floats(probs.dtype, probs.shape[1])
+    bad_probs = probs.copy()
+    bad_probs[2_345, 7] = bad
+    frame = pl.DataFrame({"labels": labels, "pred_probs": bad_probs})
+    with pytest.raises(ValueError, match=r"column 'pred_probs', row 2345\b"):
+        frame.mlq.label_quality(method=method)
+    zero, minus_zero = probs.copy(), probs.copy()
+    row = 1_234
+    cls = int(labels[row][0]) if len(labels[row]) else 0
+    labels[row] = [cls]
+    zero[row, cls], minus_zero[row, cls] = 0.0, -0.0
+    got = pl.DataFrame({"labels": labels, "pred_probs": minus_zero}).mlq.label_quality(method=method)["label_quality"]
+    want = pl.DataFrame({"labels": labels, "pred_probs": zero}).mlq.label_quality(method=method)["label_quality"]
+    np.testing.assert_array_equal(got.to_numpy().view(np.int64), want.to_numpy().view(np.int64))
+    expected = cleanlab_scores([list(x) for x in labels], zero, method=method)
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_a_row_of_minus_zero_scores_scores_plus_zero() -> None:
+    """Every score of the row is -0.0 (every class labelled, p = -0.0): the EMA is +0.0
+    whether the row is sorted on bits (10 classes) or as floats (60): the EMA's sum starts from
+    +0.0."""
+    for k in (10, 60):
+        probs = np.ones((2, k))
+        probs[1, 0] = 0.5
+        probs[0] = -0.0  # every class labelled with p = -0.0: every score is -0.0
+        frame = pl.DataFrame({"labels": [list(range(k)), [1]], "pred_probs": probs})
+        got = frame.mlq.label_quality()["label_quality"].to_numpy()
+        assert got[0] == 0.0
+        assert not np.signbit(got[0]), k

@@ -204,7 +204,8 @@ def complement_sums(
     the count of ``classes`` per column (``np.bincount(classes, minlength=K)``). With
     ``row_offsets`` (n + 1 offsets: row r's entries are
     ``exclude[row_offsets[r]:row_offsets[r + 1]]``) the entries of a row may come in any
-    order, but none twice: each block checks that, and raises ``RepeatedEntry`` if one is.
+    order, but none twice: each block checks that (its entries marked in a boolean block, then
+    counted), and raises ``RepeatedEntry`` if one is.
 
     ``1 - p`` is a multiple of 2**-53 for every float64 (and float32) p in [-1/2, 2]: when
     p <= 1/2 the result is at least 1/2 and is rounded to its last place, 2**-53 or coarser; when
@@ -237,6 +238,7 @@ def complement_sums(
         integers = buffer.view(np.int64)
         lanes = _Lanes(wide, k)
         every = _Lanes(wide, k) if taken is not None else None
+        marks = np.empty(shape[0] * k, dtype=bool) if row_offsets is not None and exclude is not None else None
         for start in range(first, last, rows):
             block = values[start : min(start + rows, last)]
             m = block.shape[0]
@@ -257,10 +259,11 @@ def complement_sums(
                 inside = exclude[lo:hi] - start * k
                 if taken is not None:
                     taken.add(block.reshape(-1), inside, lo)
-                if row_offsets is not None:  # an entry written twice keeps only its last stamp
-                    stamps = np.arange(-1, -1 - inside.size, -1, dtype=np.int64)
-                    xi.reshape(-1)[inside] = stamps
-                    if not np.array_equal(xi.reshape(-1)[inside], stamps):
+                if marks is not None:  # an entry excluded twice marks fewer entries than it lists
+                    marked = marks[: m * k]
+                    marked.fill(False)
+                    marked[inside] = True
+                    if np.count_nonzero(marked) != inside.size:
                         msg = "an entry is excluded twice"
                         raise RepeatedEntry(msg)
                 xi.reshape(-1)[inside] = 0

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from polars_mlq.core import fixed
+from polars_mlq.core.binary import count_columns
+from polars_mlq.core.lanes import LANE_VALUES, Lanes, wide_rows
 from polars_mlq.input import class_counts as class_counts_of
 from polars_mlq.scoring import run_ranges, scratch
 
@@ -31,14 +33,6 @@ from polars_mlq.scoring import run_ranges, scratch
 UNIT_BITS = 80
 #: Entries per block of ``complement_sums``: small enough to stay in cache, large enough to keep calls few.
 _BLOCK_ENTRIES = 1 << 17
-
-
-#: Rows side by side in ``complement_sums``' int64 lanes (up to this many, and up to 4096 values).
-_WIDE_ROWS = 64
-
-
-def _wide_rows(k: int) -> int:
-    return max(1, min(_WIDE_ROWS, 4096 // max(k, 1)))
 
 
 def column_sums(
@@ -69,9 +63,6 @@ def column_sums(
 
 #: ``1 - p`` times 2**53 is an integer (see ``complement_sums``).
 _SCALE_53 = 2.0**53
-#: Values added in one int64 lane: 1023 integers of at most 2**53 * (1 + 1e-6) stay below 2**63.
-_LANE_VALUES = 1023
-_LOW_32 = (1 << 32) - 1
 #: Below this many entries per eighth of the batch, ``complement_sums`` reads blocks of this many
 #: entries from a buffer of its own (fewer numpy calls on small batches; freed before scoring).
 _SMALL_BLOCK_ENTRIES = 1 << 15
@@ -85,44 +76,8 @@ def _block_rows(n: int, k: int, wide: int) -> int:
     eighth = -(-n // 8)  # the scoring kernel's block: at most an eighth of the batch
     entries = max(min(_BLOCK_ENTRIES, eighth * k), min(_SMALL_BLOCK_ENTRIES, n * k))
     blocks = -(-n * k // max(entries, 1))
-    rows = max(1, min(-(-n // blocks), wide * _LANE_VALUES))
+    rows = max(1, min(-(-n // blocks), wide * LANE_VALUES))
     return -(-rows // wide) * wide if rows > wide else rows
-
-
-class _Lanes:
-    """Integer column sums of int64 blocks, ``wide`` rows side by side in int64 lanes.
-
-    A lane holds at most 1023 values before it is folded into the (K,) high and low 32-bit sums.
-    """
-
-    def __init__(self, wide: int, k: int) -> None:
-        self.wide, self.k = wide, k
-        self.lanes = np.zeros((wide, k), dtype=np.int64)
-        self.filled = 0  # values in the fullest lane
-        self.high = np.zeros(k, dtype=np.int64)
-        self.low = np.zeros(k, dtype=np.int64)
-
-    def add(self, block: np.ndarray) -> None:
-        m = block.shape[0]
-        per_lane = -(-m // self.wide)
-        if self.filled + per_lane > _LANE_VALUES:
-            self.fold()
-        whole = m - m % self.wide
-        flat = self.lanes.reshape(-1)
-        flat += np.add.reduce(block[:whole].reshape(-1, self.wide * self.k), axis=0)
-        if whole < m:
-            self.lanes[: m - whole] += block[whole:]
-        self.filled += per_lane
-
-    def fold(self) -> None:
-        self.high += (self.lanes >> 32).sum(axis=0)
-        self.low += (self.lanes & _LOW_32).sum(axis=0)
-        self.lanes[:] = 0
-        self.filled = 0
-
-    def totals(self) -> list[int]:
-        self.fold()
-        return [(h << 32) + lo for h, lo in zip(self.high.tolist(), self.low.tolist(), strict=True)]
 
 
 class _Gathered:
@@ -195,6 +150,7 @@ def complement_sums(
     classes: np.ndarray | None = None,
     row_offsets: np.ndarray | None = None,
     class_counts: np.ndarray | None = None,
+    counts_out: np.ndarray | None = None,
 ) -> tuple[list[int], list[int]]:
     """Return exact column sums of ``1 - values`` (as computed in their dtype), in units of 2**-80.
 
@@ -204,8 +160,10 @@ def complement_sums(
     the count of ``classes`` per column (``np.bincount(classes, minlength=K)``). With
     ``row_offsets`` (n + 1 offsets: row r's entries are
     ``exclude[row_offsets[r]:row_offsets[r + 1]]``) the entries of a row may come in any
-    order, but none twice: each block checks that (its entries marked in a boolean block, then
-    counted), and raises ``RepeatedEntry`` if one is.
+    order, but none twice: each block marks its entries in a boolean block and counts them per
+    column, which finds a repeat (``RepeatedEntry``) and, on the threads, counts the classes
+    when ``class_counts`` is not given. ``counts_out`` ((K,) int64), when given, is set to the
+    counts used.
 
     ``1 - p`` is a multiple of 2**-53 for every float64 (and float32) p in [-1/2, 2]: when
     p <= 1/2 the result is at least 1/2 and is rounded to its last place, 2**-53 or coarser; when
@@ -223,21 +181,22 @@ def complement_sums(
     which are gathered as each block is read (``_Gathered``).
     """
     n, k = values.shape
-    wide = _wide_rows(k)
+    wide = wide_rows(k)
     rows = _block_rows(n, k, wide)
     shared = rows <= -(-n // 8)
     one = values.dtype.type(1)
     parts: list[list[int]] = []
     everything: list[list[int]] = []
     gathered: list[_Gathered] = []
+    counted: list[np.ndarray] = []
 
     def fill(first: int, last: int) -> None:
         taken = _Gathered(classes, k, values.dtype) if classes is not None else None
         shape = (min(rows, last - first), k)
         buffer = scratch("scores", shape, np.float64) if shared else np.empty(shape, dtype=np.float64)
         integers = buffer.view(np.int64)
-        lanes = _Lanes(wide, k)
-        every = _Lanes(wide, k) if taken is not None else None
+        lanes = Lanes(wide, k)
+        every = Lanes(wide, k) if taken is not None else None
         marks = np.empty(shape[0] * k, dtype=bool) if row_offsets is not None and exclude is not None else None
         for start in range(first, last, rows):
             block = values[start : min(start + rows, last)]
@@ -263,9 +222,11 @@ def complement_sums(
                     marked = marks[: m * k]
                     marked.fill(False)
                     marked[inside] = True
-                    if np.count_nonzero(marked) != inside.size:
+                    found = count_columns(marked.reshape(m, k))
+                    if int(found.sum()) != inside.size:
                         msg = "an entry is excluded twice"
                         raise RepeatedEntry(msg)
+                    counted.append(found)
                 xi.reshape(-1)[inside] = 0
             lanes.add(xi)
         parts.append(lanes.totals())
@@ -281,7 +242,16 @@ def complement_sums(
         return [total << shift for total in totals], []
     labelled = [a - b for a, b in zip(_column_totals(everything, k), totals, strict=True)]  # 2**53 (1 - p)
     errors = _column_totals([g.error_totals for g in gathered], k)
-    counts = class_counts_of(classes, k) if class_counts is None else class_counts
+    if class_counts is not None:
+        counts = class_counts
+    elif row_offsets is not None:  # every block's entries were counted
+        counts = np.zeros(k, dtype=np.int64)
+        for found in counted:  # one (K,) array a block
+            counts += found
+    else:
+        counts = class_counts_of(classes, k)
+    if counts_out is not None:
+        counts_out[:] = counts
     left_out = [  # p = 1 - fl(1 - p) + e, summed
         (((count << 53) - units) << shift) + error
         for count, units, error in zip(counts.tolist(), labelled, errors, strict=True)

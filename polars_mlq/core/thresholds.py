@@ -129,15 +129,19 @@ class ThresholdPartial:
 
         The positions ascend, or with ``row_offsets`` come in any order within each row. 1 - p of
         the unlabelled entries and p of the labelled ones are summed as each block is read.
-        ``counts``, when known, are the labels per class (``np.bincount`` of ``classes``).
+        ``counts``, when known, are the labels per class (``np.bincount`` of ``classes``); with
+        ``row_offsets`` and no ``counts`` the blocks count them as they mark the labels, on threads.
         """
         n, k = probs.shape
         if n == 0:
             return cls.empty(k)
-        counts = class_counts(classes, k) if counts is None else counts.astype(np.int64)
+        if counts is None and row_offsets is None:
+            counts = class_counts(classes, k)
+        found = np.zeros(k, dtype=np.int64)  # with row_offsets the blocks count the classes
         absent, present = exact.complement_sums(
-            probs, exclude=positions, classes=classes, row_offsets=row_offsets, class_counts=counts
+            probs, exclude=positions, classes=classes, row_offsets=row_offsets, class_counts=counts, counts_out=found
         )
+        counts = found
         return cls(k, n, counts, _limbs(fixed.of_ints(absent), fixed.of_ints(present)), probs.dtype.name)
 
     @classmethod
@@ -146,7 +150,7 @@ class ThresholdPartial:
         probs = batch.probs
         positions, classes = batch.label_positions, batch.label_values
         if positions.size < 2 or bool(np.all(positions[1:] > positions[:-1])):
-            return cls._of_positions(probs, positions, classes)
+            return cls._of_positions(probs, positions, classes)  # fewer calls a block than by rows
         try:  # labels out of order within a row: read by row, unless a label is repeated
             return cls._of_positions(probs, positions, classes, batch.label_offsets)
         except exact.RepeatedEntry:

@@ -59,3 +59,34 @@ def test_a_guess_changes_how_long_the_bisection_takes_not_its_result(cases: list
     plain = largest_true(predicate, kind, t.size)
     assert largest_true(predicate, kind, t.size, guess=near).tolist() == plain.tolist()
     assert largest_true(predicate, kind, t.size, guess=far).tolist() == plain.tolist()
+
+
+@given(
+    n=st.integers(0, 700),
+    k=st.integers(1, 40),
+    density=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+    chunk=st.sampled_from([1, 2, 3, 65_535]),
+)
+def test_count_columns_counts_every_column(n: int, k: int, density: float, seed: int, chunk: int) -> None:
+    """count_columns against count_nonzero: any shape (rows left over from the wide view too),
+    every density (all true: every column's sum in one uint16 run), sums split into runs of
+    ``chunk`` wide rows, and a strided matrix (the plain path)."""
+    mask = np.random.default_rng(seed).random((n, k)) < density
+    expected = np.count_nonzero(mask, axis=0)
+    saved = binary._UINT16_ROWS
+    binary._UINT16_ROWS = chunk
+    try:
+        got = binary.count_columns(mask)
+    finally:
+        binary._UINT16_ROWS = saved
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(binary.count_columns(mask[::2]), np.count_nonzero(mask[::2], axis=0))
+
+
+def test_count_columns_of_more_true_entries_a_column_than_uint16_holds() -> None:
+    """64 * 65,537 rows all true: each wide column sums 65,537 ones, in two uint16 runs."""
+    mask = np.ones((64 * 65_537 + 5, 2), dtype=bool)
+    mask[::7, 1] = False
+    np.testing.assert_array_equal(binary.count_columns(mask), np.count_nonzero(mask, axis=0))

@@ -209,8 +209,10 @@ def test_labels_out_of_order_within_rows_give_the_sorted_sums(n: int) -> None:
     np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
     ascending = np.flatnonzero(labelled)
     expected = exact.complement_sums(probs, exclude=ascending, classes=ascending % k)
-    got = exact.complement_sums(probs, exclude=shuffled, classes=shuffled % k, row_offsets=offsets)
+    counted = np.full(k, -1, dtype=np.int64)
+    got = exact.complement_sums(probs, exclude=shuffled, classes=shuffled % k, row_offsets=offsets, counts_out=counted)
     assert got == expected
+    np.testing.assert_array_equal(counted, np.bincount(cols, minlength=k))  # counted by the blocks, on threads
     repeated = shuffled.copy()
     first = int(np.flatnonzero(np.diff(offsets) >= 2)[-1])  # a late row with two labels
     repeated[offsets[first] + 1] = repeated[offsets[first]]

@@ -24,10 +24,12 @@ from polars_mlq.input.columns import (
 from polars_mlq.input.labels import check_class_count, read_labels
 from polars_mlq.input.probs import check_probs, read_probs
 
-#: Rows are processed in blocks of about this many elements (2 MiB of float64; each row is sorted
-#: while it is in L1, and a block's later passes find it in L2 or L3). 2^18 measured faster than
-#: 2^16 and 2^17: fewer blocks, less per-block work holding the GIL.
-BLOCK_ELEMENTS = 1 << 18
+#: Rows are processed in blocks of about this many elements (4 MiB of float64; each row is sorted
+#: while it is in L1, and a block's later passes find it in L2 or L3). Fewer blocks mean fewer
+#: numpy calls, and on two threads each call can wait for the GIL held by the other (a wake-up
+#: on a virtual machine's idle core): 2^19 measured 1-14% faster than 2^18 on every config and
+#: distribution but one (equal), 2^18 faster than 2^16 and 2^17, 2^20 no faster than 2^19.
+BLOCK_ELEMENTS = 1 << 19
 #: A batch of at most this many entries is scored as one block (see ``Batch.block_rows``).
 SMALL_BATCH_ELEMENTS = 1 << 14
 

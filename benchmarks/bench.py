@@ -545,10 +545,32 @@ def render_markdown(
         "whether or not the class is labelled (the sum of the two terms commutes), so nothing is "
         "gathered or scattered for it at the labels, and the floors are decided from the minima "
         "of *p*, *c* and the labelled *p* (one thread, (1e6, 20): base 289–298 → 279 ms, "
-        "many_labels 392 → 307 ms, saturated 331 → 298 ms; bit for bit as before). These cells sit at the goal and "
-        "move by 15% between runs of the same code: at c9c30de, (1e6, 20) many_labels measured "
-        "22.5× in a run of three distributions and 19.3× in the full run above; saturated at "
-        "(1e5, 100) 20.7× and 18.4×.",
+        "many_labels 392 → 307 ms, saturated 331 → 298 ms; bit for bit as before). Since c65af16 "
+        "float64 rows of 40 classes or more are sorted as floats, not on their bits: numpy 2.4's "
+        "float64 row sort is 5–30% faster than its int64 one there on this machine (1.65 against "
+        "2.25 ns an entry at K = 100, on uniform, tied, saturated and sorted rows alike; below 40 "
+        "classes and for float32 the integer sort stays the faster). Paired with the code before, "
+        "seven calls each, at (1e5, 100): default 30.6–34.3 → 28.6–30.0 ms, saturated "
+        "confidence_weighted_entropy 99 → 92 ms; bit for bit. Since 5bb0202 a row block holds 2^19 "
+        "entries instead of 2^18 (see two threads, below): confidence_weighted_entropy at (1e5, "
+        "100) saturated 72 → 62 ms, float32 58 → 51 ms, at (1e6, 20) base 204 → 172 ms, medians "
+        "of seven interleaved in one process. These cells still miss the goal (14.2–17.2× here): "
+        "at K = 20 each of the 20 million entries takes three logarithms, three divisions and "
+        "about ten more passes, 7 ns on one thread with the block in cache, and the two threads "
+        "give 1.4–1.5× (below).",
+        "- **Two threads on this machine.** The scoring kernel runs 1.34× (default) and 1.48× "
+        "(confidence_weighted_entropy) faster on two threads than on one at (1e6, 20), where "
+        "numpy's own loops on large arrays give 1.4–1.8×. Each numpy call releases the GIL and "
+        "takes it back, and on this virtual machine a thread that finds it held sleeps until the "
+        "other wakes it: calls on arrays of about 20,000 values ran slower on two threads than on "
+        "one (0.7–1.0× the throughput). `py-spy --gil` on confidence_weighted_entropy at (1e6, 20) "
+        "found the GIL held about 14% of the time, most of it by `np.repeat` building each block's "
+        "label positions and by the range check's reductions. With the positions built once "
+        "before the threads start, the default call took 67–70 ms instead of 83–88 ms; they "
+        "are built per block because a kept list costs 8 bytes a label of fresh memory (above). "
+        "Fewer, larger calls help: blocks of 2^19 entries (5bb0202) were 1–14% faster than 2^18 "
+        "on every config and distribution measured but one (within 2%), at the price of larger "
+        "per-thread buffers (extra memory of an eager call, (1e6, 20): 13.3–29.9 → 17.7–38.9 MiB).",
         "- **Labels.** Label-heavy data (many_labels: 8.6 labels a row of 20) paid for every label "
         "in serial passes before the threads started. Since 995c216 each block builds its own "
         "label positions on its thread, the adjustment takes the labels' classes instead of "
@@ -587,14 +609,17 @@ def render_markdown(
         "cannot be met with numpy's sort.",
         "- **Single cells just under a goal** (for example `adjust_pred_probs` on many_labels) move "
         "by 10–15% between runs of the same code: compare the medians and the previous runs before "
-        "reading a change into them. The run above (at d8746c1) fell in a slow spell of this "
-        "machine for two threads: against the full run at c9c30de, cleanlab's medians moved by "
-        "+6% and ours by +27% (+33% for default, normalized_margin and softmin, whose code did "
-        "not change; the default config at (1e6, 20), base, took 64 ms then and 92 ms here, and "
-        "`idle.py` right after the run measured the old code at 104 ms and the new at 98 ms). So "
-        "the cells under a goal here (confidence_weighted_entropy and adjust_pred_probs at (1e6, "
-        "20), the floor at (1e6, 20)) are not regressions: paired runs of old and new code are in "
-        "the notes above and in the changelog.",
+        "reading a change into them. The run above (at 5bb0202) fell in a slower spell of this "
+        "machine than the previous full run (at d8746c1, itself slow): cleanlab's medians moved by "
+        "+4% and ours by +10% (softmin, whose arithmetic did not change, +11–17%), while paired "
+        "runs of the old and new code, one after the other, measured the new code faster or "
+        "equal in every cell compared (the notes above and the changelog). A run of the same "
+        "grid at 63aae40 (before 5bb0202's larger blocks), half an hour earlier: ours' medians per "
+        "config and size within −17% and +11% of the run above. Against "
+        "the d8746c1 run: find_label_issues is now at least 21.4× everywhere (was 20.5×), the "
+        "default config at least 31.0× at (1e5, 100); confidence_weighted_entropy's worst cells "
+        "moved from 16.0× / 16.1× to 17.0× / 14.2×, adjust_pred_probs' from 19.5× / 15.5× to "
+        "18.9× / 16.5×.",
         "- **The floor, (1e5, 100).** One `np.sum` reads the (N, K) array once; the score reads it "
         "once too, but also sorts every row (numpy's vectorised sort, the largest part) and sums "
         "its smallest entries. Two threads overlap the sorts; the per-block bookkeeping still holds "
@@ -791,6 +816,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ray-scale-json", type=Path, default=HERE / "results" / "ray_scale.json",
                    help="ray_scale.py's results, included in the report if the file exists")
     p.add_argument("--report", action="store_true", help="only re-render the report from --json")
+    p.add_argument("--memory-only", type=Path, metavar="JSON",
+                   help="only measure polars-mlq's extra memory on the full grid, every config, into JSON")
     p.add_argument("--memory-child", choices=["cleanlab", "ours"], help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
     p.add_argument("--k", type=int, help=argparse.SUPPRESS)
@@ -799,6 +826,18 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.memory_child:
         print(json.dumps(memory_child(args.memory_child, args.n, args.k, args.config, args.seed)))
+        return 0
+
+    if args.memory_only:
+        memory = {"command": " ".join(["python benchmarks/bench.py", *(argv or sys.argv[1:])]),
+                  "polars_mlq": code_version(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "cells": []}
+        for n, k in FULL_SIZES:
+            for config in CONFIGS:
+                extra = measure_memory("ours", n, k, config, args.seed, args.memory_timeout)["rss_extra"]
+                memory["cells"].append({"n": n, "k": k, "config": config, "rss_extra": extra})
+                print(f"{_size(n, k)} {config}: {_mib(extra)} extra", flush=True)
+        args.memory_only.write_text(json.dumps(memory, indent=1))
         return 0
 
     full = not (args.quick or args.sizes or args.configs)  # only the whole grid rewrites the docs

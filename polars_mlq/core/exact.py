@@ -244,7 +244,7 @@ def complement_sums(
     errors = _column_totals([g.error_totals for g in gathered], k)
     if class_counts is not None:
         counts = class_counts
-    elif row_offsets is not None:  # every block's entries were counted
+    elif row_offsets is not None and exclude is not None:  # every block's entries were counted
         counts = np.zeros(k, dtype=np.int64)
         for found in counted:  # one (K,) array a block
             counts += found

@@ -565,9 +565,10 @@ def render_markdown(
         "other wakes it: calls on arrays of about 20,000 values ran slower on two threads than on "
         "one (0.7–1.0× the throughput). `py-spy --gil` on confidence_weighted_entropy at (1e6, 20) "
         "found the GIL held about 14% of the time, most of it by `np.repeat` building each block's "
-        "label positions and by the range check's reductions. With the positions built once "
-        "before the threads start, the default call took 67–70 ms instead of 83–88 ms; they "
-        "are built per block because a kept list costs 8 bytes a label of fresh memory (above). "
+        "label positions and by the range check's reductions. With the positions built "
+        "beforehand (outside the timing), the default config's kernel took 67–70 ms instead of "
+        "83–88 ms; they are built per block because a kept list costs 8 bytes a label of fresh "
+        "memory (above) and building it once holds the GIL as long. "
         "Fewer, larger calls help: blocks of 2^19 entries (5bb0202) were 1–14% faster than 2^18 "
         "on every config and distribution measured but one (within 2%), at the price of larger "
         "per-thread buffers (extra memory of an eager call, (1e6, 20): 13.3–29.9 → 17.7–38.9 MiB).",

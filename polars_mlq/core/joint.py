@@ -152,10 +152,7 @@ def _guess_counts(pb: Problems, b1: np.ndarray, b0: np.ndarray) -> tuple[np.ndar
         guess1 += count_columns(p1)
         guess0 += count_columns(p0)
         if dense:  # the block's multi-hot labels, from its label positions
-            lo, hi = pb.first_entry_of_rows(np.array([a, b])).tolist()
-            labelled = given[: b - a]
-            labelled.fill(False)
-            labelled.reshape(-1)[pb.label_positions[lo:hi] - a * k] = True
+            labelled = pb.given_rows(a, b, given[: b - a])
             lab1 += count_columns(np.logical_and(p1, labelled, out=p1))
             lab0 += count_columns(np.logical_and(p0, labelled, out=p0))
     if not dense:

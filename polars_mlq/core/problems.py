@@ -44,9 +44,17 @@ class Problems:
     @functools.cached_property
     def given(self) -> np.ndarray:
         """(n, K) bool: the multi-hot given labels (built on first use)."""
-        mask = np.zeros(self.probs.shape, dtype=bool)
-        mask.reshape(-1)[self.label_positions] = True
-        return mask
+        return self.given_rows(0, self.n)
+
+    def given_rows(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Return the (stop - start, K) bool multi-hot given labels of rows start..stop, into ``out`` if given."""
+        if out is None:
+            out = np.zeros((stop - start, self.num_classes), dtype=bool)
+        else:
+            out.fill(False)
+        lo, hi = self.first_entry_of_rows(np.array([start, stop])).tolist()
+        out.reshape(-1)[self.label_positions[lo:hi] - start * self.num_classes] = True
+        return out
 
     @property
     def n(self) -> int:

@@ -196,6 +196,7 @@ def block_rows(batch: Batch, start: int, rows: np.ndarray) -> tuple[np.ndarray, 
 def in_full(probs: np.ndarray, positions: np.ndarray, terms: int) -> np.ndarray:
     """Return the ``terms`` smallest scores of each row, every entry scored from its p."""
     exact = scratch("cwe_exact", probs.shape, np.float64)
-    confidence_weighted_entropy(probs, positions, exact)
+    in_range = confidence_weighted_entropy(probs, positions, exact)
+    assert in_range  # every caller checked these rows' range first
     smallest: np.ndarray = smallest_sorted(exact, terms).copy()
     return smallest

@@ -193,9 +193,13 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     by_other = selected and not by_confidence
     in_dtype = thresholds is None and method != "confidence_weighted_entropy"
     adjustment = _adjustment(thresholds, min(batch.block_rows, probs.shape[0]))
-    # Fully sorted margin scores (or q) carry the range check in their first and last columns.
+    # Fully sorted margin scores (or q) carry the range check in their first and last columns;
+    # confidence_weighted_entropy scored in full reads it off the minima it takes anyway.
     full_sort = not use_partition(terms, batch.num_classes)
-    checks_range = full_sort and adjustment is None and (by_confidence or method != "confidence_weighted_entropy")
+    cwe_in_full = method == "confidence_weighted_entropy" and not selected and adjustment is None
+    checks_range = cwe_in_full or (
+        full_sort and adjustment is None and (by_confidence or method != "confidence_weighted_entropy")
+    )
 
     def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray | None:
         if by_other:
@@ -211,9 +215,12 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
                 return None
             smallest = found
         else:
-            per_class_scores(probs[a:b], batch.positions(a, b), method, adjustment, scores, batch.classes(a, b))
+            positions, classes = batch.positions(a, b), batch.classes(a, b)
+            in_range = per_class_scores(probs[a:b], positions, method, adjustment, scores, classes)
+            if in_range is False:  # (then ``scores`` is not filled)
+                return None
             smallest = smallest_sorted(scores, terms)
-            if check and not _sorted_in_unit_interval(scores):
+            if check and in_range is None and not _sorted_in_unit_interval(scores):
                 return None
             smallest = smallest.astype(np.float64, copy=False)
         return ema_of_smallest(smallest, weights)
@@ -228,12 +235,15 @@ def _softmin_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds 
     temperature = options.aggregator.temperature
     adjustment = _adjustment(thresholds, min(batch.block_rows, batch.probs.shape[0]))
 
-    def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray:  # check: never asked
+    def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray | None:
         positions, classes = batch.positions(a, b), batch.classes(a, b)
-        per_class_scores(batch.probs[a:b], positions, options.method, adjustment, scores, classes)
+        if per_class_scores(batch.probs[a:b], positions, options.method, adjustment, scores, classes) is False:
+            return None  # a p outside [0, 1], read off by confidence_weighted_entropy (``scores`` not filled)
         return softmin(scores, temperature)
 
-    return _aggregate_rows(batch, np.float64, out, aggregate)
+    # confidence_weighted_entropy reads the range off the minima it takes anyway; the rest are checked first.
+    checks_range = options.method == "confidence_weighted_entropy" and adjustment is None
+    return _aggregate_rows(batch, np.float64, out, aggregate, checks_range=checks_range)
 
 
 def row_scores(batch: Batch, options: ScoringOptions, thresholds: Thresholds | None = None) -> np.ndarray:

@@ -159,8 +159,12 @@ def cwe_of_confidence(confidence: np.ndarray) -> np.ndarray:
 
 def cwe_scores(
     probs: np.ndarray, positions: np.ndarray, confidence: np.ndarray, out: np.ndarray, work: np.ndarray
-) -> None:
+) -> bool:
     """Set ``out`` (float64) to the score of every entry, and ``confidence`` to its self-confidence q.
+
+    Return False, with ``out`` left unfilled, if some p lies outside [0, 1] (NaN included): the
+    minima of p and c that decide the floors decide that too, so a block read unchecked needs
+    no pass of its own for its range (-0.0 passes, as the valid 0 it is).
 
     ``confidence`` (the dtype of ``probs``) and ``work`` (float64) are buffers of the shape of
     ``probs``. The binary entropy of the pair [1 - p, p] is -(q ln q + o ln o) / ln 2 with o the
@@ -172,11 +176,13 @@ def cwe_scores(
 
     The minima of p, c and the labelled p decide the floors without a pass over q or r: q is c
     or a labelled p, and q <= 1 makes r = H / max(q, 1e-6) at least the entropy H, whose least
-    value over [min p, 1 - min c] is at its ends (``_entropy_bound``). p must lie in [0, 1].
+    value over [min p, 1 - min c] is at its ends (``_entropy_bound``).
     """
     np.subtract(1, probs, out=confidence)  # c, in the dtype of p
     low_p = float(probs.min()) if probs.size else 0.0
     low_c = float(confidence.min()) if probs.size else 0.0
+    if not (low_p >= 0 and low_c >= 0):  # p < 0, or c = 1 - p < 0 exactly when p > 1; NaN fails both
+        return False
     positive = low_p > 0 and low_c > 0  # p in (0, 1): no p and no c is 0 (NaN fails both)
     _xlogx(confidence, positive, out)
     out += _xlogx(probs, positive, work)
@@ -186,6 +192,7 @@ def cwe_scores(
     floored = low_c >= _FLOOR and (given.size == 0 or bool(given.min() >= _FLOOR))
     ratio_floored = _entropy_bound(min(low_p, low_c)) >= _FLOOR
     cwe_of(out, confidence, work, confidence_floored=floored, ratio_floored=ratio_floored)
+    return True
 
 
 def entropy_of_pair(confidence: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -201,10 +208,13 @@ def entropy_of_pair(confidence: np.ndarray, other: np.ndarray) -> np.ndarray:
     return cwe_of(out, confidence, work)
 
 
-def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> None:
-    """Set ``out`` (float64) to the score of every entry: binary entropy over the self-confidence."""
+def confidence_weighted_entropy(probs: np.ndarray, positions: np.ndarray, out: np.ndarray) -> bool:
+    """Set ``out`` (float64) to the score of every entry: binary entropy over the self-confidence.
+
+    Return False, with ``out`` unfilled, if some p lies outside [0, 1] (``cwe_scores``).
+    """
     confidence = scratch("cwe_confidence", probs.shape, probs.dtype)
-    cwe_scores(probs, positions, confidence, out, scratch("cwe_work", probs.shape, np.float64))
+    return cwe_scores(probs, positions, confidence, out, scratch("cwe_work", probs.shape, np.float64))
 
 
 @dataclass(frozen=True)
@@ -267,21 +277,25 @@ def per_class_scores(
     adjustment: Adjustment | None,
     out: np.ndarray,
     classes: np.ndarray | None = None,
-) -> None:
+) -> bool | None:
     """Fill ``out`` (shape of ``probs``) with the per-class scores of one row block.
 
     ``out`` may be float64 or, without adjustment and for the margin methods, the dtype of
     ``probs`` (so that a float32 block is scored and sorted in float32). ``classes``, the
     positions' columns, saves the adjustment dividing them out.
+
+    Return whether every p lies in [0, 1] where the scoring reads it off anyway
+    (confidence_weighted_entropy without adjustment: False leaves ``out`` unfilled), else None.
     """
     if adjustment is not None:
         adjusted(probs, positions, adjustment, out, classes)
     elif method == "confidence_weighted_entropy":
-        confidence_weighted_entropy(probs, positions, out)
+        return confidence_weighted_entropy(probs, positions, out)
     elif method == "self_confidence":
         _margin_in_dtype(self_confidence, probs, positions, out)
     else:
         _margin_in_dtype(normalized_margin, probs, positions, out)
+    return None
 
 
 def _margin_in_dtype(

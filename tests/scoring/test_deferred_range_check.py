@@ -166,3 +166,62 @@ def test_a_row_of_minus_zero_scores_scores_plus_zero() -> None:
         got = frame.mlq.label_quality()["label_quality"].to_numpy()
         assert got[0] == 0.0
         assert not np.signbit(got[0]), k
+
+
+_CWE_IN_FULL = [  # every class carries weight (K <= 22 at alpha 0.8): each entry is scored, nothing selected
+    {"method": "confidence_weighted_entropy"},
+    {"method": "confidence_weighted_entropy", "aggregator_kwargs": {"method": "softmin", "temperature": 0.1}},
+    {
+        "method": "confidence_weighted_entropy",
+        "aggregator_kwargs": {"method": "exponential_moving_average", "alpha": None},
+    },
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(values=st.lists(_ANY_VALUE, min_size=1, max_size=4), labelled=st.sets(st.integers(0, 5)))
+def test_cwe_reads_the_range_off_its_minima(dtype: type, values: list[float], labelled: set[int]) -> None:
+    """confidence_weighted_entropy scored in full takes min p and min (1 - p) for its floors and
+    says from them whether every p lies in [0, 1], instead of a range pass of its own: it must
+    say True exactly then (NaN, inf and every value beyond the ends, however close, say False;
+    -0.0 is a valid 0), and then score the row bit for bit as the same row with +0.0."""
+    with np.errstate(over="ignore"):
+        probs = np.array([[0.25, *values, 0.75]], dtype=dtype)
+    positions = np.array(sorted(i for i in labelled if i < probs.shape[1]), dtype=np.intp)
+    scores = np.empty(probs.shape)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        in_range = per_class_scores(probs, positions, "confidence_weighted_entropy", None, scores)
+        assert in_range == bool(np.all((probs >= 0) & (probs <= 1)))
+    if in_range:
+        plus_zero = np.empty(probs.shape)
+        assert per_class_scores(probs + dtype(0), positions, "confidence_weighted_entropy", None, plus_zero)
+        np.testing.assert_array_equal(scores.view(np.int64), plus_zero.view(np.int64))
+    assert per_class_scores(probs.clip(0, 1), positions, "self_confidence", None, np.empty(probs.shape)) is None
+
+
+@pytest.mark.usefixtures("always_threads")
+@pytest.mark.parametrize("options", _CWE_IN_FULL, ids=str)
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("bad", [-0.5, 1.5])
+def test_cwe_in_full_clips_within_the_tolerance_and_names_the_first_bad_row(
+    options: dict, lazy: bool, bad: float
+) -> None:
+    """With no range pass before it, a block of confidence_weighted_entropy scored in full must
+    still send a value beyond [0, 1] to the full check: within the tolerance it is clipped (the
+    scores of the clipped input, bit for bit, the input untouched), beyond it the first bad row
+    is named, in whichever thread's range it lies."""
+    labels, probs = helpers.kernel_data(20_000, 15)
+    probs[17_000, 2] = 1 + 5e-7
+    probs[18_000, 4] = -5e-7
+    frame = pl.DataFrame({"labels": labels, "pred_probs": probs})
+    got = (frame.lazy() if lazy else frame).mlq.label_quality(**options)
+    got = (got.collect() if lazy else got)["label_quality"].to_numpy()
+    np.testing.assert_array_equal(got, mlq.get_label_quality_scores(labels, np.clip(probs, 0, 1), **options))
+    assert probs[17_000, 2] == 1 + 5e-7  # the input is not mutated
+    probs[19_500, 6] = np.nan  # in the last thread's range
+    probs[12_345, 1] = bad  # an earlier row, in another range
+    frame = pl.DataFrame({"labels": labels, "pred_probs": probs})
+    with pytest.raises(ValueError, match=rf"column 'pred_probs', row 12345\b.*value {bad} at class 1"):
+        out = (frame.lazy() if lazy else frame).mlq.label_quality(**options)
+        if lazy:
+            out.collect()

@@ -97,7 +97,7 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.n
             return _ends(batch, start, rows, other, special_p, edge, terms)
         if narrow:
             return in_full(probs, positions, terms)
-    last = other[:, k - terms :]
+    last = np.ascontiguousarray(other[:, k - terms :])  # (scored below: contiguous loops, as in cwe_of_confidence)
     turning = np.flatnonzero(last.max(axis=1) > 1.0 - CWE_RISING_LOW)  # a q below CWE_RISING_LOW: the score turns
     parts = [_pair_scores(last)]
     rising = np.flatnonzero(firsts < RISING_OTHER)

@@ -145,8 +145,12 @@ def cwe_of_confidence(confidence: np.ndarray) -> np.ndarray:
     the score bit for bit; for an unlabelled class with p < 0.5, 1 - q may differ from p by half
     an ulp of 1, which moves the score by up to 2e-16 / (1 - q). There q > 1e-6 and the entropy
     ratio r > 1e-6, so neither floor applies and no logarithm sees 0.
+
+    ``confidence`` may be a view of a row block's first columns: it is copied to one contiguous
+    block first, for numpy loops over a strided 2-D view pay a call per row (about 25% of this
+    function at 22 of 100 columns).
     """
-    q = confidence
+    q = np.ascontiguousarray(confidence)
     complement = 1.0 - q
     entropy = np.log(q)
     entropy *= q

@@ -151,3 +151,36 @@ def test_a_repeated_label_scored_apart_counts_once() -> None:
     theirs = cleanlab_scores(labels, probs, method="confidence_weighted_entropy")
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-7)
     assert abs(ours[0] - theirs[0]) < 1e-6  # counted twice, it was 0.03 lower
+
+
+@pytest.mark.usefixtures("always_threads")
+@pytest.mark.parametrize("seed", range(2))
+def test_q_sorted_blocks_send_their_few_rising_rows_to_the_selection(seed: int) -> None:
+    """float64 blocks of 60 classes are sorted by q, and only rows that the q shortcut cannot
+    score leave for the o-sorted selection: a tenth of the rows with a rising side (an unlabelled
+    p of 1e-9, its q the row's largest), a tenth whose smallest q is above 1 - 1e-3 (there q alone
+    would be off by up to 1e-9), a few with a labelled p of 1e-7 (a q below 2e-6). Too few rising rows for the block to skip q, so
+    each is sorted by q first, then by o; every row must score as cleanlab scores it, and as the
+    EMA of the per-class scores."""
+    rng = np.random.default_rng(seed)
+    n, k = 3_000, 60
+    probs = rng.uniform(0.0, 1.0, (n, k))
+    labels = [sorted(set(rng.choice(k, rng.integers(0, 4), replace=False).tolist())) for _ in range(n)]
+    kinds = rng.choice(4, n, p=[0.75, 0.1, 0.1, 0.05])
+    for row in np.flatnonzero(kinds == 1):
+        free = sorted(set(range(k)) - set(labels[row]))
+        probs[row, free[0]] = 1e-9  # a rising side
+    for row in np.flatnonzero(kinds == 2):  # no label, every q in [1 - 1e-5, 1 - 3e-7]: too near 1 for q alone
+        labels[row] = []
+        probs[row] = rng.uniform(3e-7, 1e-5, k)
+    for row in np.flatnonzero(kinds == 3):
+        labels[row] = [int(rng.integers(k))]
+        probs[row, labels[row][0]] = 1e-7  # a q below CWE_RISING_LOW
+    assert not cwe_rows.mostly_rising(probs[:32])
+    ours = mlq.get_label_quality_scores(labels, probs, method="confidence_weighted_entropy")
+    theirs = cleanlab_scores(labels, probs, method="confidence_weighted_entropy")
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    per_class = mlq.get_label_quality_scores_per_class(labels, probs, method="confidence_weighted_entropy")
+    np.testing.assert_allclose(ours, exponential_moving_average(per_class, alpha=0.8), rtol=0, atol=1e-12)
+    frame = pl.DataFrame({"labels": labels, "pred_probs": probs})
+    np.testing.assert_array_equal(frame.mlq.label_quality(method="confidence_weighted_entropy")["label_quality"], ours)

@@ -14,7 +14,8 @@ from polars_mlq.scoring import per_class_scores
 def plain_scores(pb: Problems, method: str) -> np.ndarray:
     """Return the (n, K) float64 binary scores (self confidence or normalized margin) of every entry."""
     out = np.empty(pb.probs.shape, dtype=np.float64)
-    per_class_scores(np.ascontiguousarray(pb.probs), pb.label_positions, method, None, out)
+    filled = per_class_scores(np.ascontiguousarray(pb.probs), pb.label_positions, method, None, out)
+    assert filled is not False  # the rows' range was checked when they were read
     return out
 
 

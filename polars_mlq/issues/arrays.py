@@ -37,7 +37,8 @@ def binary_scores(pb: Problems, method: str, adjust: bool, rows: np.ndarray | No
     given = pb.given if rows is None else pb.given[rows]
     out = np.empty(probs.shape, dtype=np.float64)
     if not adjust:
-        per_class_scores(np.ascontiguousarray(probs), np.flatnonzero(given), method, None, out)
+        filled = per_class_scores(np.ascontiguousarray(probs), np.flatnonzero(given), method, None, out)
+        assert filled is not False  # the rows' range was checked when they were read
         return out
     thr = _thresholds(pb)
     for wide in (False, True):

@@ -1,7 +1,7 @@
 """One batch of validated arrays -> per-class scores -> one score per row, in row blocks.
 
 Blocks of about ``BLOCK_ELEMENTS`` entries are scored into a per-thread buffer that stays in
-cache; contiguous ranges of rows run on several threads (``_threads``). The only (n, K) array
+cache; several threads take the blocks, each the next one as it frees up (``threads.run_blocks``). The only (n, K) array
 allocated is the result of ``per_class_matrix``, which is what it returns.
 """
 
@@ -35,7 +35,7 @@ from polars_mlq.scoring.per_class import (
     cwe_of_confidence,
     per_class_scores,
 )
-from polars_mlq.scoring.threads import run_ranges, scratch
+from polars_mlq.scoring.threads import run_blocks, scratch
 from polars_mlq.scoring.thresholds import Thresholds
 
 
@@ -63,13 +63,13 @@ def per_class_matrix(batch: Batch, options: ScoringOptions, thresholds: Threshol
     step = batch.block_rows
     adjustment = _adjustment(thresholds, min(step, batch.probs.shape[0]))
 
-    def fill(start: int, stop: int) -> None:
-        for a in range(start, stop, step):
-            b = min(a + step, stop)
-            positions, classes = batch.positions(a, b), batch.classes(a, b)
-            per_class_scores(batch.probs[a:b], positions, options.method, adjustment, out[a:b], classes)
+    def fill(a: int, b: int) -> bool:
+        positions, classes = batch.positions(a, b), batch.classes(a, b)
+        filled = per_class_scores(batch.probs[a:b], positions, options.method, adjustment, out[a:b], classes)
+        assert filled is not False  # the batch is checked above
+        return True
 
-    run_ranges(batch.probs.shape[0], batch.num_classes, fill)
+    run_blocks(batch.probs.shape[0], batch.num_classes, step, fill)
     return out
 
 
@@ -176,24 +176,22 @@ def _aggregate_rows(
     ``checks_range``); False if one fails (then ``out`` is incomplete and the batch must be
     checked first).
     """
-    step = batch.block_rows
     unchecked = batch.pending is not None
     failed: list[int] = []
 
-    def fill(start: int, stop: int) -> None:
-        work = scratch("scores", (min(step, stop - start), batch.num_classes), dtype)
-        for a in range(start, stop, step):
-            b = min(a + step, stop)
-            if unchecked and not checks_range and not all_probabilities(batch.probs[a:b]):
-                failed.append(a)
-                return
-            scores = aggregate(a, b, work[: b - a], unchecked and checks_range)
-            if scores is None:
-                failed.append(a)
-                return
-            out[a:b] = scores
+    def fill(a: int, b: int) -> bool:
+        if unchecked and not checks_range and not all_probabilities(batch.probs[a:b]):
+            failed.append(a)
+            return False
+        work = scratch("scores", (b - a, batch.num_classes), dtype)
+        scores = aggregate(a, b, work, unchecked and checks_range)
+        if scores is None:
+            failed.append(a)
+            return False
+        out[a:b] = scores
+        return True
 
-    run_ranges(batch.probs.shape[0], batch.num_classes, fill)
+    run_blocks(batch.probs.shape[0], batch.num_classes, batch.block_rows, fill)
     return not failed
 
 

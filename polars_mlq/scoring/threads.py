@@ -1,9 +1,11 @@
 """Running the row-block kernels on several cores.
 
-numpy releases the GIL inside its sorts and most ufunc loops, so threads that each take a
-contiguous range of row blocks overlap well (the per-row sort dominates the scoring). The number
-of threads is polars' own (``pl.thread_pool_size()``, set with ``POLARS_MAX_THREADS``), so one
-knob bounds both libraries. The calling thread works on the first range itself.
+numpy releases the GIL inside its sorts and most ufunc loops, so threads that each take row
+blocks overlap well (the per-row sort dominates the scoring). The scoring kernels' threads take
+the next block as they free up (``run_blocks``); the dataset statistics, whose partials are kept
+per thread, split the rows into one contiguous range per thread (``run_ranges``). The number of
+threads is polars' own (``pl.thread_pool_size()``, set with ``POLARS_MAX_THREADS``), so one knob
+bounds both libraries. The calling thread works too.
 """
 
 from __future__ import annotations
@@ -103,6 +105,57 @@ def run_ranges(n_rows: int, num_classes: int, fill: Callable[[int, int], None]) 
             first = error
     if first is not None:
         raise first
+
+
+def run_blocks(n_rows: int, num_classes: int, step: int, fill: Callable[[int, int], bool]) -> None:
+    """Call ``fill(start, stop)`` on every block of ``step`` rows, in parallel when worth it.
+
+    Threads take the next block as they free up, so a thread slowed down (a core shared with
+    another process, the GIL held by the other thread) takes fewer blocks instead of holding up
+    the end, as a fixed split into ranges would. ``fill`` returns False to stop every thread from
+    taking further blocks (the blocks already taken end). If blocks raise, the exception of the
+    earliest block wins, after every block taken has ended: blocks are taken in order, so every
+    block before it has run.
+    """
+    starts = range(0, n_rows, max(step, 1))
+    workers = thread_count() if n_rows * num_classes >= PARALLEL_MIN_ELEMENTS else 1
+    workers = min(workers, len(starts))
+    if workers <= 1:
+        for start in starts:
+            if not fill(start, min(start + step, n_rows)):
+                return
+        return
+    lock = threading.Lock()
+    taken = itertools.count()
+    stopped = False
+    errors: list[tuple[int, BaseException]] = []
+
+    def work() -> None:
+        nonlocal stopped
+        while True:
+            with lock:
+                index = next(taken)
+                if stopped or index >= len(starts):
+                    return
+            start = starts[index]
+            try:
+                going = fill(start, min(start + step, n_rows))
+            except BaseException as exc:  # re-raised by the caller, after every taken block ends
+                going = False
+                with lock:
+                    errors.append((index, exc))
+            if not going:
+                with lock:
+                    stopped = True
+                return
+
+    pool = _executor(_available())  # sized without the cap: a later call may use every thread
+    futures: list[Future[None]] = [pool.submit(work) for _ in range(workers - 1)]
+    work()
+    for future in futures:
+        future.result()
+    if errors:
+        raise min(errors, key=lambda error: error[0])[1]
 
 
 _local = threading.local()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 
 import helpers
 import numpy as np
@@ -73,6 +74,77 @@ def test_run_ranges_raises_the_earliest_ranges_error_after_every_range_ended(mon
     with pytest.raises(ValueError, match="range at 25"):
         _threads.run_ranges(100, 1 << 20, fill)
     assert sorted(finished) == [25, 50, 75]
+
+
+@pytest.mark.usefixtures("always_threads")
+@given(st.integers(0, 300), st.integers(1, 40))
+def test_run_blocks_fills_every_block_once(n_rows: int, step: int) -> None:
+    """Blocks of ``step`` rows, the last one short, each filled once, on three threads."""
+    filled: list[tuple[int, int]] = []
+    _threads.run_blocks(n_rows, 1, step, lambda a, b: filled.append((a, b)) is None)
+    assert sorted(filled) == [(a, min(a + step, n_rows)) for a in range(0, n_rows, step)]
+
+
+@pytest.mark.usefixtures("always_threads")
+@pytest.mark.parametrize("workers", [1, 3])
+def test_run_blocks_stops_taking_blocks_once_one_says_stop(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """Blocks are taken in order, so the blocks that ran are a prefix: every block before the one
+    that said stop, and on one thread none after it; on three, those taken before it said so
+    (each of the others a few milliseconds, far from the hundred blocks)."""
+    monkeypatch.setattr(_threads, "thread_count", lambda: workers)
+    ran: list[int] = []
+
+    def fill(start: int, stop: int) -> bool:
+        ran.append(start)
+        if start != 20:
+            time.sleep(0.002)
+        return start != 20
+
+    _threads.run_blocks(1_000, 1, 10, fill)
+    blocks = sorted(a // 10 for a in ran)
+    assert blocks == list(range(len(blocks)))
+    assert 2 in blocks
+    assert len(blocks) == 3 if workers == 1 else len(blocks) < 100
+
+
+@pytest.mark.usefixtures("always_threads")
+def test_run_blocks_raises_the_earliest_blocks_error_after_every_taken_block_ended() -> None:
+    ended: list[int] = []
+    lock = threading.Lock()
+
+    def fill(start: int, stop: int) -> bool:
+        time.sleep(0.02 if start == 50 else 0.001)  # blocks after 50 are taken while it runs: 70 raises first
+        with lock:
+            ended.append(start)
+        if start in (50, 70):
+            raise (ValueError if start == 50 else KeyError)(f"block at {start}")
+        return True
+
+    with pytest.raises(ValueError, match="block at 50"):
+        _threads.run_blocks(1_000, 1, 10, fill)
+    assert sorted(ended) == list(range(0, max(ended) + 10, 10))  # a prefix, each taken block ended
+    assert max(ended) < 990  # the threads stopped taking blocks
+
+
+@pytest.mark.usefixtures("always_threads")
+def test_a_slow_thread_takes_fewer_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread slowed down (here the calling one, 50 ms a block against 1 ms) takes the blocks it
+    can: the others take the rest instead of waiting for a fixed share of it (10 of 20 blocks
+    each on two threads)."""
+    monkeypatch.setattr(_threads, "thread_count", lambda: 2)
+    caller = threading.get_ident()
+    by_caller: list[int] = []
+
+    def fill(start: int, stop: int) -> bool:
+        if threading.get_ident() == caller:
+            by_caller.append(start)
+            time.sleep(0.05)
+        else:
+            time.sleep(0.001)
+        return True
+
+    _threads.run_blocks(200, 1, 10, fill)
+    assert 1 <= len(by_caller) <= 5
 
 
 def test_scratch_is_reused_per_thread_and_not_shared() -> None:

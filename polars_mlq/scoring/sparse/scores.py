@@ -29,7 +29,8 @@ _CALLABLE_BLOCK = 1 << 24
 def entry_scores(p: np.ndarray, labelled: np.ndarray, method: str) -> np.ndarray:
     """Score entries (p, labelled) as one-column dense rows are scored: float64."""
     out = np.empty((p.size, 1))
-    per_class_scores(p.reshape(-1, 1), np.flatnonzero(labelled), method, None, out)
+    filled = per_class_scores(p.reshape(-1, 1), np.flatnonzero(labelled), method, None, out)
+    assert filled is not False  # sparse probabilities are range-checked when read
     return out.reshape(-1)
 
 

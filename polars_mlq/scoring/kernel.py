@@ -1,8 +1,9 @@
 """One batch of validated arrays -> per-class scores -> one score per row, in row blocks.
 
 Blocks of about ``BLOCK_ELEMENTS`` entries are scored into a per-thread buffer that stays in
-cache; several threads take the blocks, each the next one as it frees up (``threads.run_blocks``). The only (n, K) array
-allocated is the result of ``per_class_matrix``, which is what it returns.
+cache; several threads take the blocks, each the next one as it frees up
+(``threads.run_blocks``). The only (n, K) array allocated is the result of ``per_class_matrix``,
+which is what it returns.
 """
 
 from __future__ import annotations
@@ -97,16 +98,29 @@ def _smallest_cwe(
     smallest = smallest_sorted(confidence, terms)
     if check and smallest.size and not _sorted_in_unit_interval(confidence):  # q is p or 1 - p, as a margin score
         return None
-    fast = confidence[:, -1] <= CWE_RISING_HIGH
-    fast &= smallest[:, 0] >= CWE_RISING_LOW
-    fast &= smallest[:, -1] <= CWE_FROM_CONFIDENCE_HIGH
+    fast = _by_confidence(smallest)
+    fast &= confidence[:, -1] <= CWE_RISING_HIGH
     if fast.all():
         return cwe_of_confidence(smallest)
     scores = np.empty((confidence.shape[0], terms), dtype=np.float64)
-    scores[fast] = cwe_of_confidence(smallest[fast])
-    slow = np.flatnonzero(~fast)
-    scores[slow] = smallest_cwe(batch, start, slow, terms)
+    _fill_scores(batch, start, smallest, np.arange(confidence.shape[0]), fast, scores)
     return scores
+
+
+def _by_confidence(smallest: np.ndarray) -> np.ndarray:
+    """Return which rows' scores follow from their sorted smallest q alone (no rising side assumed)."""
+    fast: np.ndarray = (smallest[:, 0] >= CWE_RISING_LOW) & (smallest[:, -1] <= CWE_FROM_CONFIDENCE_HIGH)
+    return fast
+
+
+def _fill_scores(
+    batch: Batch, start: int, smallest: np.ndarray, rows: np.ndarray, fast: np.ndarray, scores: np.ndarray
+) -> None:
+    """Set ``scores[rows]``: from the sorted q ``smallest`` where ``fast``, else by the o-sorted selection."""
+    scores[rows[fast]] = cwe_of_confidence(smallest[fast])
+    slow = rows[~fast]
+    if slow.size:
+        scores[slow] = smallest_cwe(batch, start, slow, smallest.shape[1])
 
 
 def _smallest_cwe_partitioned(
@@ -129,13 +143,10 @@ def _smallest_cwe_partitioned(
         scores[~below] = smallest_cwe(batch, start, np.flatnonzero(~below), terms)
     rows = confidence if every else confidence[below]
     smallest = smallest_sorted(rows, terms)
-    fast = (smallest[:, 0] >= CWE_RISING_LOW) & (smallest[:, -1] <= CWE_FROM_CONFIDENCE_HIGH)
+    fast = _by_confidence(smallest)
     if every and fast.all():
         return cwe_of_confidence(smallest)
-    inside = np.flatnonzero(below)
-    scores[inside[fast]] = cwe_of_confidence(smallest[fast])
-    if not fast.all():
-        scores[inside[~fast]] = smallest_cwe(batch, start, inside[~fast], terms)
+    _fill_scores(batch, start, smallest, np.flatnonzero(below), fast, scores)
     return scores
 
 

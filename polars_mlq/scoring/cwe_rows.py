@@ -28,9 +28,11 @@ selection an entry may trade places with one whose score differs by an ulp: that
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
 
-from polars_mlq.input import Batch, sorted_unique
+from polars_mlq.input import Batch, all_probabilities, sorted_unique
 from polars_mlq.scoring.aggregate import SORT_KEYS, smallest_sorted, sorts_as_floats, use_partition
 from polars_mlq.scoring.per_class import (
     CWE_RISING_HIGH,
@@ -54,10 +56,20 @@ def _pair_scores(other: np.ndarray) -> np.ndarray:
     return entropy_of_pair(np.subtract(other.dtype.type(1), other), other)
 
 
-def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.ndarray:
+@overload
+def smallest_cwe(
+    batch: Batch, start: int, rows: np.ndarray, terms: int, check: Literal[False] = False
+) -> np.ndarray: ...
+@overload
+def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int, check: bool) -> np.ndarray | None: ...
+def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int, check: bool = False) -> np.ndarray | None:
     """Return the ``terms`` smallest scores of the block rows ``start + rows`` (float64, ascending).
 
-    Their probabilities must lie in [0, 1] (checked by the caller).
+    Their probabilities must lie in [0, 1]: checked by the caller, or with ``check`` here (None
+    if some p lies outside [0, 1], NaN included, or is -0.0 on a path that reads the bits).
+
+    With ``check`` the selection reads the range off its own sort (``_selection_in_unit_interval``);
+    the ends' selection and rows scored in full take the whole block's check first.
     """
     probs, positions = block_rows(batch, start, rows)
     n, k = probs.shape
@@ -75,30 +87,40 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int) -> np.n
     edge = extra + terms  # the head's boundary in the ends' selection (``_ends``)
     fits = edge + min(END_TERMS, terms) + 2 <= k
     narrow = 2 * terms + extra > k  # too narrow for two ends of ``terms`` entries
+
+    def refused() -> bool:  # the whole block's check, for the paths that do not read it off the sort
+        return check and not all_probabilities(probs)
+
     if narrow and not (fits and mostly_rising(probs)):
-        return in_full(probs, positions, terms)
+        return None if refused() else in_full(probs, positions, terms)
     other = scratch("cwe_other", probs.shape, dtype)
     np.add(probs, dtype.type(0), out=other)  # o = p where unlabelled (-0.0 becomes +0.0)
     flat_o = other.reshape(-1)
     flat_o[positions] = np.subtract(dtype.type(1), labelled_p)
     flat_o[special_at] = -1.0  # sorts first: the special entries are scored apart
     keys = other.view(SORT_KEYS[dtype])
-    if use_partition(2 * terms + extra, k):
+    sorted_rows = not use_partition(2 * terms + extra, k)
+    if not sorted_rows:
         by_ends = fits and mostly_rising(probs)  # a model sure of nearly every class: the ends' selection
         keys.partition((edge, k - min(END_TERMS, terms) - 1) if by_ends else (extra + terms - 1, k - terms), axis=1)
         if by_ends:
-            return _ends(batch, start, rows, other, special_p, edge, terms)
+            return None if refused() else _ends(batch, start, rows, other, special_p, edge, terms)
         keys[:, : extra + terms].sort(axis=1)
         firsts = np.take_along_axis(other, counts[:, None], axis=1)[:, 0]  # each row's smallest ordinary o
     else:
         (other if sorts_as_floats(dtype, k) else keys).sort(axis=1)  # the same order: o is -1 or in [+0, 1]
         firsts = np.take_along_axis(other, counts[:, None], axis=1)[:, 0]
         if fits and np.count_nonzero(firsts < RISING_OTHER) * 2 > n:
-            return _ends(batch, start, rows, other, special_p, edge, terms)
+            return None if refused() else _ends(batch, start, rows, other, special_p, edge, terms)
         if narrow:
-            return in_full(probs, positions, terms)
+            return None if refused() else in_full(probs, positions, terms)
     last = np.ascontiguousarray(other[:, k - terms :])  # (scored below: contiguous loops, as in cwe_of_confidence)
-    turning = np.flatnonzero(last.max(axis=1) > 1.0 - CWE_RISING_LOW)  # a q below CWE_RISING_LOW: the score turns
+    # A row's largest o is its last sorted one; partitioned, the largest of its last columns. (A
+    # row maximum over a short axis costs 2.7 ns an entry and keeps the GIL: a column loop.)
+    largest = last[:, -1] if sorted_rows else _row_maximum(last)
+    if check and not _selection_in_unit_interval(firsts, largest, special_p):
+        return None
+    turning = np.flatnonzero(largest > 1.0 - CWE_RISING_LOW)  # a q below CWE_RISING_LOW: the score turns
     parts = [_pair_scores(last)]
     rising = np.flatnonzero(firsts < RISING_OTHER)
     if rising.size:
@@ -153,16 +175,37 @@ def _ends(
         scores[apart] = entropy_of_pair(special_p, np.subtract(special_p.dtype.type(1), special_p))
     bound = np.minimum(scores[:, head], scores[:, head + 1])
     bound -= ENDS_MARGIN
-    largest = o[:, head + 1]
-    for column in range(head + 2, o.shape[1]):  # a few columns: faster than a reduction along rows
-        largest = np.maximum(largest, o[:, column])
-    turning = largest > 1.0 - CWE_RISING_LOW  # a q below CWE_RISING_LOW: g turns again
+    turning = _row_maximum(o[:, head + 1 :]) > 1.0 - CWE_RISING_LOW  # a q below CWE_RISING_LOW: g turns again
     scores.sort(axis=1)
     smallest = scores[:, :terms]
     redo = np.flatnonzero(turning | ~(smallest[:, -1] < bound))
     if redo.size:
         smallest[redo] = in_full(*block_rows(batch, start, rows[redo]), terms)
     return smallest
+
+
+def _selection_in_unit_interval(firsts: np.ndarray, largest: np.ndarray, special_p: np.ndarray) -> bool:
+    """Return whether every p of a block lies in [0, 1], read off its rows' sorted o.
+
+    o is p (an unlabelled entry, -0.0 made +0.0), 1 - p (a labelled p >= 1/2: exact, and below 0
+    exactly when p > 1) or the marker -1 (a labelled p < 1/2, kept in ``special_p``). A NaN p
+    gives a NaN o either way. Sorted, on bits or as floats, a row's values below +0 (negatives,
+    -inf, and on bits -NaN) come before every other value, the markers among them, so its value
+    after its markers (``firsts``) is below +0, or NaN, exactly when one of its other o is; a
+    value above 1 (+inf, and NaN wherever a float sort puts it) is its largest. Each test fails
+    on NaN. The markers' own p are checked from ``special_p`` (their p < 1/2; a negative fails).
+    """
+    if firsts.size and not (firsts.min() >= 0 and largest.max() <= 1):
+        return False
+    return bool(special_p.size == 0 or special_p.min() >= 0)
+
+
+def _row_maximum(values: np.ndarray) -> np.ndarray:
+    """Return the maximum of each row of a few columns (NaN propagates), column by column."""
+    largest: np.ndarray = values[:, 0].copy()
+    for column in range(1, values.shape[1]):
+        np.maximum(largest, values[:, column], out=largest)
+    return largest
 
 
 def mostly_rising(probs: np.ndarray) -> bool:

@@ -226,17 +226,17 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     # confidence_weighted_entropy scored in full reads it off the minima it takes anyway.
     full_sort = not use_partition(terms, batch.num_classes)
     cwe_in_full = method == "confidence_weighted_entropy" and not selected and adjustment is None
+    # The o-sorted selection reads it off its own sort, sorted or partitioned.
     checks_range = cwe_in_full or (
-        full_sort and adjustment is None and (by_confidence or method != "confidence_weighted_entropy")
+        adjustment is None and (by_other or (full_sort and (by_confidence or method != "confidence_weighted_entropy")))
     )
 
     def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray | None:
-        if by_other:
-            smallest = smallest_cwe(batch, a, np.arange(b - a), terms)
-        elif by_confidence and mostly_rising(probs[a:b]):
-            if check and not all_probabilities(probs[a:b]):
+        if by_other or (by_confidence and mostly_rising(probs[a:b])):
+            selection = smallest_cwe(batch, a, np.arange(b - a), terms, check)
+            if selection is None:
                 return None
-            smallest = smallest_cwe(batch, a, np.arange(b - a), terms)
+            smallest = selection
         elif by_confidence:
             per_class_scores(probs[a:b], batch.positions(a, b), "self_confidence", None, scores)
             found = _smallest_cwe(batch, a, scores, terms, check)

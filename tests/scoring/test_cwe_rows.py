@@ -11,13 +11,14 @@ from unittest import mock
 import numpy as np
 import polars as pl
 import pytest
+import helpers
 from helpers import cleanlab_scores
 from cleanlab.internal.multilabel_scorer import exponential_moving_average
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import polars_mlq as mlq
-from polars_mlq.input import read_batch
+from polars_mlq.input import Batch, read_batch
 from polars_mlq.scoring import cwe_rows
 from polars_mlq.scoring.aggregate import ema_weights
 
@@ -184,3 +185,78 @@ def test_q_sorted_blocks_send_their_few_rising_rows_to_the_selection(seed: int) 
     np.testing.assert_allclose(ours, exponential_moving_average(per_class, alpha=0.8), rtol=0, atol=1e-12)
     frame = pl.DataFrame({"labels": labels, "pred_probs": probs})
     np.testing.assert_array_equal(frame.mlq.label_quality(method="confidence_weighted_entropy")["label_quality"], ours)
+
+
+_ANY_VALUE = st.one_of(
+    st.sampled_from([0.0, -0.0, 1.0, 1e-9, -1e-9, 0.3, -0.3, 0.7, 1.7, 1 + 1e-7, np.nan, -np.nan, np.inf, -np.inf]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    bad=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 69), _ANY_VALUE), min_size=1, max_size=4),
+    labelled=st.lists(st.lists(st.integers(0, 69), max_size=5), min_size=6, max_size=6),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    k=st.sampled_from([60, 70, 400]),
+    saturated=st.booleans(),
+)
+def test_the_selection_reads_the_range_off_its_sort(
+    bad: list[tuple[int, int, float]], labelled: list[list[int]], dtype: type, k: int, saturated: bool
+) -> None:
+    """With ``check`` the selection says None when some p lies outside [0, 1] (NaN, either sign;
+    inf; a labelled or unlabelled value beyond either end, however close), whatever the path it
+    takes (the rows sorted on bits or as floats, or partitioned at K = 400; the ends' selection for a saturated block). When
+    it scores, the scores are those of the block with -0.0 made +0.0, bit for bit (a -0.0 may
+    also say None: the whole block's check refuses it, and the full check then accepts it)."""
+    rng = np.random.default_rng(len(bad))
+    probs = rng.uniform(0, 1e-9, (6, k)) if saturated else rng.uniform(0.01, 0.99, (6, k))
+    with np.errstate(over="ignore"):
+        probs = probs.astype(dtype)
+        for row, cls, value in bad:
+            probs[row, cls % k] = value
+    labels = [sorted({c % k for c in row}) for row in labelled]
+    offsets = np.cumsum([0] + [len(row) for row in labels])
+    values = np.array([c for row in labels for c in row], dtype=np.intp)
+    batch = Batch(probs, offsets, values, None, 6)
+    rows = np.arange(6)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        got = cwe_rows.smallest_cwe(batch, 0, rows, 22, check=True)
+    valid = bool(np.all((probs >= 0) & (probs <= 1)))
+    if not valid:
+        assert got is None
+        return
+    plus_zero = Batch(probs + dtype(0), offsets, values, None, 6)
+    expected = cwe_rows.smallest_cwe(plus_zero, 0, rows, 22)
+    if got is None:
+        assert np.signbit(probs[probs == 0]).any()  # only a -0.0 may be refused
+    else:
+        np.testing.assert_array_equal(got.view(np.int64), expected.view(np.int64))
+
+
+@pytest.mark.usefixtures("always_threads")
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize(("where", "bad"), [((4321, 9), -0.5), ((4321, 9), np.nan), ((4321, 3), 1.5), ((4321, 3), -1e-7)])
+def test_float32_rows_with_a_bad_value_name_its_row_and_tolerated_ones_are_clipped(
+    lazy: bool, where: tuple[int, int], bad: float
+) -> None:
+    """float32 rows at K = 40 go to the o-sorted selection, which reads the range off its sort:
+    -0.5 (labelled: its o is a marker) and NaN are refused naming their row, as is 1.5 (unlabelled);
+    -1e-7, within the tolerance, is clipped to 0 and the scores are those of the clipped input."""
+    labels, probs = helpers.kernel_data(6_000, 40, dtype=np.float32)
+    row, cls = where
+    labels[row] = sorted({*labels[row], 9} - {3})
+    probs[row, cls] = bad
+    frame = pl.DataFrame({"labels": labels, "pred_probs": probs})
+    frame = frame.lazy() if lazy else frame
+
+    def scored() -> np.ndarray:
+        out = frame.mlq.label_quality(method="confidence_weighted_entropy")
+        return (out.collect() if lazy else out)["label_quality"].to_numpy()
+
+    if abs(bad) < 1e-6:
+        clipped = mlq.get_label_quality_scores(labels, np.clip(probs, 0, 1), method="confidence_weighted_entropy")
+        np.testing.assert_array_equal(scored(), clipped)
+        return
+    with pytest.raises(ValueError, match=rf"column 'pred_probs', row {row}\b.*at class {cls}"):
+        scored()

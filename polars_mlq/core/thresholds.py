@@ -85,6 +85,22 @@ def fill_unit(batch: SparseBatch) -> int:
     return exact.segment_sums(np.array([dtype.type(1) - batch.fill], dtype=dtype), np.zeros(1, dtype=np.intp), 1)[0]
 
 
+#: ``_ascending`` looks at this many positions first: labels shuffled within rows show it there.
+_FIRST_POSITIONS = 1 << 16
+
+
+def _ascending(positions: np.ndarray) -> bool:
+    """Return whether the flat label positions strictly ascend (labels sorted within rows, none repeated).
+
+    The first ``_FIRST_POSITIONS`` are looked at first, so that a batch whose labels are out of
+    order (most of them, in data that lists labels in any order) needs no pass over all of them.
+    """
+    head = positions[: _FIRST_POSITIONS + 1]
+    if not bool(np.all(head[1:] > head[:-1])):
+        return False
+    return positions.size <= head.size or bool(np.all(positions[head.size :] > positions[head.size - 1 : -1]))
+
+
 @dataclass(frozen=True)
 class ThresholdPartial:
     """Pass 1 of one batch: per class the sizes and exact sums of its two groups.
@@ -149,7 +165,7 @@ class ThresholdPartial:
         """Return the partial statistic of a validated batch (without building its ``Chunk``)."""
         probs = batch.probs
         positions, classes = batch.label_positions, batch.label_values
-        if positions.size < 2 or bool(np.all(positions[1:] > positions[:-1])):
+        if _ascending(positions):
             return cls._of_positions(probs, positions, classes)  # fewer calls a block than by rows
         try:  # labels out of order within a row: read by row, unless a label is repeated
             return cls._of_positions(probs, positions, classes, batch.label_offsets)

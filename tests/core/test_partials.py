@@ -227,3 +227,33 @@ def test_labels_out_of_order_within_rows_give_the_sorted_sums(n: int) -> None:
     partial = ThresholdPartial.of_batch(batch)
     assert [fixed.to_ints(partial.sums[:, group]) for group in (0, 1)] == list(expected)
     assert partial.present.tolist() == labelled.sum(axis=0).tolist()
+
+
+@given(st.lists(st.integers(0, 40), max_size=30), st.integers(0, 8))
+def test_ascending_positions_are_found_whatever_part_holds_the_first_step_down(values: list[int], first: int) -> None:
+    """``_ascending`` looks at a head of the positions first, then at the rest: it must equal the
+    check over every pair, wherever a step down or a repeat stands (inside the head, across its
+    end, after it)."""
+    from unittest import mock
+
+    from polars_mlq.core import thresholds
+
+    positions = np.array(values, dtype=np.intp)
+    with mock.patch.object(thresholds, "_FIRST_POSITIONS", first):
+        assert thresholds._ascending(positions) == bool(np.all(np.diff(positions) > 0))
+
+
+def test_labels_out_of_order_past_the_first_positions_are_read_by_row() -> None:
+    """A batch whose labels ascend for 100,000 rows and then repeat one must still give the
+    partial of its sorted, unique labels: the sorted path cannot take it."""
+    n, k = 120_000, 5
+    rng = np.random.default_rng(3)
+    probs = rng.random((n, k))
+    labels = [[i % k] for i in range(n)]
+    labels[100_000] = [2, 2, 0]  # a repeat and a step down, past the first 2**16 positions
+    batch = read_batch(pl.Series(labels, dtype=pl.List(pl.Int64)), pl.Series(probs), num_classes=k)
+    unique = [sorted(set(row)) for row in labels]
+    expected = ThresholdPartial.of_batch(read_batch(pl.Series(unique, dtype=pl.List(pl.Int64)), pl.Series(probs), num_classes=k))
+    got = ThresholdPartial.of_batch(batch)
+    np.testing.assert_array_equal(got.present, expected.present)
+    np.testing.assert_array_equal(got.sums, expected.sums)

@@ -103,7 +103,9 @@ def ema_of_smallest(smallest: np.ndarray, weights: NDArray[np.float64]) -> NDArr
     # einsum sums each row in a fixed order, so a row's score does not depend on its batch
     # (a BLAS matrix-vector product can change the last bits with the batch's shape). The
     # weights sum to 1 only up to rounding: clip so a row of ones cannot score 1 + 2e-16.
-    result: NDArray[np.float64] = np.einsum("ij,j->i", smallest[:, : len(weights)], weights)
+    # float32 scores are widened inside einsum, in its buffers: the sums of the widened copy, bit
+    # for bit, without writing one.
+    result: NDArray[np.float64] = np.einsum("ij,j->i", smallest[:, : len(weights)], weights, dtype=np.float64)
     # einsum's sums start from +0.0, so a row of scores -0.0 (p = -0.0, a valid 0) scores +0.0.
     return np.minimum(result, 1.0, out=result)  # non-negative weights of non-negative scores
 

@@ -251,7 +251,6 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
             smallest = smallest_sorted(scores, terms)
             if check and in_range is None and not _sorted_in_unit_interval(scores):
                 return None
-            smallest = smallest.astype(np.float64, copy=False)
         return ema_of_smallest(smallest, weights)
 
     dtype = probs.dtype if in_dtype else np.float64

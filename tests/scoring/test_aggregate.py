@@ -66,3 +66,23 @@ def test_many_classes_partial_sort_path(every_path: helpers.EntryPoint) -> None:
     # the weighted sum is a BLAS matrix-vector product, whose last bit depends on the batch
     # shape: allow a couple of ulps (the EMA is not bitwise cleanlab's recursion either)
     np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0, err_msg=every_path.name)
+
+
+@given(
+    rows=st.integers(1, 40_000),
+    k=st.integers(1, 120),
+    alpha=st.sampled_from([0.8, 0.5, 0.95, 0.1]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_float32_scores_weigh_as_their_float64_copy_bit_for_bit(rows: int, k: int, alpha: float, seed: int) -> None:
+    """The EMA of sorted float32 scores widens them inside einsum's buffers: its sums must be those
+    of the widened copy, bit for bit, whatever the block's shape (buffers of einsum's own size
+    must not reorder a row's sum)."""
+    from polars_mlq.scoring.aggregate import ema_of_smallest, ema_terms, ema_weights
+
+    rng = np.random.default_rng(seed)
+    scores = np.sort(rng.random((rows, k), dtype=np.float32), axis=1)
+    weights = ema_weights(alpha, ema_terms(alpha, k))
+    got = ema_of_smallest(scores, weights)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got.view(np.int64), ema_of_smallest(scores.astype(np.float64), weights).view(np.int64))

@@ -452,7 +452,7 @@ def render_markdown(
             "(1e5, 100) pred_probs (`list.eval(pl.element() * 2)`) shows +76 MiB in RSS and 0 in "
             "tracemalloc, and a numpy-side copy +76 MiB in both. What peaks on our side: the output "
             "(8 bytes a row), the label positions (8 bytes a label) and one block buffer per thread "
-            "(up to 2^18 entries, 2 MiB, and at most an eighth of the batch), plus for "
+            "(up to 2^19 entries, 4 MiB, and at most an eighth of the batch), plus for "
             "adjust_pred_probs two per-class tiles of one block (and, on a batch under 2^18 "
             "entries, the threshold pass's own 256 KiB block, freed before scoring) and for "
             "confidence_weighted_entropy "

@@ -65,11 +65,11 @@ def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int, check: 
 def smallest_cwe(batch: Batch, start: int, rows: np.ndarray, terms: int, check: bool = False) -> np.ndarray | None:
     """Return the ``terms`` smallest scores of the block rows ``start + rows`` (float64, ascending).
 
-    Their probabilities must lie in [0, 1]: checked by the caller, or with ``check`` here (None
-    if some p lies outside [0, 1], NaN included, or is -0.0 on a path that reads the bits).
-
-    With ``check`` the selection reads the range off its own sort (``_selection_in_unit_interval``);
-    the ends' selection and rows scored in full take the whole block's check first.
+    Their probabilities must lie in [0, 1]: checked by the caller, or with ``check`` here: None
+    if some p lies outside [0, 1] (NaN included). The selection reads that off its own sort
+    (``_selection_in_unit_interval``); the ends' selection and rows scored in full take the whole
+    block's check first (``all_probabilities``, which says None for a -0.0 too: the full check
+    then accepts it as the 0 it is).
     """
     probs, positions = block_rows(batch, start, rows)
     n, k = probs.shape

@@ -226,10 +226,10 @@ def _ema_rows(batch: Batch, options: ScoringOptions, thresholds: Thresholds | No
     # confidence_weighted_entropy scored in full reads it off the minima it takes anyway.
     full_sort = not use_partition(terms, batch.num_classes)
     cwe_in_full = method == "confidence_weighted_entropy" and not selected and adjustment is None
-    # The o-sorted selection reads it off its own sort, sorted or partitioned.
-    checks_range = cwe_in_full or (
-        adjustment is None and (by_other or (full_sort and (by_confidence or method != "confidence_weighted_entropy")))
-    )
+    # The o-sorted selection reads it off its own sort, sorted or partitioned. (Without adjustment:
+    # confidence_weighted_entropy refuses it.)
+    sorted_margins = full_sort and adjustment is None and method != "confidence_weighted_entropy"
+    checks_range = cwe_in_full or by_other or (full_sort and by_confidence) or sorted_margins
 
     def aggregate(a: int, b: int, scores: np.ndarray, check: bool) -> np.ndarray | None:
         if by_other or (by_confidence and mostly_rising(probs[a:b])):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from unittest import mock
 
 import numpy as np
 import polars as pl
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from polars_mlq.core import Chunk, ThresholdPartial, exact, find, fixed, merge_all, parse_issue_options
+from polars_mlq.core import Chunk, ThresholdPartial, exact, find, fixed, merge_all, parse_issue_options, thresholds
 from polars_mlq.core.options import FILTERS
 from polars_mlq.input import read_batch
 
@@ -234,10 +235,6 @@ def test_ascending_positions_are_found_whatever_part_holds_the_first_step_down(v
     """``_ascending`` looks at a head of the positions first, then at the rest: it must equal the
     check over every pair, wherever a step down or a repeat stands (inside the head, across its
     end, after it)."""
-    from unittest import mock
-
-    from polars_mlq.core import thresholds
-
     positions = np.array(values, dtype=np.intp)
     with mock.patch.object(thresholds, "_FIRST_POSITIONS", first):
         assert thresholds._ascending(positions) == bool(np.all(np.diff(positions) > 0))
@@ -253,7 +250,9 @@ def test_labels_out_of_order_past_the_first_positions_are_read_by_row() -> None:
     labels[100_000] = [2, 2, 0]  # a repeat and a step down, past the first 2**16 positions
     batch = read_batch(pl.Series(labels, dtype=pl.List(pl.Int64)), pl.Series(probs), num_classes=k)
     unique = [sorted(set(row)) for row in labels]
-    expected = ThresholdPartial.of_batch(read_batch(pl.Series(unique, dtype=pl.List(pl.Int64)), pl.Series(probs), num_classes=k))
+    expected = ThresholdPartial.of_batch(
+        read_batch(pl.Series(unique, dtype=pl.List(pl.Int64)), pl.Series(probs), num_classes=k)
+    )
     got = ThresholdPartial.of_batch(batch)
     np.testing.assert_array_equal(got.present, expected.present)
     np.testing.assert_array_equal(got.sums, expected.sums)

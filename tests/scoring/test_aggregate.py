@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import polars_mlq as mlq
-from polars_mlq.scoring.aggregate import smallest_sorted, use_partition
+from polars_mlq.scoring.aggregate import ema_of_smallest, ema_terms, ema_weights, smallest_sorted, use_partition
 
 CONFIGS = helpers.SCORING_OPTIONS
 
@@ -78,11 +78,11 @@ def test_float32_scores_weigh_as_their_float64_copy_bit_for_bit(rows: int, k: in
     """The EMA of sorted float32 scores widens them inside einsum's buffers: its sums must be those
     of the widened copy, bit for bit, whatever the block's shape (buffers of einsum's own size
     must not reorder a row's sum)."""
-    from polars_mlq.scoring.aggregate import ema_of_smallest, ema_terms, ema_weights
-
     rng = np.random.default_rng(seed)
     scores = np.sort(rng.random((rows, k), dtype=np.float32), axis=1)
     weights = ema_weights(alpha, ema_terms(alpha, k))
     got = ema_of_smallest(scores, weights)
     assert got.dtype == np.float64
-    np.testing.assert_array_equal(got.view(np.int64), ema_of_smallest(scores.astype(np.float64), weights).view(np.int64))
+    np.testing.assert_array_equal(
+        got.view(np.int64), ema_of_smallest(scores.astype(np.float64), weights).view(np.int64)
+    )
